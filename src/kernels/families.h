@@ -1,0 +1,34 @@
+/* The builtin kernel families. Each src/kernels/<family>.c defines
+ *   const tfl_op_registration *const tfl_kernels_<family>[];
+ * a NULL-terminated list of its registrations. The interpreter searches them in this order. */
+#ifndef TFL_KERNELS_FAMILIES_H
+#define TFL_KERNELS_FAMILIES_H
+
+#include "tfl/op.h"
+
+#define TFL_KERNEL_FAMILIES(X) \
+  X(conv)                      \
+  X(depthwise)                 \
+  X(fully_connected)           \
+  X(pool)                      \
+  X(binary)                    \
+  X(activations)               \
+  X(softmax)                   \
+  X(reduce)                    \
+  X(reshape)                   \
+  X(concat)                    \
+  X(pad)                       \
+  X(slice)                     \
+  X(transpose)                 \
+  X(gather)                    \
+  X(cast)                      \
+  X(quantize)                  \
+  X(resize)                    \
+  X(space_depth)               \
+  X(lstm)
+
+#define TFL_DECLARE_FAMILY(name) extern const tfl_op_registration *const tfl_kernels_##name[];
+TFL_KERNEL_FAMILIES(TFL_DECLARE_FAMILY)
+#undef TFL_DECLARE_FAMILY
+
+#endif

@@ -1,0 +1,60 @@
+/* What a builtin kernel needs: the public op API, the tensor internals, access to builtin
+ * options, and small shared helpers. Kernels include only this (plus quant.h if quantized). */
+#ifndef TFL_RUNTIME_KERNEL_H
+#define TFL_RUNTIME_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/tensor.h"
+#include "tfl/op.h"
+
+/* --- builtin options ------------------------------------------------------------------
+ * `field` is the field's index in the options table of the TFLite schema (first field is 0).
+ * The runtime checked that the node's options union type is the one its op expects only if
+ * the kernel calls tfl_opt_check(); absent options read as defaults. */
+int tfl_opt_type(const tfl_node *node); /* BuiltinOptions union type, 0 if none */
+int32_t tfl_opt_int(const tfl_node *node, int field, int32_t def);
+int64_t tfl_opt_int64(const tfl_node *node, int field, int64_t def);
+float tfl_opt_float(const tfl_node *node, int field, float def);
+int tfl_opt_bool(const tfl_node *node, int field, int def);
+/* An int32 vector field: number of elements in *n (0 if absent), element i via tfl_opt_ivec_at. */
+int tfl_opt_ivec_len(const tfl_node *node, int field);
+int32_t tfl_opt_ivec_at(const tfl_node *node, int field, int i);
+/* BuiltinOptions2 (ops with codes > 150 use it). */
+int tfl_opt2_type(const tfl_node *node);
+int32_t tfl_opt2_int(const tfl_node *node, int field, int32_t def);
+float tfl_opt2_float(const tfl_node *node, int field, float def);
+int tfl_opt2_bool(const tfl_node *node, int field, int def);
+
+/* --- fused activations (ActivationFunctionType in the schema) ------------------------- */
+enum {
+  TFL_ACT_NONE = 0,
+  TFL_ACT_RELU = 1,
+  TFL_ACT_RELU_N1_TO_1 = 2,
+  TFL_ACT_RELU6 = 3,
+  TFL_ACT_TANH = 4,
+  TFL_ACT_SIGN_BIT = 5
+};
+/* Clamp bounds for the clamp-style activations; TANH and SIGN_BIT need
+ * tfl_activation_apply_f32. Returns TFL_UNSUPPORTED for unknown codes. */
+tfl_status tfl_activation_range_f32(int act, float *lo, float *hi);
+/* Applies any fused activation in place over n floats. */
+void tfl_activation_apply_f32(int act, float *x, size_t n);
+/* Reports an error naming the activation when it is unknown. */
+tfl_status tfl_check_activation(tfl_context *ctx, const tfl_node *node, int act);
+
+/* --- checks that prepare functions share --------------------------------------------- */
+tfl_status tfl_check_io(tfl_context *ctx, const tfl_node *node, int min_in, int max_in,
+                        int n_out);
+tfl_status tfl_check_type(tfl_context *ctx, const tfl_node *node, const tfl_tensor *t,
+                          const char *what, tfl_type expected);
+/* Two tensors have identical shapes. */
+int tfl_same_shape(const tfl_tensor *a, const tfl_tensor *b);
+size_t tfl_tensor_count(const tfl_tensor *t); /* element count */
+
+/* --- registration --------------------------------------------------------------------- */
+typedef struct tfl_registry tfl_registry;
+tfl_status tfl_registry_add(tfl_registry *reg, const tfl_op_registration *r);
+
+#endif
