@@ -7,5 +7,6 @@
 #include "tfl/model.h"
 #include "tfl/op.h"
 #include "tfl/interpreter.h"
+#include "tfl/inspect.h"
 
 #endif

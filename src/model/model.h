@@ -94,11 +94,11 @@ typedef struct tfl_model_signature {
   tfl_model_sig_io *outputs;
 } tfl_model_signature;
 
-typedef struct tfl_model_metadata {
+typedef struct tfl_model_meta {
   const char *name;
   const uint8_t *data;
   size_t size;
-} tfl_model_metadata;
+} tfl_model_meta; /* (not tfl_model_metadata: that is the public accessor) */
 
 struct tfl_model {
   const uint8_t *bytes;      /* the whole file */
@@ -115,7 +115,7 @@ struct tfl_model {
   int n_signatures;
   tfl_model_signature *signatures;
   int n_metadata;
-  tfl_model_metadata *metadata;
+  tfl_model_meta *metadata;
 };
 
 #endif

@@ -1,5 +1,7 @@
 #include "model/ops.h"
 
+#include <stddef.h>
+
 static const char *const op_names[] = {
     "ADD",
     "AVERAGE_POOL_2D",

@@ -1,0 +1,82 @@
+/* tfl — looking inside models and interpreters: operators, tensors and the memory plan.
+ * Meant for tools (tfl inspect, bench) and for users debugging a model. */
+#ifndef TFL_INSPECT_H
+#define TFL_INSPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tfl/interpreter.h"
+#include "tfl/model.h"
+#include "tfl/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tfl_op_info {
+  int32_t builtin_code;  /* TFL_BUILTIN_CUSTOM (32) for custom ops */
+  const char *name;      /* builtin name ("CONV_2D") or the custom code */
+  int32_t version;
+  int num_inputs;
+  const int32_t *inputs; /* tensor indices, -1 for omitted optional inputs */
+  int num_outputs;
+  const int32_t *outputs;
+} tfl_op_info;
+
+typedef struct tfl_tensor_info {
+  const char *name;
+  tfl_type type;
+  int ndim;
+  const int32_t *shape;
+  const int32_t *shape_signature; /* NULL when the model has none; -1 marks dynamic dims */
+  tfl_quantization quantization;
+  int is_constant;    /* has data in the model */
+  int is_variable;
+  int is_sparse;
+  size_t data_bytes;  /* size of the constant data */
+} tfl_tensor_info;
+
+int tfl_model_op_count(const tfl_model *model, int subgraph);
+tfl_status tfl_model_op_info(const tfl_model *model, int subgraph, int i, tfl_op_info *out);
+int tfl_model_tensor_count(const tfl_model *model, int subgraph);
+tfl_status tfl_model_tensor_info(const tfl_model *model, int subgraph, int i,
+                                 tfl_tensor_info *out);
+int tfl_model_input_count(const tfl_model *model, int subgraph);
+int tfl_model_output_count(const tfl_model *model, int subgraph);
+int32_t tfl_model_input(const tfl_model *model, int subgraph, int i);  /* tensor index or -1 */
+int32_t tfl_model_output(const tfl_model *model, int subgraph, int i); /* tensor index or -1 */
+const char *tfl_model_subgraph_name(const tfl_model *model, int subgraph); /* "" if none */
+
+/* Whether tfl (plus the ops added to options, which may be NULL) has a kernel for this op. */
+int tfl_op_supported(const tfl_options *options, int32_t builtin_code, const char *custom_name,
+                     int32_t version);
+
+typedef enum tfl_memory_kind {
+  TFL_MEMORY_NONE = 0,   /* no storage (unused, or not yet allocated) */
+  TFL_MEMORY_CONSTANT,   /* points into the model */
+  TFL_MEMORY_ARENA,      /* planned into the activation arena */
+  TFL_MEMORY_PERSISTENT, /* computed once at allocate time (constant inputs only) */
+  TFL_MEMORY_DYNAMIC,    /* shape known only during invoke; heap */
+  TFL_MEMORY_VARIABLE    /* state kept across invokes; heap */
+} tfl_memory_kind;
+
+typedef struct tfl_tensor_plan {
+  tfl_memory_kind kind;
+  size_t offset;   /* arena offset (TFL_MEMORY_ARENA only) */
+  size_t bytes;
+  int first_node;  /* lifetime in node indices (arena tensors); -1 if unused */
+  int last_node;   /* node count means "until the end" (graph outputs) */
+} tfl_tensor_plan;
+
+/* Subgraph 0's plan, valid after tfl_interpreter_allocate_tensors(). */
+int tfl_interpreter_node_count(const tfl_interpreter *interp);
+tfl_status tfl_interpreter_tensor_plan(const tfl_interpreter *interp, int tensor,
+                                       tfl_tensor_plan *out);
+/* Nodes computed once at allocate time because all their inputs are constant. */
+int tfl_interpreter_node_is_folded(const tfl_interpreter *interp, int node);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
