@@ -4,6 +4,8 @@
 set -u
 build=${1:-build}
 here=$(cd "$(dirname "$0")" && pwd)
+# Tests find in-repo fixtures through this, wherever they are run from.
+export TFL_SOURCE_DIR=${TFL_SOURCE_DIR:-$(cd "$here/.." && pwd)}
 passed=0
 failed=0
 log=$(mktemp)

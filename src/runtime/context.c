@@ -173,3 +173,10 @@ tfl_status tfl_context_fail(tfl_context *ctx, const tfl_node *node, tfl_status s
   va_end(ap);
   return st;
 }
+
+int tfl_context_threads(tfl_context *ctx) { return tfl_threadpool_threads(ctx->interp->pool); }
+
+void tfl_context_parallel(tfl_context *ctx, int n_tasks, void (*fn)(void *arg, int task, int thread),
+                          void *arg) {
+  tfl_threadpool_run(ctx->interp->pool, n_tasks, fn, arg);
+}

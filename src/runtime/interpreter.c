@@ -234,6 +234,7 @@ void tfl_interpreter_free(tfl_interpreter *interp) {
     free_subgraph(&interp->subgraphs[i]);
   free(interp->subgraphs);
   free(interp->signatures);
+  tfl_threadpool_free(interp->pool);
   tfl_registry_clear(&interp->options.registry);
   free(interp);
 }
@@ -282,6 +283,11 @@ tfl_status tfl_interpreter_create(const tfl_model *model, const tfl_options *opt
     interp->options = *options;
     st = tfl_registry_copy(&interp->options.registry, &options->registry);
     if (st != TFL_OK) interp->options.registry.n = 0;
+  }
+  if (st == TFL_OK && interp->options.threads > 1) {
+    interp->pool = tfl_threadpool_create(interp->options.threads);
+    if (!interp->pool) st = tfl_interp_error(interp, TFL_ERROR, "cannot start %d threads",
+                                             interp->options.threads);
   }
   if (st == TFL_OK) st = build(interp);
   if (st != TFL_OK) {

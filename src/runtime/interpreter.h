@@ -10,6 +10,7 @@
 #include "model/model.h"
 #include "runtime/registry.h"
 #include "runtime/tensor.h"
+#include "runtime/threadpool.h"
 #include "tfl/interpreter.h"
 
 #define TFL_MAX_SCRATCH 4
@@ -69,6 +70,7 @@ struct tfl_interpreter {
   int n_subgraphs;
   struct tfl_context *subgraphs;
   struct tfl_signature *signatures;
+  tfl_threadpool *pool;
   atomic_int cancel;
   unsigned error_seq; /* bumped per recorded error: tells whether a failing kernel said why */
   char error[TFL_ERROR_SIZE];

@@ -53,6 +53,14 @@ tfl_status tfl_check_type(tfl_context *ctx, const tfl_node *node, const tfl_tens
 int tfl_same_shape(const tfl_tensor *a, const tfl_tensor *b);
 size_t tfl_tensor_count(const tfl_tensor *t); /* element count */
 
+/* --- threads ----------------------------------------------------------------------------
+ * The interpreter owns a pool of `threads` workers (the caller counts as one). Eval may split
+ * its work into n_tasks independent pieces: fn(arg, task, thread) runs once per task, with
+ * `thread` in [0, tfl_context_threads()) so per-thread scratch can be indexed by it. */
+int tfl_context_threads(tfl_context *ctx);
+void tfl_context_parallel(tfl_context *ctx, int n_tasks, void (*fn)(void *arg, int task, int thread),
+                          void *arg);
+
 /* --- registration --------------------------------------------------------------------- */
 typedef struct tfl_registry tfl_registry;
 tfl_status tfl_registry_add(tfl_registry *reg, const tfl_op_registration *r);
