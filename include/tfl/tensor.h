@@ -69,7 +69,8 @@ size_t tfl_tensor_element_count(const tfl_tensor *t);
 size_t tfl_tensor_byte_size(const tfl_tensor *t);
 tfl_quantization tfl_tensor_quantization(const tfl_tensor *t);
 /* The tensor's memory: valid after tfl_interpreter_allocate_tensors() and until the next
- * allocation or resize. NULL before allocation. Constant tensors are read-only. */
+ * allocation or resize. NULL before allocation. tfl_tensor_data() is NULL for constants
+ * from the model (use tfl_tensor_data_const() to read them). */
 void *tfl_tensor_data(tfl_tensor *t);
 const void *tfl_tensor_data_const(const tfl_tensor *t);
 /* Copies exactly tfl_tensor_byte_size(t) bytes; any other size is TFL_INVALID_ARGUMENT. */

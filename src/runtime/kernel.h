@@ -11,8 +11,8 @@
 
 /* --- builtin options ------------------------------------------------------------------
  * `field` is the field's index in the options table of the TFLite schema (first field is 0).
- * The runtime checked that the node's options union type is the one its op expects only if
- * the kernel calls tfl_opt_check(); absent options read as defaults. */
+ * Each field is read at the width the schema declares (bytes for enums and bools), converted
+ * to the accessor's type; absent options or fields read as `def`. */
 int tfl_opt_type(const tfl_node *node); /* BuiltinOptions union type, 0 if none */
 int32_t tfl_opt_int(const tfl_node *node, int field, int32_t def);
 int64_t tfl_opt_int64(const tfl_node *node, int field, int64_t def);

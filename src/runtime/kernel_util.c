@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "format/flatbuf.h"
+#include "format/tflite_schema.h"
+#include "format/verify.h"
 #include "model/model.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -11,16 +13,22 @@ static const tfl_model_op *model_op(const tfl_node *node) {
   return (const tfl_model_op *)node->builtin_options;
 }
 
-static fb_table opts1(const tfl_node *node) {
-  const tfl_model_op *op = model_op(node);
-  fb_table none = {NULL, 0};
-  return op ? op->builtin_options : none;
-}
+/* Options are read through the schema's description of the table the file actually holds,
+ * so each field is read at its declared width (many are single bytes) and a model that pairs
+ * an op with the wrong options table still reads only verified bytes. */
+typedef struct opts_view {
+  fb_table table;
+  const fb_table_desc *desc;
+} opts_view;
 
-static fb_table opts2(const tfl_node *node) {
+static opts_view view(const tfl_node *node, int set) {
   const tfl_model_op *op = model_op(node);
-  fb_table none = {NULL, 0};
-  return op ? op->builtin_options2 : none;
+  opts_view v = {{NULL, 0}, NULL};
+  if (!op) return v;
+  v.table = set == 1 ? op->builtin_options : op->builtin_options2;
+  v.desc = tflite_options_desc(set, set == 1 ? op->builtin_options_type : op->builtin_options2_type);
+  if (!v.desc) v.table.buf = NULL;
+  return v;
 }
 
 int tfl_opt_type(const tfl_node *node) {
@@ -29,29 +37,35 @@ int tfl_opt_type(const tfl_node *node) {
 }
 
 int32_t tfl_opt_int(const tfl_node *node, int field, int32_t def) {
-  return fb_i32(opts1(node), field, def);
+  opts_view v = view(node, 1);
+  return (int32_t)fb_desc_int(v.table, v.desc, field, def);
 }
 
 int64_t tfl_opt_int64(const tfl_node *node, int field, int64_t def) {
-  return fb_i64(opts1(node), field, def);
+  opts_view v = view(node, 1);
+  return fb_desc_int(v.table, v.desc, field, def);
 }
 
 float tfl_opt_float(const tfl_node *node, int field, float def) {
-  return fb_f32(opts1(node), field, def);
+  opts_view v = view(node, 1);
+  return (float)fb_desc_float(v.table, v.desc, field, def);
 }
 
 int tfl_opt_bool(const tfl_node *node, int field, int def) {
-  return fb_bool(opts1(node), field, def);
+  opts_view v = view(node, 1);
+  return fb_desc_int(v.table, v.desc, field, def) != 0;
 }
 
 int tfl_opt_ivec_len(const tfl_node *node, int field) {
-  return (int)fb_vec(opts1(node), field).len;
+  opts_view v = view(node, 1);
+  return (int)fb_desc_vec(v.table, v.desc, field, 4).len;
 }
 
 int32_t tfl_opt_ivec_at(const tfl_node *node, int field, int i) {
-  fb_vector v = fb_vec(opts1(node), field);
-  if (i < 0 || (uint32_t)i >= v.len) return 0;
-  return fb_vec_i32(v, (uint32_t)i);
+  opts_view v = view(node, 1);
+  fb_vector vec = fb_desc_vec(v.table, v.desc, field, 4);
+  if (i < 0 || (uint32_t)i >= vec.len) return 0;
+  return fb_vec_i32(vec, (uint32_t)i);
 }
 
 int tfl_opt2_type(const tfl_node *node) {
@@ -60,15 +74,18 @@ int tfl_opt2_type(const tfl_node *node) {
 }
 
 int32_t tfl_opt2_int(const tfl_node *node, int field, int32_t def) {
-  return fb_i32(opts2(node), field, def);
+  opts_view v = view(node, 2);
+  return (int32_t)fb_desc_int(v.table, v.desc, field, def);
 }
 
 float tfl_opt2_float(const tfl_node *node, int field, float def) {
-  return fb_f32(opts2(node), field, def);
+  opts_view v = view(node, 2);
+  return (float)fb_desc_float(v.table, v.desc, field, def);
 }
 
 int tfl_opt2_bool(const tfl_node *node, int field, int def) {
-  return fb_bool(opts2(node), field, def);
+  opts_view v = view(node, 2);
+  return fb_desc_int(v.table, v.desc, field, def) != 0;
 }
 
 tfl_status tfl_activation_range_f32(int act, float *lo, float *hi) {

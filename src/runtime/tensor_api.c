@@ -28,7 +28,7 @@ tfl_quantization tfl_tensor_quantization(const tfl_tensor *t) {
 }
 
 void *tfl_tensor_data(tfl_tensor *t) {
-  if (!t || t->alloc == TFL_ALLOC_CONST || t->alloc == TFL_ALLOC_PERSISTENT) return NULL;
+  if (!t || t->alloc == TFL_ALLOC_CONST) return NULL;
   return t->data;
 }
 

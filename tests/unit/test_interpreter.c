@@ -138,7 +138,8 @@ TEST(custom_op_registered_from_outside_runs) {
   tfl_options *o = options_with("Double", &stats);
   size_t size;
   loaded l;
-  tfl_status st = load(&l, double_model(&size), size, o);
+  uint8_t *bytes = double_model(&size);
+  tfl_status st = load(&l, bytes, size, o);
   tfl_options_free(o);
   REQUIRE(st == TFL_OK);
   CHECK_EQ_INT(stats.inits, 1);
@@ -160,7 +161,8 @@ TEST(custom_op_registered_from_outside_runs) {
 TEST(unresolved_custom_op_is_named_at_create) {
   size_t size;
   loaded l;
-  tfl_status st = load(&l, double_model(&size), size, NULL);
+  uint8_t *bytes = double_model(&size);
+  tfl_status st = load(&l, bytes, size, NULL);
   CHECK_EQ_INT(st, TFL_UNSUPPORTED);
   CHECK(l.interp == NULL);
   CHECK(strstr(l.err, "Double") != NULL);
@@ -172,7 +174,8 @@ TEST(invoke_before_allocate_is_not_ready) {
   tfl_options *o = options_with("Double", NULL);
   size_t size;
   loaded l;
-  tfl_status st = load(&l, double_model(&size), size, o);
+  uint8_t *bytes = double_model(&size);
+  tfl_status st = load(&l, bytes, size, o);
   tfl_options_free(o);
   REQUIRE(st == TFL_OK);
   CHECK_EQ_INT(tfl_interpreter_invoke(l.interp), TFL_NOT_READY);
@@ -184,7 +187,8 @@ TEST(resize_input_then_reallocate) {
   tfl_options *o = options_with("Double", NULL);
   size_t size;
   loaded l;
-  tfl_status st = load(&l, double_model(&size), size, o);
+  uint8_t *bytes = double_model(&size);
+  tfl_status st = load(&l, bytes, size, o);
   tfl_options_free(o);
   REQUIRE(st == TFL_OK);
   REQUIRE(tfl_interpreter_allocate_tensors(l.interp) == TFL_OK);
@@ -354,7 +358,9 @@ TEST(constant_inputs_are_folded_once) {
   tfl_status st = load(&l, bytes, size, o);
   tfl_options_free(o);
   REQUIRE(st == TFL_OK);
-  REQUIRE(tfl_interpreter_allocate_tensors(l.interp) == TFL_OK);
+  st = tfl_interpreter_allocate_tensors(l.interp);
+  if (st != TFL_OK) fprintf(stderr, "%s\n", tfl_interpreter_error(l.interp));
+  REQUIRE(st == TFL_OK);
   CHECK(tfl_interpreter_node_is_folded(l.interp, 0));
   CHECK(!tfl_interpreter_node_is_folded(l.interp, 1));
   const float xv[4] = {10, 20, 30, 40};

@@ -67,14 +67,21 @@ TEST(invoke_allocates_nothing) {
       tfl_model_free(model);
       continue;
     }
-    REQUIRE(tfl_interpreter_allocate_tensors(interp) == TFL_OK);
+    tfl_status st = tfl_interpreter_allocate_tensors(interp);
+    if (st == TFL_UNSUPPORTED) {
+      fprintf(stderr, "  skip %s: %s\n", path, tfl_interpreter_error(interp));
+      tfl_interpreter_free(interp);
+      tfl_model_free(model);
+      continue;
+    }
+    CHECK_EQ_INT(st, TFL_OK);
     for (int k = 0; k < tfl_interpreter_input_count(interp); k++) {
       tfl_tensor *t = tfl_interpreter_input(interp, k);
       memset(tfl_tensor_data(t), 0, tfl_tensor_byte_size(t));
     }
     allocations = 0;
     counting = 1;
-    tfl_status st = tfl_interpreter_invoke(interp);
+    st = tfl_interpreter_invoke(interp);
     st = st == TFL_OK ? tfl_interpreter_invoke(interp) : st;
     counting = 0;
     CHECK_EQ_INT(st, TFL_OK);
