@@ -25,7 +25,8 @@
   X(quantize)                  \
   X(resize)                    \
   X(space_depth)               \
-  X(lstm)
+  X(lstm)                      \
+  X(svdf)
 
 #define TFL_DECLARE_FAMILY(name) extern const tfl_op_registration *const tfl_kernels_##name[];
 TFL_KERNEL_FAMILIES(TFL_DECLARE_FAMILY)
