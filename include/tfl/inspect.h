@@ -48,6 +48,17 @@ int32_t tfl_model_input(const tfl_model *model, int subgraph, int i);  /* tensor
 int32_t tfl_model_output(const tfl_model *model, int subgraph, int i); /* tensor index or -1 */
 const char *tfl_model_subgraph_name(const tfl_model *model, int subgraph); /* "" if none */
 
+/* Signatures as the model declares them (usable without an interpreter). */
+int tfl_model_signature_count(const tfl_model *model);
+const char *tfl_model_signature_key(const tfl_model *model, int sig); /* NULL if out of range */
+int tfl_model_signature_subgraph(const tfl_model *model, int sig);     /* -1 if out of range */
+int tfl_model_signature_input_count(const tfl_model *model, int sig);
+int tfl_model_signature_output_count(const tfl_model *model, int sig);
+tfl_status tfl_model_signature_input(const tfl_model *model, int sig, int i, const char **name,
+                                     int32_t *tensor);
+tfl_status tfl_model_signature_output(const tfl_model *model, int sig, int i, const char **name,
+                                      int32_t *tensor);
+
 /* Whether tfl (plus the ops added to options, which may be NULL) has a kernel for this op. */
 int tfl_op_supported(const tfl_options *options, int32_t builtin_code, const char *custom_name,
                      int32_t version);

@@ -76,3 +76,50 @@ const char *tfl_model_subgraph_name(const tfl_model *model, int subgraph) {
   const tfl_model_subgraph *sg = subgraph_at(model, subgraph);
   return sg && sg->name ? sg->name : "";
 }
+
+static const tfl_model_signature *signature_at(const tfl_model *model, int sig) {
+  if (!model || sig < 0 || sig >= model->n_signatures) return NULL;
+  return &model->signatures[sig];
+}
+
+int tfl_model_signature_count(const tfl_model *model) { return model ? model->n_signatures : 0; }
+
+const char *tfl_model_signature_key(const tfl_model *model, int sig) {
+  const tfl_model_signature *s = signature_at(model, sig);
+  return s ? s->key : NULL;
+}
+
+int tfl_model_signature_subgraph(const tfl_model *model, int sig) {
+  const tfl_model_signature *s = signature_at(model, sig);
+  return s ? (int)s->subgraph : -1;
+}
+
+int tfl_model_signature_input_count(const tfl_model *model, int sig) {
+  const tfl_model_signature *s = signature_at(model, sig);
+  return s ? s->n_inputs : 0;
+}
+
+int tfl_model_signature_output_count(const tfl_model *model, int sig) {
+  const tfl_model_signature *s = signature_at(model, sig);
+  return s ? s->n_outputs : 0;
+}
+
+static tfl_status sig_io(const tfl_model_sig_io *ios, int n, int i, const char **name,
+                         int32_t *tensor) {
+  if (i < 0 || i >= n) return TFL_INVALID_ARGUMENT;
+  if (name) *name = ios[i].name;
+  if (tensor) *tensor = (int32_t)ios[i].tensor;
+  return TFL_OK;
+}
+
+tfl_status tfl_model_signature_input(const tfl_model *model, int sig, int i, const char **name,
+                                     int32_t *tensor) {
+  const tfl_model_signature *s = signature_at(model, sig);
+  return s ? sig_io(s->inputs, s->n_inputs, i, name, tensor) : TFL_INVALID_ARGUMENT;
+}
+
+tfl_status tfl_model_signature_output(const tfl_model *model, int sig, int i, const char **name,
+                                      int32_t *tensor) {
+  const tfl_model_signature *s = signature_at(model, sig);
+  return s ? sig_io(s->outputs, s->n_outputs, i, name, tensor) : TFL_INVALID_ARGUMENT;
+}
