@@ -32,6 +32,7 @@ int32_t fb_i32(fb_table t, int field, int32_t def);
 uint64_t fb_u64(fb_table t, int field, uint64_t def);
 int64_t fb_i64(fb_table t, int field, int64_t def);
 float fb_f32(fb_table t, int field, float def);
+double fb_f64(fb_table t, int field, double def);
 int fb_bool(fb_table t, int field, int def);
 
 fb_table fb_subtable(fb_table t, int field);
@@ -44,6 +45,7 @@ const char *fb_string(fb_table t, int field, uint32_t *len);
 
 /* Little-endian element readers for scalar vectors (data may be unaligned). */
 int32_t fb_vec_i32(fb_vector v, uint32_t i);
+uint32_t fb_vec_u32(fb_vector v, uint32_t i);
 int64_t fb_vec_i64(fb_vector v, uint32_t i);
 float fb_vec_f32(fb_vector v, uint32_t i);
 uint16_t fb_vec_u16(fb_vector v, uint32_t i);

@@ -1,4 +1,165 @@
+/* CONV_2D, reference kernels.
+ *
+ * input [batch, in_h, in_w, in_c] (NHWC), filter [out_c, kh, kw, filter_c], optional bias
+ * [out_c], output [batch, out_h, out_w, out_c]. When in_c is a multiple of filter_c the
+ * convolution is grouped (TFLite's newer versions): groups = in_c / filter_c, and output
+ * channel oc reads input channels [g * filter_c, (g + 1) * filter_c) with
+ * g = oc / (out_c / groups). Taps in the padding contribute nothing.
+ *
+ * The float path sums in float in TFLite's reference order (taps row by row, then channels)
+ * and adds the bias last, so results match TFLite's reference kernel bit for bit. Hybrid and
+ * quantized paths will sit beside it (see tfl_window_path). */
+#include <stddef.h>
+
 #include "kernels/families.h"
+#include "kernels/window.h"
+#include "model/ops.h"
 #include "runtime/kernel.h"
 
-const tfl_op_registration *const tfl_kernels_conv[] = {NULL};
+/* Conv2DOptions fields. */
+enum {
+  CONV_OPT_PADDING = 0,
+  CONV_OPT_STRIDE_W = 1,
+  CONV_OPT_STRIDE_H = 2,
+  CONV_OPT_ACTIVATION = 3,
+  CONV_OPT_DILATION_W = 4,
+  CONV_OPT_DILATION_H = 5
+};
+
+static const tfl_window_fields conv_fields = {CONV_OPT_PADDING, CONV_OPT_STRIDE_W,
+                                              CONV_OPT_STRIDE_H, CONV_OPT_DILATION_W,
+                                              CONV_OPT_DILATION_H};
+
+typedef struct conv_data {
+  tfl_window_path path;
+  tfl_window win;
+  int32_t batches, in_c, filter_c, out_c;
+  int32_t groups;
+  float act_lo, act_hi;
+} conv_data;
+
+static tfl_status conv_check_shapes(tfl_context *ctx, const tfl_node *node,
+                                    const tfl_tensor *input, const tfl_tensor *filter,
+                                    const tfl_tensor *bias, conv_data *d) {
+  if (input->ndim != 4)
+    return tfl_context_error(ctx, node, "input '%s' must be 4-D (NHWC), has %d dimensions",
+                             input->name, input->ndim);
+  if (filter->ndim != 4)
+    return tfl_context_error(ctx, node,
+                             "filter '%s' must be 4-D [out_c, kh, kw, in_c], has %d dimensions",
+                             filter->name, filter->ndim);
+  int32_t in_c = input->dims[3], filter_c = filter->dims[3], out_c = filter->dims[0];
+  if (filter_c < 1 || in_c < filter_c || in_c % filter_c != 0)
+    return tfl_context_error(ctx, node,
+                             "input '%s' has %d channels, not a multiple of the %d input "
+                             "channels of filter '%s'",
+                             input->name, (int)in_c, (int)filter_c, filter->name);
+  d->batches = input->dims[0];
+  d->in_c = in_c;
+  d->filter_c = filter_c;
+  d->out_c = out_c;
+  d->groups = in_c / filter_c;
+  if (out_c % d->groups != 0)
+    return tfl_context_error(ctx, node,
+                             "filter '%s' has %d output channels, not a multiple of the %d "
+                             "groups",
+                             filter->name, (int)out_c, (int)d->groups);
+  if (bias && tfl_tensor_count(bias) != (size_t)out_c)
+    return tfl_context_error(ctx, node, "bias '%s' has %zu elements, expected %d", bias->name,
+                             tfl_tensor_count(bias), (int)out_c);
+  return TFL_OK;
+}
+
+static tfl_status conv_prepare(tfl_context *ctx, tfl_node *node) {
+  conv_data *d = node->user_data;
+  tfl_status st = tfl_check_io(ctx, node, 2, 3, 1);
+  if (st == TFL_OK) st = tfl_window_check_options(ctx, node, TFL_OPTS_CONV_2D);
+  if (st != TFL_OK) return st;
+  const tfl_tensor *input = tfl_node_input(ctx, node, 0);
+  const tfl_tensor *filter = tfl_node_input(ctx, node, 1);
+  const tfl_tensor *bias = tfl_node_input(ctx, node, 2);
+  tfl_tensor *output = tfl_node_output(ctx, node, 0);
+
+  st = tfl_window_pick_path(ctx, node, input, filter, output, &d->path);
+  if (st != TFL_OK) return st;
+  st = conv_check_shapes(ctx, node, input, filter, bias, d);
+  if (st != TFL_OK) return st;
+  if (d->path != TFL_PATH_FLOAT) return tfl_window_path_unsupported(ctx, node, d->path);
+  st = tfl_window_float_epilogue(ctx, node, bias, CONV_OPT_ACTIVATION, &d->act_lo, &d->act_hi);
+  if (st != TFL_OK) return st;
+
+  st = tfl_window_plan(ctx, node, &conv_fields, input, filter->dims[1], filter->dims[2],
+                       &d->win);
+  if (st != TFL_OK) return st;
+  int32_t dims[4] = {d->batches, d->win.h.out, d->win.w.out, d->out_c};
+  return tfl_context_resize(ctx, output, 4, dims);
+}
+
+/* Output channels [0, out_c) of one output pixel whose window starts at input row y0 and
+ * column x0 of image `in`, over the in-bounds taps [ky0, ky1) x [kx0, kx1). */
+typedef struct conv_pixel {
+  int32_t y0, ky0, ky1, x0, kx0, kx1;
+} conv_pixel;
+
+static void conv_pixel_float(const conv_data *d, const conv_pixel *p, const float *in,
+                             const float *filter, const float *bias, float *out) {
+  const int32_t per_group = d->out_c / d->groups;
+  const size_t in_row = (size_t)d->win.w.in * (size_t)d->in_c;
+  const size_t tap_row = (size_t)d->win.w.filter * (size_t)d->filter_c;
+  const size_t filter_size = (size_t)d->win.h.filter * tap_row;
+  for (int32_t oc = 0; oc < d->out_c; oc++) {
+    const float *f = filter + (size_t)oc * filter_size;
+    const float *in_group = in + (size_t)(oc / per_group) * (size_t)d->filter_c;
+    float total = 0.0f;
+    for (int32_t ky = p->ky0; ky < p->ky1; ky++) {
+      const int32_t iy = p->y0 + ky * d->win.h.dilation;
+      for (int32_t kx = p->kx0; kx < p->kx1; kx++) {
+        const int32_t ix = p->x0 + kx * d->win.w.dilation;
+        const float *iv = in_group + (size_t)iy * in_row + (size_t)ix * (size_t)d->in_c;
+        const float *fv = f + (size_t)ky * tap_row + (size_t)kx * (size_t)d->filter_c;
+        for (int32_t c = 0; c < d->filter_c; c++) total += iv[c] * fv[c];
+      }
+    }
+    out[oc] = tfl_window_clamp(total + (bias ? bias[oc] : 0.0f), d->act_lo, d->act_hi);
+  }
+}
+
+static void conv_eval_float(const conv_data *d, const float *in, const float *filter,
+                            const float *bias, float *out) {
+  const size_t in_image = (size_t)d->win.h.in * (size_t)d->win.w.in * (size_t)d->in_c;
+  for (int32_t n = 0; n < d->batches; n++, in += in_image) {
+    for (int32_t oy = 0; oy < d->win.h.out; oy++) {
+      conv_pixel p;
+      p.y0 = tfl_window_taps(&d->win.h, oy, &p.ky0, &p.ky1);
+      for (int32_t ox = 0; ox < d->win.w.out; ox++, out += d->out_c) {
+        p.x0 = tfl_window_taps(&d->win.w, ox, &p.kx0, &p.kx1);
+        conv_pixel_float(d, &p, in, filter, bias, out);
+      }
+    }
+  }
+}
+
+static tfl_status conv_eval(tfl_context *ctx, tfl_node *node) {
+  const conv_data *d = node->user_data;
+  const tfl_tensor *input = tfl_node_input(ctx, node, 0);
+  const tfl_tensor *filter = tfl_node_input(ctx, node, 1);
+  const tfl_tensor *bias = tfl_node_input(ctx, node, 2);
+  tfl_tensor *output = tfl_node_output(ctx, node, 0);
+  switch (d->path) {
+    case TFL_PATH_FLOAT:
+      conv_eval_float(d, input->data, filter->data, bias ? bias->data : NULL, output->data);
+      return TFL_OK;
+    default:
+      return tfl_window_path_unsupported(ctx, node, d->path);
+  }
+}
+
+static const tfl_op_registration conv_2d = {
+    .name = "CONV_2D",
+    .builtin_code = TFL_OP_CONV_2D,
+    .data_size = sizeof(conv_data),
+    .prepare = conv_prepare,
+    .eval = conv_eval,
+};
+
+const tfl_op_registration *const tfl_kernels_conv[] = {&conv_2d, NULL};

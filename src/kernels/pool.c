@@ -1,4 +1,160 @@
+/* AVERAGE_POOL_2D, MAX_POOL_2D and L2_POOL_2D, reference kernels.
+ *
+ * input and output NHWC with the same channels; each output is a function of the input
+ * values its window covers, padding excluded: the average (divided by the number of
+ * in-bounds values, as TFLite does), the maximum, or sqrt(mean of squares). TFLite's padding
+ * rule guarantees every window covers at least one input value (see window.h).
+ *
+ * The float path keeps one accumulator per channel of an output pixel (the output itself)
+ * and walks the window taps in TFLite's reference order, so results match it bit for bit.
+ * Quantized paths will sit beside it. */
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+
 #include "kernels/families.h"
+#include "kernels/window.h"
+#include "model/ops.h"
 #include "runtime/kernel.h"
 
-const tfl_op_registration *const tfl_kernels_pool[] = {NULL};
+/* Pool2DOptions fields. */
+enum {
+  POOL_OPT_PADDING = 0,
+  POOL_OPT_STRIDE_W = 1,
+  POOL_OPT_STRIDE_H = 2,
+  POOL_OPT_FILTER_W = 3,
+  POOL_OPT_FILTER_H = 4,
+  POOL_OPT_ACTIVATION = 5
+};
+
+static const tfl_window_fields pool_fields = {POOL_OPT_PADDING, POOL_OPT_STRIDE_W,
+                                              POOL_OPT_STRIDE_H, -1, -1};
+
+/* How one pool kind reduces a window, per channel of an output pixel. */
+typedef struct pool_reducer {
+  float start;                                                  /* accumulator before taps */
+  void (*add)(float *acc, const float *in, int32_t channels);   /* one tap */
+  float (*finish)(float acc, int32_t count);                    /* before the activation */
+} pool_reducer;
+
+typedef struct pool_data {
+  const pool_reducer *reducer;
+  tfl_window win;
+  int32_t batches, channels;
+  float act_lo, act_hi;
+} pool_data;
+
+static void add_sum(float *acc, const float *in, int32_t channels) {
+  for (int32_t c = 0; c < channels; c++) acc[c] += in[c];
+}
+
+static void add_max(float *acc, const float *in, int32_t channels) {
+  /* std::max(acc, v) in TFLite: a NaN input never replaces the running maximum. */
+  for (int32_t c = 0; c < channels; c++)
+    if (acc[c] < in[c]) acc[c] = in[c];
+}
+
+static void add_squares(float *acc, const float *in, int32_t channels) {
+  for (int32_t c = 0; c < channels; c++) acc[c] += in[c] * in[c];
+}
+
+static float finish_mean(float acc, int32_t count) { return acc / (float)count; }
+static float finish_max(float acc, int32_t count) { return acc; }
+static float finish_l2(float acc, int32_t count) { return sqrtf(acc / (float)count); }
+
+static const pool_reducer average_reducer = {0.0f, add_sum, finish_mean};
+static const pool_reducer max_reducer = {-FLT_MAX, add_max, finish_max};
+static const pool_reducer l2_reducer = {0.0f, add_squares, finish_l2};
+
+static const pool_reducer *reducer_for(int32_t builtin_code) {
+  switch (builtin_code) {
+    case TFL_OP_AVERAGE_POOL_2D:
+      return &average_reducer;
+    case TFL_OP_MAX_POOL_2D:
+      return &max_reducer;
+    default:
+      return &l2_reducer;
+  }
+}
+
+static tfl_status pool_check_types(tfl_context *ctx, const tfl_node *node,
+                                   const tfl_tensor *input, const tfl_tensor *output) {
+  if (output->type != input->type)
+    return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
+                            "output '%s' has type %s but input '%s' has type %s", output->name,
+                            tfl_type_name(output->type), input->name, tfl_type_name(input->type));
+  if (input->type == TFL_INT8 || input->type == TFL_UINT8 || input->type == TFL_INT16)
+    return tfl_window_path_unsupported(ctx, node, TFL_PATH_QUANTIZED);
+  return tfl_check_type(ctx, node, input, "input", TFL_FLOAT32);
+}
+
+static tfl_status pool_prepare(tfl_context *ctx, tfl_node *node) {
+  pool_data *d = node->user_data;
+  tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
+  if (st == TFL_OK) st = tfl_window_check_options(ctx, node, TFL_OPTS_POOL_2D);
+  if (st != TFL_OK) return st;
+  const tfl_tensor *input = tfl_node_input(ctx, node, 0);
+  tfl_tensor *output = tfl_node_output(ctx, node, 0);
+  st = pool_check_types(ctx, node, input, output);
+  if (st != TFL_OK) return st;
+  if (input->ndim != 4)
+    return tfl_context_error(ctx, node, "input '%s' must be 4-D (NHWC), has %d dimensions",
+                             input->name, input->ndim);
+  st = tfl_window_float_epilogue(ctx, node, NULL, POOL_OPT_ACTIVATION, &d->act_lo, &d->act_hi);
+  if (st != TFL_OK) return st;
+
+  d->reducer = reducer_for(node->builtin_code);
+  d->batches = input->dims[0];
+  d->channels = input->dims[3];
+  st = tfl_window_plan(ctx, node, &pool_fields, input, tfl_opt_int(node, POOL_OPT_FILTER_H, 0),
+                       tfl_opt_int(node, POOL_OPT_FILTER_W, 0), &d->win);
+  if (st != TFL_OK) return st;
+  int32_t dims[4] = {d->batches, d->win.h.out, d->win.w.out, d->channels};
+  return tfl_context_resize(ctx, output, 4, dims);
+}
+
+/* All channels of the output pixel (oy, ox) of image `in`. */
+static void pool_pixel_float(const pool_data *d, int32_t oy, int32_t ox, const float *in,
+                             float *out) {
+  const pool_reducer *r = d->reducer;
+  int32_t ky0, ky1, kx0, kx1;
+  const int32_t y0 = tfl_window_taps(&d->win.h, oy, &ky0, &ky1);
+  const int32_t x0 = tfl_window_taps(&d->win.w, ox, &kx0, &kx1);
+  for (int32_t c = 0; c < d->channels; c++) out[c] = r->start;
+  for (int32_t ky = ky0; ky < ky1; ky++) {
+    const float *row = in + (size_t)(y0 + ky) * (size_t)d->win.w.in * (size_t)d->channels;
+    for (int32_t kx = kx0; kx < kx1; kx++)
+      r->add(out, row + (size_t)(x0 + kx) * (size_t)d->channels, d->channels);
+  }
+  const int32_t count = (ky1 - ky0) * (kx1 - kx0);
+  for (int32_t c = 0; c < d->channels; c++)
+    out[c] = tfl_window_clamp(r->finish(out[c], count), d->act_lo, d->act_hi);
+}
+
+static tfl_status pool_eval(tfl_context *ctx, tfl_node *node) {
+  const pool_data *d = node->user_data;
+  const float *in = tfl_node_input(ctx, node, 0)->data;
+  float *out = tfl_node_output(ctx, node, 0)->data;
+  const size_t in_image = (size_t)d->win.h.in * (size_t)d->win.w.in * (size_t)d->channels;
+  for (int32_t n = 0; n < d->batches; n++, in += in_image)
+    for (int32_t oy = 0; oy < d->win.h.out; oy++)
+      for (int32_t ox = 0; ox < d->win.w.out; ox++, out += d->channels)
+        pool_pixel_float(d, oy, ox, in, out);
+  return TFL_OK;
+}
+
+#define POOL_REGISTRATION(var, op)                                                         \
+  static const tfl_op_registration var = {                                                 \
+      .name = #op,                                                                         \
+      .builtin_code = TFL_OP_##op,                                                         \
+      .data_size = sizeof(pool_data),                                                      \
+      .prepare = pool_prepare,                                                             \
+      .eval = pool_eval,                                                                   \
+  }
+
+POOL_REGISTRATION(average_pool_2d, AVERAGE_POOL_2D);
+POOL_REGISTRATION(max_pool_2d, MAX_POOL_2D);
+POOL_REGISTRATION(l2_pool_2d, L2_POOL_2D);
+
+const tfl_op_registration *const tfl_kernels_pool[] = {&average_pool_2d, &max_pool_2d,
+                                                       &l2_pool_2d, NULL};

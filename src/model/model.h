@@ -44,6 +44,9 @@ typedef struct tfl_model_tensor {
   float q_min, q_max;        /* legacy min/max if present (for information only) */
   int is_variable;
   tfl_sparsity *sparsity;    /* NULL when dense */
+  uint8_t quant_details_type; /* QuantizationDetails union type: 0 none, 1 custom,
+                               * 2 blockwise, 3 multi-axis (tensor indices range-checked) */
+  fb_table quant_details;    /* that table (absent when the type is 0) */
 } tfl_model_tensor;
 
 typedef struct tfl_model_op {
@@ -106,6 +109,7 @@ struct tfl_model {
   void *owned;               /* malloc'd copy to free, or NULL */
   void *mapping;             /* mmap'd region to unmap, or NULL */
   size_t mapping_size;
+  void *arena;               /* chunks holding every decoded array (src/model/arena.h) */
   uint32_t version;
   const char *description;
   int n_opcodes;

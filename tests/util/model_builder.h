@@ -3,7 +3,12 @@
  * loads in TensorFlow Lite), so tests run through the whole public API, verifier included.
  *
  * Every call records into the current subgraph (subgraph 0 until mb_subgraph()). Errors in
- * usage (bad indices) are programming errors in a test and make mb_finish() return NULL. */
+ * usage (bad indices) are programming errors in a test and make mb_finish() return NULL.
+ * That applies to the indices the builder itself resolves (the tensor of mb_quant,
+ * mb_variable, mb_shape_signature; the op of mb_op_options2, mb_op_intermediates). Indices
+ * that only go into the file (op inputs and outputs, graph inputs and outputs, signature
+ * tensors and subgraphs) are written as given, so tests can build invalid models on purpose;
+ * likewise a constant's byte count is not checked against its shape. */
 #ifndef TFL_TESTS_MODEL_BUILDER_H
 #define TFL_TESTS_MODEL_BUILDER_H
 
@@ -45,6 +50,8 @@ typedef struct mb_field {
 #define MB_LONG(fld, v) {.field = (fld), .kind = MB_I64, .i = (v)}
 #define MB_FLOAT(fld, v) {.field = (fld), .kind = MB_F32, .f = (v)}
 #define MB_IVEC(fld, p, count) {.field = (fld), .kind = MB_VEC_I32, .vec = (p), .n = (count)}
+#define MB_FVEC(fld, p, count) {.field = (fld), .kind = MB_VEC_F32, .fvec = (p), .n = (count)}
+#define MB_STR(fld, s) {.field = (fld), .kind = MB_STRING, .str = (s)}
 #define MB_FIELDS_END {.kind = MB_END}
 
 mb_model *mb_new(void);
@@ -57,7 +64,8 @@ int mb_subgraph(mb_model *m, const char *name);
  * buffer (NULL/0 for activations). name may be NULL. */
 int mb_tensor(mb_model *m, tfl_type type, int ndim, const int32_t *dims, const void *data,
               size_t bytes, const char *name);
-/* Per-tensor (count 1) or per-channel quantization for a tensor. */
+/* Per-tensor (count 1) or per-channel quantization for a tensor (QuantizationParameters
+ * scale, zero_point, quantized_dimension = axis). zero_points may be NULL (all 0). */
 void mb_quant(mb_model *m, int tensor, int count, const float *scales,
               const int64_t *zero_points, int axis);
 /* Marks a tensor is_variable, and sets a shape_signature (ndim entries, -1 = dynamic). */
@@ -67,12 +75,20 @@ void mb_shape_signature(mb_model *m, int tensor, const int32_t *sig);
 void mb_inputs(mb_model *m, int n, const int *tensors);
 void mb_outputs(mb_model *m, int n, const int *tensors);
 
-/* Appends an operator. options_type is the BuiltinOptions union type (0 for none); fields
- * may be NULL. Returns the operator's index in the subgraph. */
+/* Appends an operator (-1 in `in` marks an omitted optional input). options_type is the
+ * BuiltinOptions union type (0 for none); with a type, fields may be NULL (an empty options
+ * table). Operator codes are shared between ops with the same code and version (builtin_code
+ * and deprecated_builtin_code = min(code, 127) are both written). Returns the operator's
+ * index in the subgraph. */
 int mb_op(mb_model *m, int builtin_code, int version, int n_in, const int *in, int n_out,
           const int *out, int options_type, const mb_field *fields);
+/* A CUSTOM op (version 1); custom_options (e.g. FlexBuffers) may be NULL. */
 int mb_custom_op(mb_model *m, const char *custom_code, int n_in, const int *in, int n_out,
                  const int *out, const void *custom_options, size_t custom_options_size);
+/* Gives operator `op` of the current subgraph a BuiltinOptions2 table (builtin_options_2). */
+void mb_op_options2(mb_model *m, int op, int options2_type, const mb_field *fields);
+/* Sets operator `op`'s intermediate tensors (e.g. quantized LSTM). */
+void mb_op_intermediates(mb_model *m, int op, int n, const int *tensors);
 
 /* Adds a SignatureDef for subgraph `subgraph` mapping names to tensor indices. */
 void mb_signature(mb_model *m, const char *key, int subgraph, int n_in,
@@ -81,8 +97,8 @@ void mb_signature(mb_model *m, const char *key, int subgraph, int n_in,
 void mb_description(mb_model *m, const char *text);
 void mb_metadata(mb_model *m, const char *name, const void *data, size_t size);
 
-/* Serializes the model. Returns a malloc'd, 16-byte aligned buffer (free with free()) and its
- * size, or NULL if the model was built inconsistently. */
+/* Serializes the model (call it once, then mb_free). Returns a malloc'd, 16-byte aligned
+ * buffer (free with free()) and its size, or NULL if the model was built inconsistently. */
 uint8_t *mb_finish(mb_model *m, size_t *size);
 
 #endif

@@ -32,6 +32,7 @@ typedef struct ot_spec {
   const float *scales;
   const int64_t *zero_points;
   int q_axis;
+  size_t bytes; /* size of data; 0 = element count x type size (set it for strings) */
 } ot_spec;
 
 #define OT_OUT(t) {.type = (t)}
@@ -49,13 +50,17 @@ typedef struct ot_tensor {
   size_t bytes;
 } ot_tensor;
 
+#define OT_MAX_OUT 8
+
 typedef struct ot_result {
   int n_out;
-  ot_tensor out[8];
+  ot_tensor out[OT_MAX_OUT];
   char error[512]; /* the interpreter's message when the status is not TFL_OK */
 } ot_result;
 
-/* Output specs give only the type (and optionally quantization); shapes come from the op. */
+/* Output specs give only the type (and optionally quantization); shapes come from the op.
+ * On failure returns the status with the loader's or interpreter's message in result->error
+ * and no outputs. Call ot_result_free in every case. */
 tfl_status ot_run(int builtin_code, int version, const ot_spec *in, int n_in,
                   const ot_spec *out, int n_out, int options_type, const mb_field *options,
                   ot_result *result);

@@ -1,0 +1,107 @@
+#include "kernels/broadcast.h"
+
+#include <stdio.h>
+
+/* "[2,1,3]" into buf (always terminated; long shapes are cut). */
+static const char *shape_string(const tfl_tensor *t, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < t->ndim && used < size; i++) {
+    int n = snprintf(buf + used, size - used, "%s%d", i ? "," : "[", (int)t->dims[i]);
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+  if (used < size) snprintf(buf + used, size - used, "%s", t->ndim ? "]" : "[]");
+  return buf;
+}
+
+/* Size of dimension i of t once left-padded with 1s to rank nd. */
+static int32_t padded_dim(const tfl_tensor *t, int nd, int i) {
+  int k = i - (nd - t->ndim);
+  return k < 0 ? 1 : t->dims[k];
+}
+
+tfl_status tfl_broadcast_shape(tfl_context *ctx, const tfl_node *node, const tfl_tensor *a,
+                               const tfl_tensor *b, int *ndim, int32_t dims[TFL_MAX_DIMS]) {
+  const int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
+  for (int i = 0; i < nd; i++) {
+    const int32_t da = padded_dim(a, nd, i), db = padded_dim(b, nd, i);
+    if (da != db && da != 1 && db != 1) {
+      char sa[96], sb[96];
+      return tfl_context_error(ctx, node, "shapes %s of '%s' and %s of '%s' are not broadcastable",
+                               shape_string(a, sa, sizeof(sa)), a->name,
+                               shape_string(b, sb, sizeof(sb)), b->name);
+    }
+    dims[i] = (da == 0 || db == 0) ? 0 : (da > db ? da : db);
+  }
+  *ndim = nd;
+  return TFL_OK;
+}
+
+void tfl_broadcast_plan(const tfl_tensor *a, const tfl_tensor *b, tfl_bcast *plan) {
+  const int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
+  size_t a_inner = 1, b_inner = 1; /* contiguous strides of the dimension being visited */
+  size_t a_full[TFL_MAX_DIMS], b_full[TFL_MAX_DIMS];
+  for (int i = nd - 1; i >= 0; i--) {
+    a_full[i] = a_inner;
+    b_full[i] = b_inner;
+    a_inner *= (size_t)padded_dim(a, nd, i);
+    b_inner *= (size_t)padded_dim(b, nd, i);
+  }
+
+  plan->ndim = 0;
+  plan->count = 1;
+  for (int i = 0; i < nd; i++) {
+    const int32_t da = padded_dim(a, nd, i), db = padded_dim(b, nd, i);
+    const int32_t d = (da == 0 || db == 0) ? 0 : (da > db ? da : db);
+    plan->count *= (size_t)d;
+    if (d == 1) continue;
+    const size_t sa = da == 1 ? 0 : a_full[i], sb = db == 1 ? 0 : b_full[i];
+    const int last = plan->ndim - 1;
+    /* Same treatment as the previous kept dimension: the pair is one longer dimension with
+     * the inner stride (strides of the dropped size-1 dimensions in between do not matter). */
+    if (last >= 0 && (plan->a_stride[last] == 0) == (sa == 0) &&
+        (plan->b_stride[last] == 0) == (sb == 0)) {
+      plan->dims[last] *= (size_t)d;
+      plan->a_stride[last] = sa;
+      plan->b_stride[last] = sb;
+      continue;
+    }
+    plan->dims[plan->ndim] = (size_t)d;
+    plan->a_stride[plan->ndim] = sa;
+    plan->b_stride[plan->ndim] = sb;
+    plan->ndim++;
+  }
+  if (plan->ndim == 0) { /* one element on every side */
+    plan->ndim = 1;
+    plan->dims[0] = 1;
+    plan->a_stride[0] = plan->b_stride[0] = 1;
+  }
+}
+
+void tfl_broadcast_run(const tfl_bcast *plan, const void *a, size_t a_size, const void *b,
+                       size_t b_size, void *out, size_t out_size, tfl_bcast_fn fn,
+                       const void *arg) {
+  if (plan->count == 0) return;
+  const int last = plan->ndim - 1;
+  const size_t n = plan->dims[last];
+  const int a_step = plan->a_stride[last] != 0, b_step = plan->b_stride[last] != 0;
+  const unsigned char *pa = a, *pb = b;
+  unsigned char *po = out;
+  size_t idx[TFL_MAX_DIMS] = {0};
+  size_t ao = 0, bo = 0;
+  for (;;) {
+    fn(pa + ao * a_size, a_step, pb + bo * b_size, b_step, po, n, arg);
+    po += n * out_size;
+    int d = last - 1;
+    for (; d >= 0; d--) {
+      ao += plan->a_stride[d];
+      bo += plan->b_stride[d];
+      if (++idx[d] < plan->dims[d]) break;
+      ao -= plan->a_stride[d] * plan->dims[d];
+      bo -= plan->b_stride[d] * plan->dims[d];
+      idx[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}

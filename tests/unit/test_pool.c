@@ -1,0 +1,240 @@
+/* AVERAGE_POOL_2D, MAX_POOL_2D, L2_POOL_2D: hand-computed cases, many shapes and options
+ * against naive pools in double written independently below, then bad models. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/ops.h"
+#include "runtime/kernel.h"
+#include "util/op_runner.h"
+#include "util/test.h"
+
+typedef struct pool_cfg {
+  int op; /* TFL_OP_AVERAGE_POOL_2D, TFL_OP_MAX_POOL_2D or TFL_OP_L2_POOL_2D */
+  int32_t in[4];
+  int filter_h, filter_w;
+  int padding; /* 0 SAME, 1 VALID */
+  int stride_h, stride_w;
+  int act;
+} pool_cfg;
+
+static const int all_pools[3] = {TFL_OP_AVERAGE_POOL_2D, TFL_OP_MAX_POOL_2D, TFL_OP_L2_POOL_2D};
+
+static size_t count4(const int32_t *d) { return (size_t)d[0] * d[1] * d[2] * d[3]; }
+
+/* Deterministic values in [-scale, scale]. */
+static float *random_floats(size_t n, unsigned seed, float scale) {
+  float *p = malloc((n ? n : 1) * sizeof(float));
+  uint32_t s = seed * 2654435761u + 1u;
+  for (size_t i = 0; i < n; i++) {
+    s = s * 1664525u + 1013904223u;
+    p[i] = scale * ((float)(s >> 8) / (float)(1u << 24) * 2.0f - 1.0f);
+  }
+  return p;
+}
+
+/* The fused activation as TFLite's float pools apply it: TANH and SIGN_BIT are ignored. */
+static double ref_activation(int act, double x) {
+  switch (act) {
+    case TFL_ACT_RELU:
+      return x < 0 ? 0 : x;
+    case TFL_ACT_RELU_N1_TO_1:
+      return x < -1 ? -1 : x > 1 ? 1 : x;
+    case TFL_ACT_RELU6:
+      return x < 0 ? 0 : x > 6 ? 6 : x;
+    default:
+      return x;
+  }
+}
+
+static int32_t ref_out_size(int padding, int32_t in, int32_t k, int stride) {
+  if (padding == 0) return (in + stride - 1) / stride;
+  return in >= k ? (in - k) / stride + 1 : 0;
+}
+
+static int32_t ref_pad(int32_t in, int32_t out, int32_t k, int stride) {
+  int32_t total = (out - 1) * stride + k - in;
+  return total > 0 ? total / 2 : 0;
+}
+
+/* Pools over the in-bounds values of each window. */
+static double *ref_pool(const pool_cfg *c, const float *x, int32_t od[4]) {
+  const int32_t N = c->in[0], H = c->in[1], W = c->in[2], C = c->in[3];
+  od[0] = N;
+  od[1] = ref_out_size(c->padding, H, c->filter_h, c->stride_h);
+  od[2] = ref_out_size(c->padding, W, c->filter_w, c->stride_w);
+  od[3] = C;
+  const int32_t pt = ref_pad(H, od[1], c->filter_h, c->stride_h);
+  const int32_t pl = ref_pad(W, od[2], c->filter_w, c->stride_w);
+  double *y = calloc(count4(od) + 1, sizeof(double));
+  for (int32_t n = 0; n < N; n++)
+    for (int32_t oy = 0; oy < od[1]; oy++)
+      for (int32_t ox = 0; ox < od[2]; ox++)
+        for (int32_t ch = 0; ch < C; ch++) {
+          double sum = 0, sq = 0, mx = -INFINITY;
+          int cnt = 0;
+          for (int ky = 0; ky < c->filter_h; ky++)
+            for (int kx = 0; kx < c->filter_w; kx++) {
+              int32_t iy = oy * c->stride_h - pt + ky, ix = ox * c->stride_w - pl + kx;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              double v = x[((n * H + iy) * W + ix) * C + ch];
+              sum += v;
+              sq += v * v;
+              if (v > mx) mx = v;
+              cnt++;
+            }
+          double r = c->op == TFL_OP_AVERAGE_POOL_2D ? sum / cnt
+                     : c->op == TFL_OP_MAX_POOL_2D   ? mx
+                                                     : sqrt(sq / cnt);
+          y[((n * od[1] + oy) * od[2] + ox) * C + ch] = ref_activation(c->act, r);
+        }
+  return y;
+}
+
+static tfl_status run_pool(const pool_cfg *c, const float *x, ot_result *r) {
+  ot_spec in[1] = {OT_F32(4, c->in, x)};
+  ot_spec out[1] = {OT_OUT(TFL_FLOAT32)};
+  mb_field opt[] = {MB_BYTE(0, c->padding), MB_INT(1, c->stride_w), MB_INT(2, c->stride_h),
+                    MB_INT(3, c->filter_w), MB_INT(4, c->filter_h), MB_BYTE(5, c->act),
+                    MB_FIELDS_END};
+  return ot_run(c->op, 1, in, 1, out, 1, TFL_OPTS_POOL_2D, opt, r);
+}
+
+static void check_against_reference(const pool_cfg *c, unsigned seed) {
+  float *x = random_floats(count4(c->in), seed, 8.0f);
+  int32_t od[4];
+  double *want = ref_pool(c, x, od);
+  ot_result r;
+  memset(&r, 0, sizeof(r));
+  tfl_status st = run_pool(c, x, &r);
+  if (st != TFL_OK) test_fail(__FILE__, __LINE__, "op %d seed %u: %s", c->op, seed, r.error);
+  if (st == TFL_OK) {
+    CHECK_EQ_INT(r.out[0].ndim, 4);
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(r.out[0].dims[i], od[i]);
+    const float *got = ot_f32(&r, 0);
+    for (size_t i = 0; i < count4(od) && test_failures_in_current == 0; i++)
+      CHECK_NEAR(got[i], want[i], 1e-5 * (1.0 + fabs(want[i])));
+  }
+  ot_result_free(&r);
+  free(x);
+  free(want);
+}
+
+/* 2x2 input, 2x2 window, SAME stride 1: windows at the right and bottom edges cover fewer
+ * values, and the average divides by the number covered. */
+TEST(same_edges_exclude_padding_by_hand) {
+  const float x[4] = {1, 2, 3, 4};
+  const float want[3][4] = {{2.5f, 3, 3.5f, 4},
+                            {4, 4, 4, 4},
+                            {(float)sqrt(7.5), (float)sqrt(10.0), (float)sqrt(12.5), 4}};
+  for (int k = 0; k < 3; k++) {
+    pool_cfg c = {all_pools[k], {1, 2, 2, 1}, 2, 2, 0, 1, 1, TFL_ACT_NONE};
+    ot_result r;
+    REQUIRE(run_pool(&c, x, &r) == TFL_OK);
+    for (int i = 0; i < 4; i++) CHECK_NEAR(ot_f32(&r, 0)[i], want[k][i], 1e-6);
+    ot_result_free(&r);
+  }
+}
+
+TEST(max_of_negative_values_by_hand) {
+  const float x[4] = {-5, -3, -4, -9};
+  pool_cfg c = {TFL_OP_MAX_POOL_2D, {1, 2, 2, 1}, 2, 2, 1, 2, 2, TFL_ACT_NONE};
+  ot_result r;
+  REQUIRE(run_pool(&c, x, &r) == TFL_OK);
+  CHECK_EQ_INT(r.out[0].dims[1], 1);
+  CHECK_NEAR(ot_f32(&r, 0)[0], -3.0f, 0);
+  ot_result_free(&r);
+}
+
+TEST(matches_reference_over_shapes_and_options) {
+  static const pool_cfg shapes[] = {
+      {0, {1, 4, 4, 1}, 2, 2, 1, 2, 2, TFL_ACT_NONE},
+      {0, {2, 5, 5, 3}, 3, 3, 0, 1, 1, TFL_ACT_NONE},
+      {0, {2, 5, 5, 3}, 3, 3, 1, 1, 1, TFL_ACT_NONE},
+      {0, {1, 6, 7, 4}, 3, 2, 0, 2, 2, TFL_ACT_NONE},
+      {0, {1, 8, 8, 2}, 3, 3, 0, 2, 2, TFL_ACT_NONE}, /* even input, odd window */
+      {0, {1, 7, 9, 2}, 2, 4, 1, 3, 2, TFL_ACT_NONE},
+      {0, {3, 1, 6, 5}, 1, 3, 0, 1, 3, TFL_ACT_NONE},
+      {0, {1, 3, 3, 2}, 5, 5, 0, 1, 1, TFL_ACT_NONE}, /* window larger than the input */
+  };
+  for (int k = 0; k < 3; k++)
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+      pool_cfg c = shapes[i];
+      c.op = all_pools[k];
+      check_against_reference(&c, 100u * (unsigned)k + (unsigned)i);
+    }
+}
+
+TEST(every_fused_activation) {
+  for (int k = 0; k < 3; k++)
+    for (int act = TFL_ACT_NONE; act <= TFL_ACT_SIGN_BIT; act++) {
+      pool_cfg c = {all_pools[k], {2, 5, 4, 3}, 2, 2, 0, 2, 1, act};
+      check_against_reference(&c, 500u + 10u * (unsigned)k + (unsigned)act);
+    }
+}
+
+static void check_fails(const pool_cfg *c, tfl_status expected) {
+  float *x = random_floats(count4(c->in), 1, 1.0f);
+  ot_result r;
+  memset(&r, 0, sizeof(r));
+  CHECK_EQ_INT(run_pool(c, x, &r), expected);
+  CHECK(r.error[0] != '\0');
+  ot_result_free(&r);
+  free(x);
+}
+
+TEST(bad_options_are_errors) {
+  for (int k = 0; k < 3; k++) {
+    const pool_cfg zero_stride = {all_pools[k], {1, 4, 4, 1}, 2, 2, 0, 0, 1, TFL_ACT_NONE};
+    const pool_cfg zero_filter = {all_pools[k], {1, 4, 4, 1}, 2, 0, 0, 1, 1, TFL_ACT_NONE};
+    const pool_cfg bad_padding = {all_pools[k], {1, 4, 4, 1}, 2, 2, 3, 1, 1, TFL_ACT_NONE};
+    const pool_cfg bad_act = {all_pools[k], {1, 4, 4, 1}, 2, 2, 0, 1, 1, 6};
+    check_fails(&zero_stride, TFL_INVALID_MODEL);
+    check_fails(&zero_filter, TFL_INVALID_MODEL);
+    check_fails(&bad_padding, TFL_INVALID_MODEL);
+    check_fails(&bad_act, TFL_INVALID_MODEL);
+  }
+}
+
+TEST(rank_and_types_are_checked) {
+  const float x[16] = {0};
+  int32_t dims3[3] = {4, 4, 1};
+  ot_spec in3[1] = {OT_F32(3, dims3, x)};
+  ot_spec out[1] = {OT_OUT(TFL_FLOAT32)};
+  mb_field opt[] = {MB_INT(1, 1), MB_INT(2, 1), MB_INT(3, 2), MB_INT(4, 2), MB_FIELDS_END};
+  ot_result r;
+  CHECK(ot_run(TFL_OP_MAX_POOL_2D, 1, in3, 1, out, 1, TFL_OPTS_POOL_2D, opt, &r) != TFL_OK);
+  CHECK(strstr(r.error, "4-D") != NULL);
+  ot_result_free(&r);
+
+  const int8_t xq[16] = {0};
+  const float scale[1] = {1.0f};
+  const int64_t zp[1] = {0};
+  int32_t dims4[4] = {1, 4, 4, 1};
+  ot_spec inq[1] = {OT_IN(TFL_INT8, 4, dims4, xq)};
+  inq[0].q_count = 1;
+  inq[0].scales = scale;
+  inq[0].zero_points = zp;
+  ot_spec outq[1] = {{.type = TFL_INT8, .q_count = 1, .scales = scale, .zero_points = zp}};
+  CHECK_EQ_INT(ot_run(TFL_OP_AVERAGE_POOL_2D, 1, inq, 1, outq, 1, TFL_OPTS_POOL_2D, opt, &r),
+               TFL_UNSUPPORTED);
+  ot_result_free(&r);
+
+  const int32_t xi[16] = {0};
+  ot_spec ini[1] = {OT_IN(TFL_INT32, 4, dims4, xi)};
+  ot_spec outi[1] = {OT_OUT(TFL_INT32)};
+  CHECK_EQ_INT(ot_run(TFL_OP_MAX_POOL_2D, 1, ini, 1, outi, 1, TFL_OPTS_POOL_2D, opt, &r),
+               TFL_UNSUPPORTED);
+  ot_result_free(&r);
+}
+
+int main(void) {
+  RUN(same_edges_exclude_padding_by_hand);
+  RUN(max_of_negative_values_by_hand);
+  RUN(matches_reference_over_shapes_and_options);
+  RUN(every_fused_activation);
+  RUN(bad_options_are_errors);
+  RUN(rank_and_types_are_checked);
+  return test_summary();
+}

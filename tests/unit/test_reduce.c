@@ -1,0 +1,334 @@
+/* MEAN, SUM, REDUCE_PROD, REDUCE_MAX, REDUCE_MIN, REDUCE_ANY, REDUCE_ALL: every op over many
+ * axis sets against a naive reduction that visits all input elements for each output, keep
+ * dims on and off, negative and duplicate axes, int64 axes, a runtime axis tensor, integer
+ * semantics, empty reductions, scalars and errors. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/ops.h"
+#include "runtime/kernel.h"
+#include "util/op_runner.h"
+#include "util/test.h"
+
+typedef struct rcase {
+  int ndim;
+  int32_t dims[TFL_MAX_DIMS];
+  int naxes;
+  int32_t axes[8];
+} rcase;
+
+static size_t count_of(int ndim, const int32_t *dims) {
+  size_t n = 1;
+  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
+  return n;
+}
+
+static tfl_status run_reduce(int op, tfl_type type, int ndim, const int32_t *dims, const void *x,
+                             tfl_type axis_type, int naxes, const void *axes, int axis_const,
+                             int keep_dims, ot_result *r) {
+  const int32_t adims[] = {naxes};
+  ot_spec in[2] = {OT_IN(type, ndim, dims, x), OT_IN(axis_type, 1, adims, axes)};
+  in[1].constant = axis_const;
+  ot_spec out[1] = {OT_OUT(type)};
+  mb_field opt[] = {MB_BYTE(0, keep_dims), MB_FIELDS_END};
+  return ot_run(op, 1, in, 2, out, 1, TFL_OPTS_REDUCER, opt, r);
+}
+
+/* Reduced-axis flags, resolved independently of the kernel. */
+static void resolve(const rcase *c, int reduced[TFL_MAX_DIMS]) {
+  memset(reduced, 0, TFL_MAX_DIMS * sizeof(int));
+  for (int i = 0; i < c->naxes; i++) reduced[(c->axes[i] + c->ndim) % c->ndim] = 1;
+}
+
+/* For output element `o` (in the kept axes' row-major order), folds every input element
+ * whose kept coordinates match, in increasing input order. */
+static double ref_reduce(int op, const rcase *c, const float *x, size_t o, size_t *used) {
+  int reduced[TFL_MAX_DIMS];
+  resolve(c, reduced);
+  size_t n = count_of(c->ndim, c->dims);
+  float acc = op == TFL_OP_REDUCE_PROD ? 1.0f
+              : op == TFL_OP_REDUCE_MAX ? -FLT_MAX
+              : op == TFL_OP_REDUCE_MIN ? FLT_MAX
+                                        : 0.0f;
+  *used = 0;
+  for (size_t lin = 0; lin < n; lin++) {
+    size_t rem = lin, oi = 0, mult = 1;
+    for (int i = c->ndim - 1; i >= 0; i--) {
+      size_t coord = rem % (size_t)c->dims[i];
+      rem /= (size_t)c->dims[i];
+      if (!reduced[i]) {
+        oi += coord * mult;
+        mult *= (size_t)c->dims[i];
+      }
+    }
+    if (oi != o) continue;
+    (*used)++;
+    float v = x[lin];
+    switch (op) {
+      case TFL_OP_REDUCE_PROD:
+        acc *= v;
+        break;
+      case TFL_OP_REDUCE_MAX:
+        acc = v > acc ? v : acc;
+        break;
+      case TFL_OP_REDUCE_MIN:
+        acc = v < acc ? v : acc;
+        break;
+      default:
+        acc += v;
+    }
+  }
+  return op == TFL_OP_MEAN ? acc / (float)*used : acc;
+}
+
+static void check_float(int op, const rcase *c, int keep_dims, int axis_const) {
+  size_t n = count_of(c->ndim, c->dims);
+  float *x = malloc((n + 1) * sizeof(float));
+  for (size_t i = 0; i < n; i++)
+    x[i] = (float)((int)((i * 29 + 3) % 17) - 8) * (op == TFL_OP_REDUCE_PROD ? 0.15f : 0.37f);
+  ot_result r;
+  tfl_status st = run_reduce(op, TFL_FLOAT32, c->ndim, c->dims, x, TFL_INT32, c->naxes, c->axes,
+                             axis_const, keep_dims, &r);
+  if (st != TFL_OK) {
+    test_fail(__FILE__, __LINE__, "op %d: %s", op, r.error);
+    free(x);
+    return;
+  }
+  int reduced[TFL_MAX_DIMS], k = 0;
+  resolve(c, reduced);
+  size_t out_n = 1;
+  for (int i = 0; i < c->ndim; i++) {
+    if (!reduced[i]) {
+      CHECK_EQ_INT(r.out[0].dims[k++], c->dims[i]);
+      out_n *= (size_t)c->dims[i];
+    } else if (keep_dims) {
+      CHECK_EQ_INT(r.out[0].dims[k++], 1);
+    }
+  }
+  CHECK_EQ_INT(r.out[0].ndim, k);
+  for (size_t o = 0; o < out_n; o++) {
+    size_t used;
+    double want = ref_reduce(op, c, x, o, &used);
+    CHECK_NEAR(ot_f32(&r, 0)[o], want, 1e-6 * (1 + fabs(want)));
+  }
+  ot_result_free(&r);
+  free(x);
+}
+
+static const rcase cases[] = {
+    {4, {1, 4, 4, 3}, 2, {1, 2}},       /* MEAN over H,W of NHWC */
+    {4, {2, 3, 4, 5}, 1, {-1}},         /* last axis, negative */
+    {4, {2, 3, 4, 5}, 2, {0, 2}},       /* alternating */
+    {4, {2, 3, 4, 5}, 3, {1, -3, 1}},   /* duplicates */
+    {4, {2, 3, 4, 5}, 4, {3, 2, 1, 0}}, /* everything */
+    {3, {3, 1, 4}, 1, {1}},             /* a size-1 axis */
+    {3, {3, 1, 4}, 2, {0, 2}},
+    {2, {5, 7}, 0, {0}},                /* no axes: a copy */
+    {5, {2, 1, 3, 2, 2}, 2, {2, 4}},
+    {1, {9}, 1, {0}},
+};
+
+static const int float_ops[] = {TFL_OP_MEAN, TFL_OP_SUM, TFL_OP_REDUCE_PROD, TFL_OP_REDUCE_MAX,
+                                TFL_OP_REDUCE_MIN};
+
+TEST(float_ops_all_axis_sets) {
+  for (size_t o = 0; o < 5; o++)
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+      for (int keep = 0; keep < 2; keep++) check_float(float_ops[o], &cases[c], keep, 1);
+}
+
+TEST(runtime_axis_tensor_makes_dynamic_output) {
+  for (size_t o = 0; o < 5; o++)
+    for (size_t c = 0; c < 4; c++) check_float(float_ops[o], &cases[c], c % 2, 0);
+}
+
+TEST(hand_computed_mean) {
+  const int32_t dims[] = {1, 2, 2, 2};
+  const float x[] = {1, 10, 2, 20, 3, 30, 4, 40};
+  const int64_t axes[] = {1, 2};
+  ot_result r;
+  REQUIRE(run_reduce(TFL_OP_MEAN, TFL_FLOAT32, 4, dims, x, TFL_INT64, 2, axes, 1, 1, &r) ==
+          TFL_OK);
+  CHECK_EQ_INT(r.out[0].ndim, 4);
+  CHECK_EQ_INT(r.out[0].dims[1], 1);
+  CHECK_EQ_INT(r.out[0].dims[3], 2);
+  CHECK_NEAR(ot_f32(&r, 0)[0], 2.5, 0);
+  CHECK_NEAR(ot_f32(&r, 0)[1], 25, 0);
+  ot_result_free(&r);
+}
+
+TEST(integer_semantics) {
+  const int32_t dims[] = {2, 2};
+  const int32_t axes[] = {1};
+  ot_result r;
+  const int32_t a[] = {-3, -4, INT32_MAX, INT32_MAX};
+  REQUIRE(run_reduce(TFL_OP_MEAN, TFL_INT32, 2, dims, a, TFL_INT32, 1, axes, 1, 0, &r) ==
+          TFL_OK);
+  const int32_t *y = r.out[0].data;
+  CHECK_EQ_INT(y[0], -3); /* -3.5 truncated */
+  CHECK_EQ_INT(y[1], INT32_MAX); /* summed in int64 */
+  ot_result_free(&r);
+  REQUIRE(run_reduce(TFL_OP_SUM, TFL_INT32, 2, dims, a, TFL_INT32, 1, axes, 1, 0, &r) == TFL_OK);
+  y = r.out[0].data;
+  CHECK_EQ_INT(y[0], -7);
+  CHECK_EQ_INT(y[1], -2); /* wraps */
+  ot_result_free(&r);
+  const int32_t p[] = {-3, 5, 65536, 65536};
+  REQUIRE(run_reduce(TFL_OP_REDUCE_PROD, TFL_INT32, 2, dims, p, TFL_INT32, 1, axes, 1, 0, &r) ==
+          TFL_OK);
+  y = r.out[0].data;
+  CHECK_EQ_INT(y[0], -15);
+  CHECK_EQ_INT(y[1], 0); /* 2^32 wraps */
+  ot_result_free(&r);
+  REQUIRE(run_reduce(TFL_OP_REDUCE_MIN, TFL_INT32, 2, dims, a, TFL_INT32, 1, axes, 1, 0, &r) ==
+          TFL_OK);
+  y = r.out[0].data;
+  CHECK_EQ_INT(y[0], -4);
+  CHECK_EQ_INT(y[1], INT32_MAX);
+  ot_result_free(&r);
+
+  const int64_t l[] = {INT64_MAX, 1, -7, 2};
+  REQUIRE(run_reduce(TFL_OP_MEAN, TFL_INT64, 2, dims, l, TFL_INT32, 1, axes, 1, 0, &r) ==
+          TFL_OK);
+  const int64_t *yl = r.out[0].data;
+  CHECK(yl[0] == INT64_MIN / 2); /* the int64 sum wraps, as in TFLite */
+  CHECK(yl[1] == -2);
+  ot_result_free(&r);
+  REQUIRE(run_reduce(TFL_OP_REDUCE_MAX, TFL_INT64, 2, dims, l, TFL_INT32, 1, axes, 1, 0, &r) ==
+          TFL_OK);
+  yl = r.out[0].data;
+  CHECK(yl[0] == INT64_MAX && yl[1] == 2);
+  ot_result_free(&r);
+}
+
+TEST(any_all) {
+  const int32_t dims[] = {3, 2};
+  const uint8_t b[] = {0, 0, 1, 0, 1, 1};
+  const int32_t axes[] = {1};
+  ot_result r;
+  REQUIRE(run_reduce(TFL_OP_REDUCE_ANY, TFL_BOOL, 2, dims, b, TFL_INT32, 1, axes, 1, 0, &r) ==
+          TFL_OK);
+  const uint8_t *y = r.out[0].data;
+  CHECK(y[0] == 0 && y[1] == 1 && y[2] == 1);
+  ot_result_free(&r);
+  REQUIRE(run_reduce(TFL_OP_REDUCE_ALL, TFL_BOOL, 2, dims, b, TFL_INT32, 1, axes, 1, 0, &r) ==
+          TFL_OK);
+  y = r.out[0].data;
+  CHECK(y[0] == 0 && y[1] == 0 && y[2] == 1);
+  ot_result_free(&r);
+}
+
+TEST(empty_reductions_give_identities) {
+  const int32_t dims[] = {2, 0, 3};
+  const int32_t axes[] = {1};
+  ot_result r;
+  static const int ops[] = {TFL_OP_SUM, TFL_OP_REDUCE_PROD, TFL_OP_REDUCE_MAX,
+                            TFL_OP_REDUCE_MIN, TFL_OP_MEAN};
+  static const float want[] = {0.0f, 1.0f, -FLT_MAX, FLT_MAX, NAN};
+  for (int o = 0; o < 5; o++) {
+    tfl_status st = run_reduce(ops[o], TFL_FLOAT32, 3, dims, NULL, TFL_INT32, 1, axes, 1, 0, &r);
+    if (st != TFL_OK) test_fail(__FILE__, __LINE__, "op %d: %s", ops[o], r.error);
+    if (st == TFL_OK) {
+      CHECK_EQ_INT(r.out[0].ndim, 2);
+      CHECK_EQ_INT(r.out[0].dims[0], 2);
+      CHECK_EQ_INT(r.out[0].dims[1], 3);
+      for (int i = 0; i < 6; i++) {
+        float v = ot_f32(&r, 0)[i];
+        CHECK(isnan(want[o]) ? isnan(v) : v == want[o]);
+      }
+    }
+    ot_result_free(&r);
+  }
+  REQUIRE(run_reduce(TFL_OP_MEAN, TFL_INT32, 3, dims, NULL, TFL_INT32, 1, axes, 1, 0, &r) ==
+          TFL_OK);
+  for (int i = 0; i < 6; i++) CHECK_EQ_INT(((const int32_t *)r.out[0].data)[i], 0);
+  ot_result_free(&r);
+  REQUIRE(run_reduce(TFL_OP_REDUCE_ALL, TFL_BOOL, 3, dims, NULL, TFL_INT32, 1, axes, 1, 0, &r) ==
+          TFL_OK);
+  for (int i = 0; i < 6; i++) CHECK_EQ_INT(((const uint8_t *)r.out[0].data)[i], 1);
+  ot_result_free(&r);
+  /* The zero-size axis kept: an empty output. */
+  const int32_t axes2[] = {2};
+  REQUIRE(run_reduce(TFL_OP_SUM, TFL_FLOAT32, 3, dims, NULL, TFL_INT32, 1, axes2, 1, 1, &r) ==
+          TFL_OK);
+  CHECK_EQ_INT(r.out[0].bytes, 0);
+  CHECK_EQ_INT(r.out[0].dims[2], 1);
+  ot_result_free(&r);
+}
+
+TEST(scalar_input_ignores_axes) {
+  const float x = 4.5f;
+  const int32_t axes[] = {0, 3};
+  ot_result r;
+  REQUIRE(run_reduce(TFL_OP_MEAN, TFL_FLOAT32, 0, NULL, &x, TFL_INT32, 2, axes, 1, 0, &r) ==
+          TFL_OK);
+  CHECK_EQ_INT(r.out[0].ndim, 0);
+  CHECK_NEAR(ot_f32(&r, 0)[0], 4.5, 0);
+  ot_result_free(&r);
+}
+
+TEST(quantized_max_min_raw) {
+  const int32_t dims[] = {2, 3};
+  const int8_t q[] = {-5, 7, -128, 0, 1, 2};
+  const int32_t axes[] = {-1};
+  const float scale[] = {0.5f}, other[] = {0.25f};
+  const int64_t zp[] = {3};
+  ot_spec in[2] = {{.type = TFL_INT8, .ndim = 2, .dims = dims, .data = q, .q_count = 1,
+                    .scales = scale, .zero_points = zp},
+                   OT_CONST(TFL_INT32, 1, (const int32_t[]){1}, axes)};
+  ot_spec out[1] = {{.type = TFL_INT8, .q_count = 1, .scales = scale, .zero_points = zp}};
+  ot_result r;
+  REQUIRE(ot_run(TFL_OP_REDUCE_MAX, 1, in, 2, out, 1, 0, NULL, &r) == TFL_OK);
+  const int8_t *y = r.out[0].data;
+  CHECK(y[0] == 7 && y[1] == 2);
+  ot_result_free(&r);
+  out[0].scales = other;
+  CHECK_EQ_INT(ot_run(TFL_OP_REDUCE_MIN, 1, in, 2, out, 1, 0, NULL, &r), TFL_UNSUPPORTED);
+  ot_result_free(&r);
+  out[0].scales = scale;
+  CHECK_EQ_INT(ot_run(TFL_OP_MEAN, 1, in, 2, out, 1, 0, NULL, &r), TFL_UNSUPPORTED);
+  CHECK(strstr(r.error, "quantized") != NULL);
+  ot_result_free(&r);
+}
+
+TEST(errors) {
+  const int32_t dims[] = {2, 3};
+  const float x[6] = {0};
+  ot_result r;
+  const int32_t bad[] = {2}, bad_neg[] = {-3};
+  CHECK(run_reduce(TFL_OP_SUM, TFL_FLOAT32, 2, dims, x, TFL_INT32, 1, bad, 1, 0, &r) != TFL_OK);
+  CHECK(strstr(r.error, "out of range") != NULL);
+  ot_result_free(&r);
+  CHECK(run_reduce(TFL_OP_SUM, TFL_FLOAT32, 2, dims, x, TFL_INT32, 1, bad_neg, 1, 0, &r) !=
+        TFL_OK);
+  ot_result_free(&r);
+  /* Out of range at eval, with a runtime axis tensor. */
+  CHECK(run_reduce(TFL_OP_MEAN, TFL_FLOAT32, 2, dims, x, TFL_INT32, 1, bad, 0, 0, &r) != TFL_OK);
+  ot_result_free(&r);
+  const float fa[] = {1};
+  CHECK(run_reduce(TFL_OP_SUM, TFL_FLOAT32, 2, dims, x, TFL_FLOAT32, 1, fa, 1, 0, &r) != TFL_OK);
+  ot_result_free(&r);
+  const uint8_t b[6] = {0};
+  const int32_t ax[] = {0};
+  CHECK_EQ_INT(run_reduce(TFL_OP_SUM, TFL_BOOL, 2, dims, b, TFL_INT32, 1, ax, 1, 0, &r),
+               TFL_UNSUPPORTED);
+  ot_result_free(&r);
+  CHECK(run_reduce(TFL_OP_REDUCE_ANY, TFL_FLOAT32, 2, dims, x, TFL_INT32, 1, ax, 1, 0, &r) !=
+        TFL_OK);
+  ot_result_free(&r);
+}
+
+int main(void) {
+  RUN(float_ops_all_axis_sets);
+  RUN(runtime_axis_tensor_makes_dynamic_output);
+  RUN(hand_computed_mean);
+  RUN(integer_semantics);
+  RUN(any_all);
+  RUN(empty_reductions_give_identities);
+  RUN(scalar_input_ignores_axes);
+  RUN(quantized_max_min_raw);
+  RUN(errors);
+  return test_summary();
+}
