@@ -29,7 +29,8 @@ void *__wrap_realloc(void *p, size_t n) {
 
 /* Models from the conformance suite, when $TFL_SHARED points at it, and the in-repo fixture. */
 static const char *const models[] = {
-    "tests/fixtures/models/hello_world_float.tflite",
+    "tests/fixtures/golden/models/tflite_micro/hello_world_float.tflite",
+    "tests/fixtures/golden/models/tflite_micro/hello_world_int8.tflite",
     "$/reference/models/tflite_micro/hello_world_float.tflite",
     "$/reference/models/mlcommons/vww_96_float.tflite",
     "$/reference/models/mlcommons/pretrainedResnet.tflite",
