@@ -84,8 +84,22 @@ typedef struct tfl_tensor_plan {
 int tfl_interpreter_node_count(const tfl_interpreter *interp);
 tfl_status tfl_interpreter_tensor_plan(const tfl_interpreter *interp, int tensor,
                                        tfl_tensor_plan *out);
+/* The kernel instruction-set level this interpreter uses: "scalar", "avx2", "avx512",
+ * "avx512vnni", "neon" or "neondot". The environment variable TFL_CPU lowers it. */
+const char *tfl_interpreter_cpu(const tfl_interpreter *interp);
+
 /* Nodes computed once at allocate time because all their inputs are constant. */
 int tfl_interpreter_node_is_folded(const tfl_interpreter *interp, int node);
+
+/* Per-node timing of subgraph 0 (node i is operator i of the model's subgraph 0). Enabling
+ * allocates the counters (and clears them when already enabled); each invoke then adds the
+ * wall time of every node it runs, measured with a monotonic clock. Folded nodes never run,
+ * and a node calling other subgraphs includes their time. Disabling frees the counters. */
+tfl_status tfl_interpreter_set_profiling(tfl_interpreter *interp, int enabled);
+/* Nanoseconds spent in a node and how many evaluations that covers; TFL_NOT_READY when
+ * profiling is off. */
+tfl_status tfl_interpreter_node_time_ns(const tfl_interpreter *interp, int node,
+                                        uint64_t *total_ns, uint64_t *count);
 
 #ifdef __cplusplus
 }

@@ -73,6 +73,9 @@ int tfl_tensor_is_constant(const tfl_tensor *t);
 
 /* In prepare: give an output tensor its shape. */
 tfl_status tfl_context_resize(tfl_context *ctx, tfl_tensor *t, int ndim, const int32_t *dims);
+/* In prepare: change a non-constant output's element type before resizing it. TFLite's kernels
+ * do this (e.g. ADD gives its output the inputs' type), and some converted models rely on it. */
+tfl_status tfl_context_set_type(tfl_context *ctx, tfl_tensor *t, tfl_type type);
 /* In prepare: the output's shape is known only at eval; it lives outside the arena and
  * eval must call tfl_context_resize_dynamic() before writing it. */
 tfl_status tfl_context_set_dynamic(tfl_context *ctx, tfl_tensor *t);

@@ -23,15 +23,13 @@ struct unary_data {
   float alpha; /* LEAKY_RELU */
 };
 
-/* Defines `static void name(...)`, a unary_fn computing EXPR for every element `x` of type T.
- * EXPR reads the node data through `p`, a local copy: unlike *d it cannot alias the output,
- * so the loop stays vectorizable. */
+/* Defines `static void name(...)`, a unary_fn computing EXPR for every element `x` of type T,
+ * with the node data as `d`. */
 #define UNARY_FN(name, T, EXPR)                                                     \
   static void name(const void *in_, void *out_, size_t n, const unary_data *d) {   \
     const T *in = in_;                                                              \
     T *out = out_;                                                                  \
-    const unary_data p = *d;                                                        \
-    (void)p;                                                                        \
+    (void)d;                                                                        \
     for (size_t i = 0; i < n; i++) {                                                \
       const T x = in[i];                                                            \
       out[i] = (T)(EXPR);                                                           \
@@ -40,10 +38,6 @@ struct unary_data {
 
 /* std::min(std::max(x, lo), hi) as TFLite writes it: a NaN passes through. */
 static float clampf(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
-
-/* x > 0 ? x : x * alpha, written as one product (x * 1 == x exactly) so that the compiler
- * can vectorize it. */
-static float leaky_relu(float x, float alpha) { return x * (x > 0 ? 1.0f : alpha); }
 
 static float logistic(float x) {
   /* TFLite's cutoffs: above the upper one the result rounds to 1 in float; below the lower
@@ -84,7 +78,7 @@ UNARY_FN(relu_f32, float, clampf(x, 0.0f, INFINITY))
 UNARY_FN(relu6_f32, float, clampf(x, 0.0f, 6.0f))
 UNARY_FN(relu_n1_to_1_f32, float, clampf(x, -1.0f, 1.0f))
 UNARY_FN(relu_0_to_1_f32, float, clampf(x, 0.0f, 1.0f))
-UNARY_FN(leaky_relu_f32, float, leaky_relu(x, p.alpha))
+UNARY_FN(leaky_relu_f32, float, x > 0 ? x : x * d->alpha)
 UNARY_FN(logistic_f32, float, logistic(x))
 UNARY_FN(tanh_f32, float, tanhf(x))
 UNARY_FN(hard_swish_f32, float, x * clampf(x + 3.0f, 0.0f, 6.0f) / 6.0f)
@@ -185,8 +179,7 @@ static tfl_status unary_eval(tfl_context *ctx, tfl_node *node) {
 
 /* --- PRELU: out = x >= 0 ? x : x * alpha, alpha broadcast against x --------------------- */
 
-/* x >= 0 ? x : x * alpha, as one product like leaky_relu. */
-TFL_BCAST_FN(prelu_f32, float, float, x * (x >= 0 ? 1.0f : y))
+TFL_BCAST_FN(prelu_f32, float, float, x >= 0 ? x : x * y)
 
 static tfl_status prelu_prepare(tfl_context *ctx, tfl_node *node) {
   tfl_bcast *plan = node->user_data;

@@ -99,6 +99,16 @@ tfl_status tfl_context_resize(tfl_context *ctx, tfl_tensor *t, int ndim, const i
   }
 }
 
+tfl_status tfl_context_set_type(tfl_context *ctx, tfl_tensor *t, tfl_type type) {
+  if (!t || (unsigned)type >= TFL_TYPE_COUNT) return TFL_INVALID_ARGUMENT;
+  if (t->type == type) return TFL_OK;
+  if (t->alloc != TFL_ALLOC_NONE && t->alloc != TFL_ALLOC_DYNAMIC)
+    return tfl_interp_error(ctx->interp, TFL_INVALID_MODEL,
+                            "tensor '%s' is constant or a variable and cannot change type", t->name);
+  t->type = type;
+  return set_shape(ctx, t, t->ndim, t->dims);
+}
+
 tfl_status tfl_context_set_dynamic(tfl_context *ctx, tfl_tensor *t) {
   if (!t) return TFL_INVALID_ARGUMENT;
   if (t->alloc == TFL_ALLOC_DYNAMIC) return TFL_OK;
@@ -180,3 +190,5 @@ void tfl_context_parallel(tfl_context *ctx, int n_tasks, void (*fn)(void *arg, i
                           void *arg) {
   tfl_threadpool_run(ctx->interp->pool, n_tasks, fn, arg);
 }
+
+tfl_cpu_level tfl_context_cpu(tfl_context *ctx) { return ctx->interp->cpu; }

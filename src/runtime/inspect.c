@@ -49,3 +49,7 @@ int tfl_interpreter_node_is_folded(const tfl_interpreter *interp, int node) {
   const struct tfl_context *ctx = &interp->subgraphs[0];
   return node >= 0 && node < ctx->n_nodes && ctx->rt[node].folded;
 }
+
+const char *tfl_interpreter_cpu(const tfl_interpreter *interp) {
+  return interp ? tfl_cpu_level_name(interp->cpu) : "";
+}

@@ -9,6 +9,7 @@
 
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "runtime/profile.h"
 
 static unsigned error_count(const struct tfl_interpreter *interp) { return interp->error_seq; }
 
@@ -235,6 +236,7 @@ void tfl_interpreter_free(tfl_interpreter *interp) {
   free(interp->subgraphs);
   free(interp->signatures);
   tfl_threadpool_free(interp->pool);
+  tfl_profile_free(interp->profile);
   tfl_registry_clear(&interp->options.registry);
   free(interp);
 }
@@ -276,6 +278,7 @@ tfl_status tfl_interpreter_create(const tfl_model *model, const tfl_options *opt
     return TFL_OUT_OF_MEMORY;
   }
   interp->model = model;
+  interp->cpu = tfl_cpu_detect();
   atomic_init(&interp->cancel, 0);
   tfl_options_defaults(&interp->options);
   tfl_status st = TFL_OK;
@@ -320,6 +323,7 @@ static void reset_plan(tfl_context *ctx) {
     if (t->alloc == TFL_ALLOC_PERSISTENT || t->alloc == TFL_ALLOC_DYNAMIC) release_heap(t);
     t->alloc = TFL_ALLOC_NONE;
     t->data = NULL;
+    t->type = ctx->msg->tensors[i].type; /* kernels may have retyped it */
   }
   for (int j = 0; j < ctx->n_nodes; j++) {
     tfl_node_rt *rt = &ctx->rt[j];
@@ -487,7 +491,9 @@ tfl_status tfl_subgraph_invoke(tfl_context *ctx) {
       break;
     }
     if (rt->folded) continue;
+    uint64_t start = tfl_profile_start(ctx);
     st = rt->deferred ? run_deferred(ctx, node) : call_kernel(ctx, node, 1);
+    tfl_profile_stop(ctx, j, start);
   }
   ctx->running = 0;
   return st;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "model/model.h"
+#include "runtime/cpu.h"
 #include "runtime/registry.h"
 #include "runtime/tensor.h"
 #include "runtime/threadpool.h"
@@ -71,6 +72,8 @@ struct tfl_interpreter {
   struct tfl_context *subgraphs;
   struct tfl_signature *signatures;
   tfl_threadpool *pool;
+  struct tfl_profile *profile; /* per-node timing when enabled (runtime/profile.h) */
+  tfl_cpu_level cpu;
   atomic_int cancel;
   unsigned error_seq; /* bumped per recorded error: tells whether a failing kernel said why */
   char error[TFL_ERROR_SIZE];

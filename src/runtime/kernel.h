@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/cpu.h"
 #include "runtime/tensor.h"
 #include "tfl/op.h"
 
@@ -60,6 +61,11 @@ size_t tfl_tensor_count(const tfl_tensor *t); /* element count */
 int tfl_context_threads(tfl_context *ctx);
 void tfl_context_parallel(tfl_context *ctx, int n_tasks, void (*fn)(void *arg, int task, int thread),
                           void *arg);
+
+/* --- CPU dispatch ---------------------------------------------------------------------
+ * The instruction-set level kernels may use, chosen once per interpreter (runtime/cpu.h).
+ * Optimized kernels pick their variant in prepare from this, never from build flags. */
+tfl_cpu_level tfl_context_cpu(tfl_context *ctx);
 
 /* --- registration --------------------------------------------------------------------- */
 typedef struct tfl_registry tfl_registry;

@@ -123,7 +123,8 @@ void tfl_activation_apply_f32(int act, float *x, size_t n) {
     return;
   }
   if (tfl_activation_range_f32(act, &lo, &hi) != TFL_OK) return;
-  for (size_t i = 0; i < n; i++) x[i] = fminf(fmaxf(x[i], lo), hi);
+  /* Written with comparisons so that NaN passes through, as in TFLite. */
+  for (size_t i = 0; i < n; i++) x[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
 }
 
 tfl_status tfl_check_activation(tfl_context *ctx, const tfl_node *node, int act) {

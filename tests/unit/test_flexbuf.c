@@ -190,12 +190,12 @@ TEST(wrong_types_read_as_null) {
 }
 
 /* Reads everything reachable from r, two levels deep; the sanitizers catch stray reads. */
-static long long touch(flex_ref r, int depth) {
+static unsigned long long touch(flex_ref r, int depth) {
   size_t len = 0;
-  long long sum = flex_as_int(r) + (long long)flex_as_uint(r) + (flex_as_float(r) > 0) +
-                  flex_as_bool(r);
-  if (flex_as_string(r, &len)) sum += (long long)len;
-  if (flex_as_blob(r, &len)) sum += (long long)len;
+  unsigned long long sum = (unsigned long long)flex_as_int(r) + flex_as_uint(r) +
+                           (flex_as_float(r) > 0) + (unsigned)flex_as_bool(r);
+  if (flex_as_string(r, &len)) sum += len;
+  if (flex_as_blob(r, &len)) sum += len;
   if (depth == 0) return sum;
   size_t n = flex_vector_len(r);
   for (size_t i = 0; i < n && i < 64; i++) {

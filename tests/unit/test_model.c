@@ -347,6 +347,7 @@ typedef struct model_spec {
   int32_t in[4], out[4];
   uint32_t opcode_index;
   int n_op_in, n_op_out, n_inter;
+  int wide_inputs, repeat_op; /* an input vector of that many zeros; ops sharing one table */
   int32_t op_in[4], op_out[4], inter[2];
   uint8_t opt_type;  /* with n_opt uint32 fields */
   int n_opt;
@@ -398,7 +399,9 @@ static model_spec base_spec(void) {
   return s;
 }
 
-static fb_ref ivec(fb_builder *b, const int32_t *v, int n) { return fbb_vector(b, v, (size_t)n, 4, 4); }
+static fb_ref ivec(fb_builder *b, const int32_t *v, int n) {
+  return fbb_vector(b, v, (size_t)n, 4, 4);
+}
 
 /* A SparseIndexVector table (type t) holding v. */
 static fb_ref index_vector(fb_builder *b, uint8_t t, const int32_t *v, int n) {
@@ -482,7 +485,10 @@ static fb_ref build_tensor(fb_builder *b, const tensor_spec *t) {
 }
 
 static fb_ref build_op(fb_builder *b, const model_spec *s, size_t end) {
-  fb_ref in = ivec(b, s->op_in, s->n_op_in), out = ivec(b, s->op_out, s->n_op_out);
+  int32_t *zeros = s->wide_inputs ? calloc((size_t)s->wide_inputs, sizeof(int32_t)) : NULL;
+  fb_ref in = zeros ? ivec(b, zeros, s->wide_inputs) : ivec(b, s->op_in, s->n_op_in);
+  fb_ref out = ivec(b, s->op_out, s->n_op_out);
+  free(zeros);
   fb_ref inter = s->n_inter ? ivec(b, s->inter, s->n_inter) : 0;
   fb_ref custom = s->n_custom ? fbb_vector(b, s->custom, (size_t)s->n_custom, 1, 1) : 0;
   fb_ref opt2_vec = s->opt2_type ? ivec(b, s->opt2, s->n_opt2) : 0;
@@ -519,8 +525,13 @@ static fb_ref build_subgraph(fb_builder *b, const model_spec *s, size_t end) {
   for (int i = 0; i < s->n_tensors; i++) tensors[i] = build_tensor(b, &s->t[i]);
   fb_ref tv = fbb_refs(b, tensors, (size_t)s->n_tensors);
   fb_ref in = ivec(b, s->in, s->n_in), out = ivec(b, s->out, s->n_out);
-  fb_ref op = build_op(b, s, end);
-  fb_ref ops = fbb_refs(b, &op, 1);
+  int n_ops = s->repeat_op ? s->repeat_op : 1;
+  fb_ref *op = malloc((size_t)n_ops * sizeof(fb_ref));
+  if (!op) return 0;
+  op[0] = build_op(b, s, end);
+  for (int i = 1; i < n_ops; i++) op[i] = op[0];
+  fb_ref ops = fbb_refs(b, op, (size_t)n_ops);
+  free(op);
   fb_ref name = fbb_string(b, "main");
   fbb_start(b);
   fbb_add_ref(b, 0, tv);
@@ -607,7 +618,7 @@ static uint8_t *build_once(const model_spec *s, size_t end, size_t *size) {
   return bytes;
 }
 
-/* The model's bytes (16-byte aligned, s->tail zero bytes after the FlatBuffer). */
+/* The model's bytes (16-byte aligned; s->tail bytes of 0x5a after the FlatBuffer). */
 static uint8_t *build(const model_spec *s, size_t *size) {
   size_t fb_size;
   uint8_t *bytes = build_once(s, 0, &fb_size);
@@ -802,7 +813,7 @@ TEST(rejects_bad_shapes_and_types) {
 TEST(rejects_bad_constant_data) {
   model_spec s = base_spec();
   s.buf[1].n = 12;
-  EXPECT_ERROR(s, TFL_INVALID_MODEL, "constant data has 12 bytes");
+  EXPECT_ERROR(s, TFL_INVALID_MODEL, "constant data has 12 bytes, but 4 float32 values need 16");
   s = base_spec();
   s.t[1].is_variable = 1;
   EXPECT_ERROR(s, TFL_INVALID_MODEL, "variable tensor cannot have constant data");
@@ -901,7 +912,8 @@ TEST(checks_quantization) {
   free(bytes);
   w->n_scale = w->n_zp = 1;
   m = EXPECT_OK(s, bytes);
-  CHECK(m && m->subgraphs[0].tensors[1].quant.count == 1 && m->subgraphs[0].tensors[1].quant.axis == 0);
+  CHECK(m && m->subgraphs[0].tensors[1].quant.count == 1);
+  CHECK(m && m->subgraphs[0].tensors[1].quant.axis == 0);
   tfl_model_free(m);
   free(bytes);
   w->n_scale = w->n_zp = 3;
@@ -1020,7 +1032,7 @@ TEST(checks_sparsity) {
   EXPECT_ERROR(s, TFL_INVALID_MODEL, "sparsity has 2 levels");
   sp = csr_3x4();
   s.buf[1].n = 2;
-  EXPECT_ERROR(s, TFL_INVALID_MODEL, "has 2 bytes, the sparse int8 needs 3");
+  EXPECT_ERROR(s, TFL_INVALID_MODEL, "has 2 bytes, but 3 stored int8 values need 3");
   s.buf[1].n = 3;
   sp.n_block = 1; /* a block map needs a block level */
   EXPECT_ERROR(s, TFL_INVALID_MODEL, "sparsity has 2 levels and 1 blocks");
@@ -1086,6 +1098,21 @@ TEST(checks_signatures_and_metadata) {
   s.sig_key = "k";
   s.meta_buffer = 2;
   EXPECT_ERROR(s, TFL_INVALID_MODEL, "metadata 0 ('meta'): buffer 2 out of range");
+}
+
+/* One operator table shared by 100000 entries, with 100000 inputs: 800 KB of file that
+ * would decode into 40 GB of input lists. */
+TEST(shared_vectors_cannot_make_decoding_slow) {
+  model_spec s = base_spec();
+  s.wide_inputs = 100000;
+  s.repeat_op = 100000;
+  EXPECT_ERROR(s, TFL_LIMIT_EXCEEDED, "vectors shared by too many tables");
+  s.repeat_op = 4; /* a little sharing is fine */
+  uint8_t *bytes;
+  tfl_model *m = EXPECT_OK(s, bytes);
+  CHECK(m && m->subgraphs[0].n_ops == 4 && m->subgraphs[0].ops[3].n_inputs == 100000);
+  tfl_model_free(m);
+  free(bytes);
 }
 
 /* --- corruption ---------------------------------------------------------------------- */
@@ -1182,7 +1209,8 @@ static int expected_to_fail(const char *path) {
 
 static int is_model_file(const char *name) {
   size_t n = strlen(name);
-  return (n > 7 && strcmp(name + n - 7, ".tflite") == 0) || (n > 4 && strcmp(name + n - 4, ".bin") == 0);
+  return (n > 7 && strcmp(name + n - 7, ".tflite") == 0) ||
+         (n > 4 && strcmp(name + n - 4, ".bin") == 0);
 }
 
 static void load_tree(const char *dir, int *count) {
@@ -1431,6 +1459,7 @@ int main(void) {
   RUN(checks_sparsity);
   RUN(checks_subgraph_references_in_options);
   RUN(checks_signatures_and_metadata);
+  RUN(shared_vectors_cannot_make_decoding_slow);
   RUN(corrupted_models_fail_cleanly);
   RUN(every_suite_model_loads_or_fails_as_expected);
   return test_summary();
