@@ -5,6 +5,8 @@
 
 #include "format/verify.h"
 
+/* Required at bytes 4..7. TensorFlow Lite verifies models with the identifier too
+ * (VerifyModelBuffer), so a buffer without it is not a model TFLite would load. */
 #define TFLITE_FILE_IDENTIFIER "TFL3"
 
 extern const fb_table_desc tflite_model_desc;

@@ -1,5 +1,10 @@
 /* Model-level decoding: buffers, operator codes, subgraphs, operators, signatures and
- * metadata. Tensors are in tensor_decode.c. */
+ * metadata. Tensors are in tensor_decode.c.
+ *
+ * Only operator inputs may be -1 (an omitted optional input); TFLite also lets outputs,
+ * intermediates and subgraph inputs/outputs be -1, which no model needs and every later
+ * layer would have to handle. Subgraph indices in options (IF, WHILE, CALL_ONCE, StableHLO
+ * regions) are range-checked here, since the schema marks them ('g' and 'G' fields). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +36,18 @@ void *tfl_decode_alloc(tfl_decoder *d, size_t count, size_t size) {
   return p;
 }
 
+tfl_status tfl_decode_charge(tfl_decoder *d, uint64_t n) {
+  if (n <= d->budget) {
+    d->budget -= n;
+    return TFL_OK;
+  }
+  return tfl_decode_fail(d, TFL_LIMIT_EXCEEDED, "vectors shared by too many tables (the "
+                         "decoded model would be far larger than the file)");
+}
+
 tfl_status tfl_decode_ivec(tfl_decoder *d, fb_vector v, int32_t **out, int *n) {
+  tfl_status st = tfl_decode_charge(d, v.len);
+  if (st) return st;
   *out = tfl_decode_alloc(d, v.len, sizeof(int32_t));
   if (!*out) return TFL_OUT_OF_MEMORY;
   for (uint32_t i = 0; i < v.len; i++) (*out)[i] = fb_vec_i32(v, i);
@@ -118,6 +134,8 @@ static tfl_status check_subgraph_refs(tfl_decoder *d, int set, uint8_t type, fb_
                                desc->name, f, s, n);
     } else if (desc->fields[f] == 'G') {
       fb_vector v = fb_vec(opts, f);
+      tfl_status st = tfl_decode_charge(d, v.len);
+      if (st) return st;
       for (uint32_t i = 0; i < v.len; i++) {
         int32_t s = fb_vec_i32(v, i);
         if (s < 0 || s >= n)
@@ -328,6 +346,7 @@ tfl_status tfl_decode_model(tfl_decoder *d) {
   tfl_model *m = d->model;
   tfl_status st;
   d->where[0] = '\0';
+  d->budget = (uint64_t)m->size + ((uint64_t)1 << 20);
   if (fb_verify(m->bytes, m->size, TFLITE_FILE_IDENTIFIER, &tflite_model_desc, &d->root,
                 d->err, d->err_size))
     return TFL_INVALID_MODEL;

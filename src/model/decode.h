@@ -19,6 +19,10 @@ typedef struct tfl_decoder {
   char *err;
   size_t err_size;
   char where[96]; /* "subgraph 0 tensor 3 ('name')": prefixes error messages */
+  /* Vector elements the decoder may still copy or scan. The verifier bounds the number of
+   * tables, but a vector can be shared by any number of tables; with this budget (file size
+   * + 2^20 elements) decoding time and memory stay proportional to the file's size. */
+  uint64_t budget;
 } tfl_decoder;
 
 /* Writes "<where>: <message>" to the error buffer and returns status. */
@@ -29,6 +33,8 @@ tfl_status tfl_decode_fail(tfl_decoder *d, tfl_status status, const char *fmt, .
     ;
 /* Zeroed arena memory; reports out of memory itself (NULL then). */
 void *tfl_decode_alloc(tfl_decoder *d, size_t count, size_t size);
+/* Takes n elements from the budget; TFL_LIMIT_EXCEEDED (with a message) when spent. */
+tfl_status tfl_decode_charge(tfl_decoder *d, uint64_t n);
 /* Copies an int32 vector (NULL-safe: an absent vector gives 0 entries). */
 tfl_status tfl_decode_ivec(tfl_decoder *d, fb_vector v, int32_t **out, int *n);
 

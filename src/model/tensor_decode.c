@@ -1,12 +1,14 @@
 /* Tensor decoding: type, shape, constant data, quantization and sparsity.
  *
- * Decisions where TensorFlow Lite is stricter or looser than it needs to be:
+ * Decisions (several differ from TensorFlow Lite, which is stricter or looser):
  * - A buffer whose data is empty makes no constant unless the tensor has no elements.
  * - zero_point may be absent (all zeros); TFLite rejects that.
  * - quantized_dimension out of range: TFLite rejects it, TFLite Micro ignores it (and
  *   person_detect.tflite has 1-D bias tensors with quantized_dimension 3). tfl accepts it
  *   when there is one scale (per-tensor: the axis does not matter, it is reported as 0) or
  *   when exactly one axis has as many entries as there are scales (that axis is used).
+ * - Constants of sub-byte types (int4, uint4, int2) hold packed values, as TFLite writes them.
+ * - A variable tensor cannot have constant data (TFLite rejects it too).
  * - Sparse tensors are checked completely (traversal order, block map, every segment and
  *   index) so that densifying one cannot read or write out of bounds. */
 #include <stdio.h>
@@ -135,6 +137,7 @@ static tfl_status decode_quant(tfl_decoder *d, fb_table t, int n_tensors, tfl_mo
     return tfl_decode_fail(d, TFL_INVALID_MODEL, "%u quantization scales but %u zero points",
                            scale.len, zp.len);
   int count = (int)scale.len;
+  if ((st = tfl_decode_charge(d, scale.len))) return st;
   if (out->ndim == 0 && count != 1)
     return tfl_decode_fail(d, TFL_INVALID_MODEL, "%d quantization scales for a scalar", count);
   if ((st = quant_axis(d, fb_i32(q, TFLITE_QUANT_DIMENSION, 0), count, out))) return st;
@@ -165,6 +168,8 @@ static tfl_status decode_index_vector(tfl_decoder *d, fb_table dim, int type_fie
   fb_vector v = fb_vec(fb_subtable(dim, type_field + 1), 0);
   if (!type || !v.data)
     return tfl_decode_fail(d, TFL_INVALID_MODEL, "sparse level %d has no %s", level, what);
+  tfl_status st = tfl_decode_charge(d, v.len);
+  if (st) return st;
   *out = tfl_decode_alloc(d, v.len, sizeof(int32_t));
   if (!*out) return TFL_OUT_OF_MEMORY;
   *n = v.len;
@@ -351,12 +356,14 @@ static tfl_status decode_data(tfl_decoder *d, fb_table t, tfl_model_tensor *out,
 static tfl_status check_data_size(tfl_decoder *d, const tfl_model_tensor *out, uint64_t count) {
   size_t size = tfl_type_size(out->type);
   unsigned bits = packed_bits(out->type);
-  if (!out->data || (!size && !bits)) return TFL_OK;
+  int opaque = out->type == TFL_STRING || out->type == TFL_RESOURCE || out->type == TFL_VARIANT;
+  if (!out->data || opaque || (!size && !bits)) return TFL_OK;
   uint64_t need = bits ? count / 8 * bits + ((count % 8) * bits + 7) / 8 : count * size;
   if (out->data_size != need)
-    return tfl_decode_fail(d, TFL_INVALID_MODEL, "constant data has %zu bytes, %s%s needs "
-                           "%llu", out->data_size, out->sparsity ? "the sparse " : "",
-                           tfl_type_name(out->type), (unsigned long long)need);
+    return tfl_decode_fail(d, TFL_INVALID_MODEL, "constant data has %zu bytes, but %llu %s%s "
+                           "values need %llu", out->data_size, (unsigned long long)count,
+                           out->sparsity ? "stored " : "", tfl_type_name(out->type),
+                           (unsigned long long)need);
   return TFL_OK;
 }
 

@@ -13,8 +13,9 @@
 
 #include "format/fb_builder.h"
 #include "format/flatbuf.h"
+#include "format/tflite_schema.h"
+#include "format/verify.h"
 #include "model/model.h"
-#include "model/op_options.h"
 #include "model/ops.h"
 #include "tfl/model.h"
 #include "tfl/tensor.h"
@@ -63,6 +64,13 @@ static void expect_file_error(const char *path, tfl_status status, const char *t
   if (st != status || m != NULL || !strstr(err, text))
     test_fail(__FILE__, __LINE__, "%s: status %d (want %d), message \"%s\" (want \"%s\")", path,
               st, status, err, text);
+}
+
+/* A builtin options field read through the schema, as kernels read it (set 1 or 2). */
+static int64_t opt_int(const tfl_model_op *op, int set, int field, int64_t def) {
+  fb_table t = set == 1 ? op->builtin_options : op->builtin_options2;
+  uint8_t type = set == 1 ? op->builtin_options_type : op->builtin_options2_type;
+  return fb_desc_int(t, tflite_options_desc(set, type), field, def);
 }
 
 /* --- fixtures ------------------------------------------------------------------------ */
@@ -114,13 +122,12 @@ TEST(loads_per_channel_quantization) {
   const tfl_model_op *op = &sg->ops[1];
   CHECK_EQ_INT(m->opcodes[op->opcode_index].builtin_code, TFL_OP_DEPTHWISE_CONV_2D);
   CHECK_EQ_INT(op->builtin_options_type, TFL_OPTS_DEPTHWISE_CONV_2D);
-  CHECK_EQ_INT(tfl_model_opt_int(op, 1, 0, 0), 0); /* padding (SAME is also the default) */
-  CHECK_EQ_INT(tfl_model_opt_int(op, 1, 4, 0), 0); /* fused activation: NONE */
-  CHECK_EQ_INT(tfl_model_opt_int(op, 1, 1, -1), 2);
-  CHECK_EQ_INT(tfl_model_opt_int(op, 1, 2, -1), 2);
-  CHECK_EQ_INT(tfl_model_opt_int(op, 1, 3, -1), 128);
-  CHECK_EQ_INT(tfl_model_opt_int(op, 2, 0, -1), -1); /* no builtin_options_2 */
-  CHECK_EQ_INT(tfl_model_opt_int(NULL, 1, 0, -7), -7);
+  CHECK_EQ_INT(opt_int(op, 1, 0, 0), 0); /* padding (SAME is also the default) */
+  CHECK_EQ_INT(opt_int(op, 1, 4, 0), 0); /* fused activation: NONE */
+  CHECK_EQ_INT(opt_int(op, 1, 1, -1), 2);
+  CHECK_EQ_INT(opt_int(op, 1, 2, -1), 2);
+  CHECK_EQ_INT(opt_int(op, 1, 3, -1), 128);
+  CHECK_EQ_INT(opt_int(op, 2, 0, -1), -1); /* no builtin_options_2 */
   const char *name;
   const void *data;
   size_t size;
@@ -159,7 +166,7 @@ TEST(loads_control_flow_references) {
   const tfl_model_op *op = &m->subgraphs[0].ops[0];
   CHECK_EQ_INT(m->opcodes[op->opcode_index].builtin_code, TFL_OP_WHILE);
   CHECK_EQ_INT(op->builtin_options_type, TFL_OPTS_WHILE);
-  int64_t cond = tfl_model_opt_int(op, 1, 0, -1), body = tfl_model_opt_int(op, 1, 1, -1);
+  int64_t cond = opt_int(op, 1, 0, -1), body = opt_int(op, 1, 1, -1);
   REQUIRE(cond >= 0 && cond < 3 && body >= 0 && body < 3);
   CHECK(strcmp(m->subgraphs[cond].name, "while_cond") == 0);
   CHECK(strcmp(m->subgraphs[body].name, "while_body") == 0);
@@ -827,12 +834,14 @@ TEST(rejects_bad_constant_data) {
   s.buf[1].n = 4;
   EXPECT_ERROR(s, TFL_INVALID_MODEL, "4 bytes");
   s = base_spec();
-  s.t[1].type = TFL_STRING; /* string constants keep their bytes as they are */
-  s.buf[1].n = 3;
-  m = EXPECT_OK(s, bytes);
-  CHECK(m && m->subgraphs[0].tensors[1].data_size == 3);
-  tfl_model_free(m);
-  free(bytes);
+  for (int type = TFL_STRING; type <= TFL_VARIANT; type += TFL_VARIANT - TFL_STRING) {
+    s.t[1].type = (int8_t)type; /* strings (and variants) keep their bytes as they are */
+    s.buf[1].n = 3;
+    m = EXPECT_OK(s, bytes);
+    CHECK(m && m->subgraphs[0].tensors[1].data_size == 3);
+    tfl_model_free(m);
+    free(bytes);
+  }
   s = base_spec();
   s.buf[1].n = 0; /* an empty buffer makes no constant */
   m = EXPECT_OK(s, bytes);
@@ -1048,7 +1057,7 @@ TEST(checks_subgraph_references_in_options) {
   uint8_t *bytes;
   tfl_model *m = EXPECT_OK(s, bytes);
   REQUIRE(m);
-  CHECK_EQ_INT(tfl_model_opt_int(&m->subgraphs[0].ops[0], 1, 1, -1), 2);
+  CHECK_EQ_INT(opt_int(&m->subgraphs[0].ops[0], 1, 1, -1), 2);
   tfl_model_free(m);
   free(bytes);
   s.opt[1] = 3;
@@ -1130,7 +1139,7 @@ static unsigned walk_model(const tfl_model *m) {
       for (int q = 0; q < mt->quant.count; q++) sum += (unsigned)mt->quant.zero_point[q];
     }
     for (int o = 0; o < sg->n_ops; o++)
-      for (int f = 0; f < 8; f++) sum += (unsigned)tfl_model_opt_int(&sg->ops[o], 1, f, 0);
+      for (int f = 0; f < 8; f++) sum += (unsigned)opt_int(&sg->ops[o], 1, f, 0);
   }
   for (int i = 0; i < m->n_metadata; i++)
     if (m->metadata[i].size) sum += m->metadata[i].data[m->metadata[i].size - 1];
