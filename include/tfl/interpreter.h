@@ -74,6 +74,9 @@ tfl_status tfl_interpreter_resize_input(tfl_interpreter *interp, int i, int ndim
 tfl_status tfl_interpreter_allocate_tensors(tfl_interpreter *interp);
 /* Runs the graph once. Allocates no memory (except for tensors whose shape depends on data). */
 tfl_status tfl_interpreter_invoke(tfl_interpreter *interp);
+/* Restores every variable (LSTM/SVDF state tensors and resource variables) to its initial
+ * value, as if the interpreter were new; CALL_ONCE initializers run again at the next invoke. */
+tfl_status tfl_interpreter_reset_variables(tfl_interpreter *interp);
 /* Thread-safe: makes a running (or the next) invoke stop at the next op with TFL_CANCELLED. */
 void tfl_interpreter_cancel(tfl_interpreter *interp);
 

@@ -26,7 +26,12 @@
   X(resize)                    \
   X(space_depth)               \
   X(lstm)                      \
-  X(svdf)
+  X(svdf)                      \
+  X(control_flow)              \
+  X(variables)                 \
+  X(compare)                   \
+  X(index)                     \
+  X(segment)
 
 #define TFL_DECLARE_FAMILY(name) extern const tfl_op_registration *const tfl_kernels_##name[];
 TFL_KERNEL_FAMILIES(TFL_DECLARE_FAMILY)

@@ -361,6 +361,16 @@ static tfl_status reset_variable(tfl_context *ctx, tfl_tensor *t) {
   return TFL_OK;
 }
 
+tfl_status tfl_subgraph_reset_variables(tfl_context *ctx) {
+  for (int i = 0; i < ctx->n_tensors; i++) {
+    tfl_tensor *t = &ctx->tensors[i];
+    if (t->alloc != TFL_ALLOC_VARIABLE) continue;
+    tfl_status st = reset_variable(ctx, t);
+    if (st != TFL_OK) return st;
+  }
+  return TFL_OK;
+}
+
 static int has_dynamic_input(tfl_context *ctx, const tfl_node *node) {
   for (int k = 0; k < node->num_inputs; k++) {
     tfl_tensor *t = tfl_node_input(ctx, node, k);
@@ -551,8 +561,8 @@ tfl_tensor *tfl_interpreter_tensor_by_name(tfl_interpreter *interp, const char *
   return NULL;
 }
 
-static tfl_status resize_graph_input(tfl_context *ctx, int32_t tensor, int ndim,
-                                     const int32_t *dims) {
+tfl_status tfl_subgraph_resize_tensor(tfl_context *ctx, int32_t tensor, int ndim,
+                                      const int32_t *dims) {
   tfl_tensor *t = &ctx->tensors[tensor];
   if (ndim < 0 || ndim > TFL_MAX_DIMS || (ndim > 0 && !dims))
     return tfl_interp_error(ctx->interp, TFL_INVALID_ARGUMENT,
@@ -581,7 +591,7 @@ tfl_status tfl_interpreter_resize_input(tfl_interpreter *interp, int i, int ndim
   if (i < 0 || i >= ctx->msg->n_inputs)
     return tfl_interp_error(interp, TFL_INVALID_ARGUMENT, "no input %d (the model has %d)", i,
                             ctx->msg->n_inputs);
-  return resize_graph_input(ctx, ctx->msg->inputs[i], ndim, dims);
+  return tfl_subgraph_resize_tensor(ctx, ctx->msg->inputs[i], ndim, dims);
 }
 
 tfl_status tfl_interpreter_allocate_tensors(tfl_interpreter *interp) {
@@ -594,6 +604,17 @@ tfl_status tfl_interpreter_invoke(tfl_interpreter *interp) {
   tfl_context *ctx = main_graph(interp);
   if (!ctx) return TFL_INVALID_ARGUMENT;
   return tfl_subgraph_invoke(ctx);
+}
+
+tfl_status tfl_interpreter_reset_variables(tfl_interpreter *interp) {
+  if (!interp) return TFL_INVALID_ARGUMENT;
+  for (int i = 0; i < interp->n_subgraphs; i++) {
+    tfl_status st = tfl_subgraph_reset_variables(&interp->subgraphs[i]);
+    if (st != TFL_OK) return st;
+  }
+  for (int i = 0; i < interp->n_resources; i++) interp->resources[i].value.ndim = -1;
+  interp->variables_epoch++;
+  return TFL_OK;
 }
 
 void tfl_interpreter_cancel(tfl_interpreter *interp) {
@@ -668,7 +689,7 @@ tfl_status tfl_signature_resize_input(tfl_signature *sig, const char *name, int 
   if (t < 0)
     return tfl_interp_error(sig->interp, TFL_INVALID_ARGUMENT,
                             "signature '%s' has no input '%s'", sig->def->key, name ? name : "");
-  return resize_graph_input(sig_graph(sig), t, ndim, dims);
+  return tfl_subgraph_resize_tensor(sig_graph(sig), t, ndim, dims);
 }
 
 tfl_status tfl_signature_allocate_tensors(tfl_signature *sig) {

@@ -51,6 +51,12 @@ struct tfl_context {
   int current_node;     /* node being prepared or run, -1 otherwise */
 };
 
+typedef struct tfl_resource {
+  char *container;
+  char *name;
+  tfl_tensor value; /* heap storage; ndim -1 until assigned */
+} tfl_resource;
+
 struct tfl_options {
   int threads;
   tfl_error_callback error_cb;
@@ -74,6 +80,9 @@ struct tfl_interpreter {
   tfl_threadpool *pool;
   struct tfl_profile *profile; /* per-node timing when enabled (runtime/profile.h) */
   tfl_cpu_level cpu;
+  int n_resources;
+  tfl_resource *resources;
+  unsigned variables_epoch;
   atomic_int cancel;
   unsigned error_seq; /* bumped per recorded error: tells whether a failing kernel said why */
   char error[TFL_ERROR_SIZE];
@@ -92,6 +101,13 @@ tfl_status tfl_interp_error(struct tfl_interpreter *interp, tfl_status status, c
 tfl_status tfl_subgraph_allocate(struct tfl_context *ctx);
 tfl_status tfl_subgraph_invoke(struct tfl_context *ctx);
 struct tfl_context *tfl_subgraph_get(struct tfl_context *ctx, int index);
+
+/* Gives a graph input of ctx a new shape (takes effect at the next allocate). */
+tfl_status tfl_subgraph_resize_tensor(struct tfl_context *ctx, int32_t tensor, int ndim,
+                                      const int32_t *dims);
+/* Restores variable tensors to their initial values (see interpreter.c). */
+tfl_status tfl_subgraph_reset_variables(struct tfl_context *ctx);
+void tfl_resources_free(struct tfl_interpreter *interp);
 
 /* Plans the arena for a prepared subgraph; see planner.c. */
 tfl_status tfl_plan_arena(struct tfl_context *ctx);

@@ -19,6 +19,8 @@ int32_t tfl_opt_int(const tfl_node *node, int field, int32_t def);
 int64_t tfl_opt_int64(const tfl_node *node, int field, int64_t def);
 float tfl_opt_float(const tfl_node *node, int field, float def);
 int tfl_opt_bool(const tfl_node *node, int field, int def);
+/* A string field (NUL-terminated, verified), or NULL when absent. */
+const char *tfl_opt_string(const tfl_node *node, int field);
 /* An int32 vector field: number of elements in *n (0 if absent), element i via tfl_opt_ivec_at. */
 int tfl_opt_ivec_len(const tfl_node *node, int field);
 int32_t tfl_opt_ivec_at(const tfl_node *node, int field, int i);
@@ -66,6 +68,36 @@ void tfl_context_parallel(tfl_context *ctx, int n_tasks, void (*fn)(void *arg, i
  * The instruction-set level kernels may use, chosen once per interpreter (runtime/cpu.h).
  * Optimized kernels pick their variant in prepare from this, never from build flags. */
 tfl_cpu_level tfl_context_cpu(tfl_context *ctx);
+
+/* --- other subgraphs (control flow) ------------------------------------------------------
+ * Control-flow kernels run other subgraphs of the same interpreter. A subgraph is itself a
+ * tfl_context. Preparing one (re)plans it; running it checks for cancellation between ops.
+ * Calling a subgraph that is already being prepared or run (recursion) is an error. */
+int tfl_subgraph_count(tfl_context *ctx);
+tfl_context *tfl_context_subgraph(tfl_context *ctx, int index); /* NULL if out of range */
+int tfl_subgraph_input_count(tfl_context *sg);
+int tfl_subgraph_output_count(tfl_context *sg);
+tfl_tensor *tfl_subgraph_input(tfl_context *sg, int i);
+tfl_tensor *tfl_subgraph_output(tfl_context *sg, int i);
+tfl_status tfl_subgraph_resize_input(tfl_context *sg, int i, int ndim, const int32_t *dims);
+tfl_status tfl_subgraph_prepare(tfl_context *sg);
+tfl_status tfl_subgraph_run(tfl_context *sg);
+/* True if tfl_interpreter_cancel() was called; consumes the request (like an op boundary
+ * does), so a kernel that sees it must stop and return TFL_CANCELLED. For long loops. */
+int tfl_context_cancelled(tfl_context *ctx);
+
+/* --- resource variables --------------------------------------------------------------------
+ * Variables shared by all subgraphs of an interpreter, named by (container, shared_name).
+ * They keep their values across invokes until tfl_interpreter_reset_variables(). */
+tfl_status tfl_context_resource(tfl_context *ctx, const char *container, const char *name,
+                                int32_t *id);
+/* The variable's storage (type, shape and data); NULL if id is unknown. Its shape is [-]
+ * (ndim -1) until first assigned. */
+tfl_tensor *tfl_context_resource_tensor(tfl_context *ctx, int32_t id);
+/* Sets a variable's value (copying `value`), reallocating its storage when the size grows. */
+tfl_status tfl_context_resource_assign(tfl_context *ctx, int32_t id, const tfl_tensor *value);
+/* Bumped by tfl_interpreter_reset_variables(): CALL_ONCE runs its initializer again after it. */
+unsigned tfl_context_variables_epoch(tfl_context *ctx);
 
 /* --- registration --------------------------------------------------------------------- */
 typedef struct tfl_registry tfl_registry;

@@ -56,6 +56,12 @@ int tfl_opt_bool(const tfl_node *node, int field, int def) {
   return fb_desc_int(v.table, v.desc, field, def) != 0;
 }
 
+const char *tfl_opt_string(const tfl_node *node, int field) {
+  opts_view v = view(node, 1);
+  if (!v.desc || fb_desc_kind(v.desc, field) != 's') return NULL;
+  return fb_string(v.table, field, NULL);
+}
+
 int tfl_opt_ivec_len(const tfl_node *node, int field) {
   opts_view v = view(node, 1);
   return (int)fb_desc_vec(v.table, v.desc, field, 4).len;
