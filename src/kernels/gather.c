@@ -26,15 +26,15 @@ static int64_t index_at(const tfl_tensor *t, size_t i) {
   return tfl_index_at(t, i);
 }
 
-/* Checks shared by both ops: two inputs, fixed-size data, output of the data's type. */
+/* Checks shared by both ops: two inputs, fixed-size data. Like TFLite, the output takes the
+ * data's type whatever the model declares. */
 static tfl_status check_gather_io(tfl_context *ctx, const tfl_node *node) {
   tfl_status st = tfl_check_io(ctx, node, 2, 2, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   st = tfl_check_fixed_size(ctx, node, in, "input");
   if (st == TFL_OK) st = check_indices_type(ctx, node, tfl_node_input(ctx, node, 1));
-  if (st == TFL_OK)
-    st = tfl_check_type(ctx, node, tfl_node_output(ctx, node, 0), "output", in->type);
+  if (st == TFL_OK) st = tfl_context_set_type(ctx, tfl_node_output(ctx, node, 0), in->type);
   return st;
 }
 

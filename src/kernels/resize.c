@@ -5,7 +5,8 @@
  *   scale = in / out, or (in - 1) / (out - 1) with align_corners (when out > 1);
  *   bilinear: src = (dst + 0.5) * scale - 0.5 with half_pixel_centers, else dst * scale;
  *             the two neighbours floor(src) and ceil(src) are clamped into [0, in - 1] and
- *             weighted by the unclamped fraction, so edge samples reproduce the edge value;
+ *             weighted by src - lower neighbour; past an edge both neighbours are the edge
+ *             pixel, so the weights (one of them negative) still reproduce it;
  *   nearest:  src = (dst + 0.5 if half_pixel_centers) * scale, rounded half away from zero
  *             with align_corners, else floored; clamped to in - 1 (and to 0 with half pixel).
  * Float and uint8 bilinear weight the four neighbours in float (uint8 rounds by adding 0.5 and
@@ -42,6 +43,11 @@ static tfl_status resize_read_size(tfl_context *ctx, const tfl_node *node, int32
   if (size[0] < min_size || size[1] < min_size)
     return tfl_context_error(ctx, node, "invalid output size %d x %d", (int)size[0],
                              (int)size[1]);
+  /* Nothing to sample from (TFLite would read out of bounds). */
+  const int out_empty = in->dims[0] == 0 || in->dims[3] == 0 || size[0] == 0 || size[1] == 0;
+  if (!out_empty && (in->dims[1] == 0 || in->dims[2] == 0))
+    return tfl_context_error(ctx, node, "cannot resize an empty %d x %d image to %d x %d",
+                             (int)in->dims[1], (int)in->dims[2], (int)size[0], (int)size[1]);
   dims[0] = in->dims[0];
   dims[1] = size[0];
   dims[2] = size[1];
@@ -61,7 +67,8 @@ static tfl_status resize_prepare_common(tfl_context *ctx, tfl_node *node, int32_
   const tfl_tensor *size = tfl_node_input(ctx, node, 1);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
   st = check_input(ctx, node, in);
-  if (st == TFL_OK) st = tfl_check_type(ctx, node, out, "output", in->type);
+  /* TFLite gives the output the input's type whatever the model declares. */
+  if (st == TFL_OK) st = tfl_context_set_type(ctx, out, in->type);
   if (st == TFL_OK) st = tfl_check_type(ctx, node, size, "size", TFL_INT32);
   if (st != TFL_OK) return st;
   if (in->ndim != 4)
@@ -106,8 +113,8 @@ static int32_t clamp_index(int32_t i, int32_t size) {
 
 /* --- RESIZE_BILINEAR, float weights (float32, uint8) ------------------------------------ */
 
-/* Where output index i samples the input: the two neighbours and the fraction between them
- * (relative to lo, which TFLite does not clamp: it may be negative or exceed 1). */
+/* Where output index i samples the input: the two neighbours and src - lo (negative before
+ * the first pixel with half_pixel_centers, where lo == hi). */
 typedef struct bilinear_tap {
   int32_t lo, hi;
   float frac;
@@ -316,9 +323,8 @@ static const tfl_op_registration reg_resize_bilinear = {
 
 /* --- RESIZE_NEAREST_NEIGHBOR ------------------------------------------------------------ */
 
-static int32_t nearest_index(int32_t i, int32_t in_size, int32_t out_size, int align,
+static int32_t nearest_index(int32_t i, float scale, int32_t in_size, int align,
                              int half_pixel) {
-  const float scale = resize_scale(in_size, out_size, align);
   const float src = ((float)i + (half_pixel ? 0.5f : 0.0f)) * scale;
   int32_t r = align ? (int32_t)roundf(src) : (int32_t)floorf(src);
   if (r > in_size - 1) r = in_size - 1;
@@ -347,16 +353,17 @@ static tfl_status nearest_eval(tfl_context *ctx, tfl_node *node) {
   if (st != TFL_OK || out->bytes == 0) return st;
   const size_t pixel = (size_t)g.depth * tfl_type_size(in->type);
   const size_t row = (size_t)g.in_w * pixel;
+  const int align = d->align_corners, half = d->half_pixel_centers;
+  const float sy = resize_scale(g.in_h, g.out_h, align);
+  const float sx = resize_scale(g.in_w, g.out_w, align);
   const uint8_t *src = in->data;
   uint8_t *dst = out->data;
   for (int32_t b = 0; b < g.batches; b++) {
     const uint8_t *image = src + (size_t)b * (size_t)g.in_h * row;
     for (int32_t y = 0; y < g.out_h; y++) {
-      const int32_t iy = nearest_index(y, g.in_h, g.out_h, d->align_corners,
-                                       d->half_pixel_centers);
+      const int32_t iy = nearest_index(y, sy, g.in_h, align, half);
       for (int32_t x = 0; x < g.out_w; x++, dst += pixel) {
-        const int32_t ix = nearest_index(x, g.in_w, g.out_w, d->align_corners,
-                                         d->half_pixel_centers);
+        const int32_t ix = nearest_index(x, sx, g.in_w, align, half);
         memcpy(dst, image + (size_t)iy * row + (size_t)ix * pixel, pixel);
       }
     }

@@ -147,6 +147,27 @@ TEST(gather_batch_dims_by_hand) {
   }
 }
 
+TEST(gather_output_takes_the_input_type) {
+  /* The model declares an int32 output; TFLite (and tfl) give it the input's type. */
+  const float x[3] = {1.5f, 2.5f, 3.5f};
+  const int32_t idx[2] = {2, 0}, idx_dims[2][1] = {{2}, {1}};
+  const int ops[2] = {TFL_OP_GATHER, TFL_OP_GATHER_ND};
+  const float want[2][2] = {{3.5f, 1.5f}, {3.5f, 0}};
+  for (int k = 0; k < 2; k++) {
+    /* GATHER picks elements 2 and 0; GATHER_ND reads the one vector (2). */
+    ot_spec in[2] = {OT_IN(TFL_FLOAT32, 1, DIMS(3), x),
+                     OT_CONST(TFL_INT32, 1, idx_dims[k], idx)};
+    ot_spec out[1] = {OT_OUT(TFL_INT32)};
+    ot_result r;
+    REQUIRE(ot_run(ops[k], 1, in, 2, out, 1, k ? TFL_OPTS_GATHER_ND : TFL_OPTS_GATHER, NULL,
+                   &r) == TFL_OK);
+    CHECK(r.out[0].type == TFL_FLOAT32);
+    CHECK(ot_f32(&r, 0)[0] == want[k][0]);
+    if (!k) CHECK(ot_f32(&r, 0)[1] == want[k][1]);
+    ot_result_free(&r);
+  }
+}
+
 /* --- GATHER against a reference --------------------------------------------------------- */
 
 /* out[pre..., j..., post...] = in[pre..., idx[pre[:batch_dims]..., j...], post...] */
@@ -395,6 +416,7 @@ int main(void) {
   RUN(gather_negative_axis_2d_indices);
   RUN(gather_scalar_index);
   RUN(gather_batch_dims_by_hand);
+  RUN(gather_output_takes_the_input_type);
   RUN(gather_against_reference);
   RUN(gather_bad_index_fails);
   RUN(gather_bad_options_fail);

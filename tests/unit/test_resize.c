@@ -300,6 +300,22 @@ TEST(nearest_against_reference) {
   check_all_modes(TFL_OP_RESIZE_NEAREST_NEIGHBOR, TFL_INT16, 700);
 }
 
+TEST(output_takes_the_input_type) {
+  /* The model declares a float output for int8 data; TFLite retypes it to int8. */
+  const int8_t x[2] = {-4, 8};
+  const int ops[2] = {TFL_OP_RESIZE_BILINEAR, TFL_OP_RESIZE_NEAREST_NEIGHBOR};
+  const int opts[2] = {TFL_OPTS_RESIZE_BILINEAR, TFL_OPTS_RESIZE_NEAREST_NEIGHBOR};
+  for (int k = 0; k < 2; k++) {
+    ot_spec in[2] = {OT_IN(TFL_INT8, 4, DIMS(1, 1, 2, 1), x),
+                     OT_CONST(TFL_INT32, 1, DIMS(2), ((const int32_t[]){1, 4}))};
+    ot_spec out[1] = {OT_OUT(TFL_FLOAT32)};
+    ot_result r;
+    REQUIRE(ot_run(ops[k], 1, in, 2, out, 1, opts[k], NULL, &r) == TFL_OK);
+    CHECK(r.out[0].type == TFL_INT8 && r.out[0].bytes == 4);
+    ot_result_free(&r);
+  }
+}
+
 TEST(nearest_empty_output) {
   const float x[4] = {0};
   resize_cfg c = {TFL_OP_RESIZE_NEAREST_NEIGHBOR, TFL_FLOAT32, 1, 2, 2, 1, 0, 3, 0, 0, 1, 1};
@@ -322,6 +338,16 @@ TEST(resize_bad_models) {
     CHECK(run_resize(&c, x, &r) != TFL_OK);
     c.op = TFL_OP_RESIZE_NEAREST_NEIGHBOR;
     CHECK(run_resize(&c, x, &r) != TFL_OK);
+  }
+  /* An empty image cannot be resized to a non-empty one; an empty batch can. */
+  for (int k = 0; k < 2; k++) {
+    const int op = k ? TFL_OP_RESIZE_NEAREST_NEIGHBOR : TFL_OP_RESIZE_BILINEAR;
+    resize_cfg empty = {op, TFL_FLOAT32, 1, 0, 2, 1, 3, 3, 0, 0, k, 0};
+    CHECK(run_resize(&empty, x, &r) != TFL_OK);
+    CHECK(strstr(r.error, "empty") != NULL);
+    empty.n = 0;
+    CHECK(run_resize(&empty, x, &r) == TFL_OK && r.out[0].bytes == 0);
+    ot_result_free(&r);
   }
   /* align_corners together with half_pixel_centers. */
   resize_cfg both = {TFL_OP_RESIZE_BILINEAR, TFL_FLOAT32, 1, 2, 2, 1, 3, 3, 1, 1, 1, 0};
@@ -355,6 +381,7 @@ int main(void) {
   RUN(bilinear_float_against_reference);
   RUN(bilinear_quantized_against_reference);
   RUN(nearest_against_reference);
+  RUN(output_takes_the_input_type);
   RUN(nearest_empty_output);
   RUN(resize_bad_models);
   return test_summary();
