@@ -230,5 +230,26 @@ static const tfl_op_registration reg_expand_dims = {
     .eval = expand_dims_eval,
 };
 
+/* DENSIFY: the runtime expands sparse constants when it loads them, so by the time this op
+ * runs its input is already dense and the op is a copy (usually folded away entirely). */
+static tfl_status densify_prepare(tfl_context *ctx, tfl_node *node) {
+  tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
+  if (st == TFL_OK) st = check_io_types(ctx, node);
+  if (st != TFL_OK) return st;
+  const tfl_tensor *in = tfl_node_input(ctx, node, 0);
+  return tfl_context_resize(ctx, tfl_node_output(ctx, node, 0), in->ndim, in->dims);
+}
+
+static tfl_status densify_eval(tfl_context *ctx, tfl_node *node) {
+  return tfl_copy_input_to_output(ctx, node);
+}
+
+static const tfl_op_registration reg_densify = {
+    .name = "DENSIFY",
+    .builtin_code = TFL_OP_DENSIFY,
+    .prepare = densify_prepare,
+    .eval = densify_eval,
+};
+
 const tfl_op_registration *const tfl_kernels_reshape[] = {&reg_reshape, &reg_squeeze,
-                                                          &reg_expand_dims, NULL};
+                                                          &reg_expand_dims, &reg_densify, NULL};

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "model/sparse.h"
 #include "runtime/kernel.h"
 #include "runtime/profile.h"
 
@@ -32,6 +33,22 @@ static int is_graph_input(const tfl_model_subgraph *msg, int32_t t) {
   return 0;
 }
 
+/* Sparse constants are expanded once, so every kernel sees dense weights. */
+static tfl_status densify(tfl_context *ctx, tfl_tensor *t, const tfl_model_tensor *mt) {
+  size_t elem = tfl_type_size(mt->type), bytes;
+  tfl_status st = tfl_bytes_for(ctx, mt->type, mt->ndim, mt->shape, &bytes);
+  if (st != TFL_OK) return st;
+  if (!elem || mt->type == TFL_STRING)
+    return tfl_interp_error(ctx->interp, TFL_UNSUPPORTED, "sparse %s tensors are not supported",
+                            tfl_type_name(mt->type));
+  t->data = malloc(bytes ? bytes : 1);
+  if (!t->data) return tfl_interp_error(ctx->interp, TFL_OUT_OF_MEMORY, "out of memory");
+  t->heap_capacity = bytes ? bytes : 1;
+  t->bytes = bytes;
+  tfl_sparse_densify(mt, elem, t->data);
+  return TFL_OK;
+}
+
 static tfl_status init_tensor(tfl_context *ctx, int i) {
   const tfl_model_tensor *mt = &ctx->msg->tensors[i];
   tfl_tensor *t = &ctx->tensors[i];
@@ -45,8 +62,10 @@ static tfl_status init_tensor(tfl_context *ctx, int i) {
     t->alloc = TFL_ALLOC_VARIABLE;
     return TFL_OK;
   }
-  if (!mt->data || is_graph_input(ctx->msg, i)) return TFL_OK;
+  /* A graph input with data is a constant too, as in TFLite (its data is read-only there). */
+  if (!mt->data) return TFL_OK;
   t->alloc = TFL_ALLOC_CONST;
+  if (mt->sparsity) return densify(ctx, t, mt);
   t->bytes = mt->data_size;
   t->data = (void *)mt->data;
   size_t align = tfl_type_size(mt->type);
@@ -58,10 +77,6 @@ static tfl_status init_tensor(tfl_context *ctx, int i) {
     memcpy(t->data, mt->data, mt->data_size);
     t->heap_capacity = mt->data_size ? mt->data_size : 1;
   }
-  if (mt->sparsity)
-    return tfl_interp_error(ctx->interp, TFL_UNSUPPORTED,
-                            "tensor %d ('%s') is sparse; sparse constants are not supported yet",
-                            i, mt->name);
   return TFL_OK;
 }
 
@@ -237,6 +252,7 @@ void tfl_interpreter_free(tfl_interpreter *interp) {
   free(interp->signatures);
   tfl_threadpool_free(interp->pool);
   tfl_profile_free(interp->profile);
+  tfl_resources_free(interp);
   tfl_registry_clear(&interp->options.registry);
   free(interp);
 }
