@@ -9,7 +9,7 @@ export TFL_SHARED
 BUILD_DEPS = gcc make cmake libstb-dev
 TEST_DEPS = $(BUILD_DEPS) python3 python3-numpy
 
-.PHONY: all build deps test demo clean
+.PHONY: all build test demo clean
 
 all: build
 
@@ -29,3 +29,14 @@ demo: build
 
 clean:
 	rm -rf $(BUILD) build-*
+
+# Cross-compiles for aarch64 and runs the unit and golden tests under qemu-user.
+AARCH64_BUILD ?= build-aarch64
+.PHONY: test-aarch64
+test-aarch64:
+	@./scripts/deps.sh $(TEST_DEPS) gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+	@cmake -S . -B $(AARCH64_BUILD) -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+	  -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(AARCH64_BUILD) -j $(JOBS)
+	@TFL_EXEC="qemu-aarch64 -L /usr/aarch64-linux-gnu" TFL_SCRIPTS="golden" \
+	  tests/run_all.sh $(AARCH64_BUILD)

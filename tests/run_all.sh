@@ -36,11 +36,15 @@ tally() { # name, then the command; its last "N passed, N failed" line is added 
   failed=$((failed + f))
 }
 
+# TFL_EXEC runs binaries built for another machine, e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu";
+# TFL_SCRIPTS limits which tests/scripts/*.sh run (space-separated names, default all).
+read -r -a exec_prefix <<<"${TFL_EXEC:-}"
 for t in "$build"/tests/test_*; do
   [ -x "$t" ] || continue
-  tally "$(basename "$t")" "$t"
+  tally "$(basename "$t")" "${exec_prefix[@]}" "$t"
 done
 for s in "$here"/scripts/*.sh; do
+  if [ -n "${TFL_SCRIPTS:-}" ] && [[ " $TFL_SCRIPTS " != *" $(basename "$s" .sh) "* ]]; then continue; fi
   [ -f "$s" ] || continue
   tally "$(basename "$s" .sh)" bash "$s" "$build"
 done

@@ -16,6 +16,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "no build dir ${1:-build}"; echo "0 passed, 1 failed"; exit 1; }
 tfl=$build/tfl
+# TFL_EXEC runs binaries built for another machine, e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu".
+read -r -a exec_prefix <<<"${TFL_EXEC:-}"
 shared=${TFL_SHARED:-$repo/../shared}
 py=/usr/bin/python3
 run_timeout=${TFL_GOLDEN_TIMEOUT:-300}
@@ -75,7 +77,7 @@ check_rejected() {
   local id=$1 dir=$2 model log rc
   model=$(model_file "$dir")
   log=$results/reject.log
-  timeout "$run_timeout" "$tfl" inspect "$model" >/dev/null 2>"$log"
+  timeout "$run_timeout" "${exec_prefix[@]}" "$tfl" inspect "$model" >/dev/null 2>"$log"
   rc=$?
   if [ "$rc" = 1 ] && [ "$(wc -l <"$log")" = 1 ]; then
     echo "PASS $id refused: $(first_line "$log")"
@@ -101,7 +103,7 @@ run_cases() {
       args+=(--input "$case_dir/input_$i.npy")
       i=$((i + 1))
     done
-    timeout "$run_timeout" "$tfl" run "$model" "${args[@]}" --output-dir "$out/$id/$case" \
+    timeout "$run_timeout" "${exec_prefix[@]}" "$tfl" run "$model" "${args[@]}" --output-dir "$out/$id/$case" \
       >/dev/null 2>"$log"
     rc=$?
     [ "$rc" = 0 ] || echo "tfl run $id/$case: exit $rc: $(first_line "$log")"
