@@ -55,7 +55,11 @@ typedef struct tfl_op_registration {
   tfl_status (*eval)(tfl_context *ctx, tfl_node *node);
   void *op_user_data; /* passed to init and free, e.g. a handle to the user's library */
   uint32_t flags;     /* TFL_OP_* below */
+  uint32_t types;     /* TFL_TYPE_BIT(t) for each element type the kernel computes on; only
+                       * documentation (tfl ops, docs/OPS.md), 0 = not stated */
 } tfl_op_registration;
+
+#define TFL_TYPE_BIT(t) (1u << (t))
 
 /* The op has side effects or state, so it must not be evaluated ahead of time even when all
  * its inputs are constant. */
