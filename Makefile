@@ -27,6 +27,11 @@ demo: build
 	@$(BUILD)/tfl label --model demo/mobilenet_v2_1.0_224_quant.tflite \
 	  --image demo/grace_hopper.bmp --labels demo/labels.txt --top 5
 
+# Regenerates docs/OPS.md from the kernel registrations.
+.PHONY: docs
+docs: build
+	@$(BUILD)/tfl_opsdoc > docs/OPS.md
+
 clean:
 	rm -rf $(BUILD) build-*
 

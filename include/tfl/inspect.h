@@ -59,6 +59,15 @@ tfl_status tfl_model_signature_input(const tfl_model *model, int sig, int i, con
 tfl_status tfl_model_signature_output(const tfl_model *model, int sig, int i, const char **name,
                                       int32_t *tensor);
 
+/* tfl's own kernels (builtin ops and the custom ops it ships), for listing what tfl supports:
+ * i in [0, tfl_kernel_count()). */
+int tfl_kernel_count(void);
+const tfl_op_registration *tfl_kernel(int i);
+/* The schema name of builtin operator `code` ("CONV_2D"), or NULL for an unknown code; and the
+ * number of codes the schema defines. */
+const char *tfl_builtin_name(int32_t code);
+int tfl_builtin_code_count(void);
+
 /* Whether tfl (plus the ops added to options, which may be NULL) has a kernel for this op. */
 int tfl_op_supported(const tfl_options *options, int32_t builtin_code, const char *custom_name,
                      int32_t version);

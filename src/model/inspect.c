@@ -123,3 +123,7 @@ tfl_status tfl_model_signature_output(const tfl_model *model, int sig, int i, co
   const tfl_model_signature *s = signature_at(model, sig);
   return s ? sig_io(s->outputs, s->n_outputs, i, name, tensor) : TFL_INVALID_ARGUMENT;
 }
+
+const char *tfl_builtin_name(int32_t code) { return tfl_builtin_op_name(code); }
+
+int tfl_builtin_code_count(void) { return TFL_OP_COUNT; }

@@ -5,6 +5,7 @@
 
 #include "kernels/families.h"
 #include "runtime/kernel.h"
+#include "tfl/inspect.h"
 
 #define TFL_FAMILY_ENTRY(name) tfl_kernels_##name,
 static const tfl_op_registration *const *const builtin_families[] = {
@@ -73,4 +74,20 @@ tfl_status tfl_registry_copy(struct tfl_registry *dst, const struct tfl_registry
     }
   }
   return TFL_OK;
+}
+
+int tfl_kernel_count(void) {
+  int n = 0;
+  size_t n_families = sizeof(builtin_families) / sizeof(builtin_families[0]);
+  for (size_t f = 0; f < n_families; f++)
+    for (const tfl_op_registration *const *p = builtin_families[f]; *p; p++) n++;
+  return n;
+}
+
+const tfl_op_registration *tfl_kernel(int i) {
+  size_t n_families = sizeof(builtin_families) / sizeof(builtin_families[0]);
+  for (size_t f = 0; f < n_families && i >= 0; f++)
+    for (const tfl_op_registration *const *p = builtin_families[f]; *p; p++)
+      if (i-- == 0) return *p;
+  return NULL;
 }
