@@ -109,6 +109,15 @@ tfl_status tfl_context_set_type(tfl_context *ctx, tfl_tensor *t, tfl_type type) 
   return set_shape(ctx, t, t->ndim, t->dims);
 }
 
+tfl_status tfl_context_set_persistent(tfl_context *ctx, tfl_tensor *t) {
+  if (!t || t->alloc != TFL_ALLOC_NONE)
+    return tfl_interp_error(ctx->interp, TFL_ERROR, "tensor '%s' cannot be computed ahead",
+                            t ? t->name : "?");
+  tfl_status st = grow_heap(ctx, t, t->bytes ? t->bytes : 1);
+  if (st == TFL_OK) t->alloc = TFL_ALLOC_PERSISTENT;
+  return st;
+}
+
 tfl_status tfl_context_set_dynamic(tfl_context *ctx, tfl_tensor *t) {
   if (!t) return TFL_INVALID_ARGUMENT;
   if (t->alloc == TFL_ALLOC_DYNAMIC) return TFL_OK;

@@ -452,6 +452,12 @@ static tfl_status fold(tfl_context *ctx, tfl_node *node) {
   return st;
 }
 
+static int outputs_persistent(tfl_context *ctx, const tfl_node *node) {
+  for (int k = 0; k < node->num_outputs; k++)
+    if (tfl_node_output(ctx, node, k)->alloc != TFL_ALLOC_PERSISTENT) return 0;
+  return node->num_outputs > 0;
+}
+
 static tfl_status prepare_node(tfl_context *ctx, tfl_node *node) {
   tfl_node_rt *rt = &ctx->rt[node->index];
   if (has_dynamic_input(ctx, node)) {
@@ -465,6 +471,10 @@ static tfl_status prepare_node(tfl_context *ctx, tfl_node *node) {
   }
   tfl_status st = call_kernel(ctx, node, 0);
   if (st != TFL_OK) return st;
+  if (outputs_persistent(ctx, node)) {
+    rt->folded = 1; /* prepare computed everything */
+    return TFL_OK;
+  }
   if (can_fold(ctx, node)) return fold(ctx, node);
   return TFL_OK;
 }

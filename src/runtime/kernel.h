@@ -30,6 +30,12 @@ int32_t tfl_opt2_int(const tfl_node *node, int field, int32_t def);
 float tfl_opt2_float(const tfl_node *node, int field, float def);
 int tfl_opt2_bool(const tfl_node *node, int field, int def);
 
+/* In prepare: the output's value is known now (e.g. SHAPE of a tensor whose shape is fixed):
+ * gives it persistent storage, sized by its current shape, that prepare must fill. Readers
+ * then see a constant, so whole shape computations fold away; a node all of whose outputs are
+ * set this way is not run at invoke. */
+tfl_status tfl_context_set_persistent(tfl_context *ctx, tfl_tensor *t);
+
 /* --- fused activations (ActivationFunctionType in the schema) ------------------------- */
 enum {
   TFL_ACT_NONE = 0,

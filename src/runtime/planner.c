@@ -106,7 +106,8 @@ static tfl_status reserve_arena(tfl_context *ctx, size_t size) {
     return tfl_interp_error(ctx->interp, TFL_LIMIT_EXCEEDED,
                             "the model needs an arena of %zu bytes, over the limit of %zu", size,
                             ctx->interp->options.max_arena_bytes);
-  if (size <= ctx->arena_capacity) return TFL_OK;
+  /* An empty plan still gets a block: tensor pointers are arena + offset, never NULL + 0. */
+  if (size <= ctx->arena_capacity && ctx->arena) return TFL_OK;
   free(ctx->arena_block);
   ctx->arena_block = malloc(size + TFL_ARENA_ALIGN);
   ctx->arena = NULL;

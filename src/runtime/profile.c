@@ -1,4 +1,6 @@
 /* Per-node profiling (runtime/profile.h, include/tfl/inspect.h). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+
 #include "runtime/profile.h"
 
 #include <stdlib.h>

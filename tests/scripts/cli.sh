@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the tfl command-line tool: help, argument errors, inspect and run, and their error
-# paths (exit codes, and that error messages are one line).
+# paths (exit codes, and that error messages are one line). bench, label and inspect's
+# --tensors/--plan/--json are tested in tools.sh.
 # Usage: tests/scripts/cli.sh BUILD_DIR      Prints "N passed, N failed".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,10 +23,7 @@ small_in=$fx/hello_world_float/case1/input_0.npy                    # float32 [1
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-name=""
-problems=""
+. "$here/lib/harness.sh"
 
 if [ ! -x "$tfl" ]; then
   echo "FAIL: $tfl is not built"
@@ -33,60 +31,11 @@ if [ ! -x "$tfl" ]; then
   exit 1
 fi
 
-# --- a tiny harness: begin NAME; run CMD...; expect_*...; end ------------------------------
-begin() {
-  name=$1
-  problems=""
-}
-problem() { problems="$problems; $*"; }
-run() {
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  rc=$?
-}
-expect_rc() { [ "$rc" = "$1" ] || problem "exit $rc, expected $1 ($(head -c 200 "$tmp/err"))"; }
-expect_in() { # out|err TEXT
-  grep -qF -- "$2" "$tmp/$1" || problem "std$1 lacks '$2'"
-}
-expect_lines() { # out|err N
-  local n
-  n=$(wc -l <"$tmp/$1")
-  [ "$n" = "$2" ] || problem "std$1 has $n lines, expected $2"
-}
-expect_error_line() { # the usual failure: exit 1, exactly one line on stderr mentioning TEXT
-  expect_rc 1
-  expect_lines err 1
-  [ $# -gt 0 ] && expect_in err "$1"
-  [ -s "$tmp/out" ] && problem "stdout not empty"
-}
-expect_usage_error() { # exit 2, an error line mentioning TEXT and the usage line
-  expect_rc 2
-  expect_lines err 2
-  [ $# -gt 0 ] && expect_in err "$1"
-  expect_in err "usage: tfl"
-}
-expect_py() { # a Python expression over numpy (np) that must be true
-  "$py" -c "import numpy as np, sys; sys.exit(0 if ($1) else 1)" 2>/dev/null ||
-    problem "not true: $1"
-}
-end() {
-  if [ -z "$problems" ]; then
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name${problems}"
-    failed=$((failed + 1))
-  fi
-}
-expect_close() { # OUT.npy REF.npy: same dtype and shape, values within float tolerance
-  expect_py "np.load('$1').dtype == np.load('$2').dtype and np.allclose(np.load('$1'), np.load('$2'), atol=1e-5, rtol=1e-4)"
-}
-npy() { # FILE PYTHON-EXPR: writes the array with numpy
-  "$py" -c "import numpy as np; np.save('$1', $2)"
-}
-
 # --- help and argument handling --------------------------------------------------------------
 begin "tfl --help"
 run "$tfl" --help
-expect_rc 0; expect_in out "inspect"; expect_in out "run"
+expect_rc 0
+for c in inspect run bench label; do expect_in out "  $c "; done
 end
 
 begin "tfl with no arguments"
@@ -115,9 +64,10 @@ expect_rc 0
 for flag in --input --output-dir --threads --help; do expect_in out "$flag"; done
 end
 
-begin "tfl inspect --help"
+begin "tfl inspect --help documents every flag"
 run "$tfl" inspect --help
-expect_rc 0; expect_in out "usage: tfl inspect"; expect_in out "--help"
+expect_rc 0; expect_in out "usage: tfl inspect"
+for flag in --json --tensors --plan --help; do expect_in out "$flag"; done
 end
 
 begin "run: unknown flag"
@@ -304,5 +254,4 @@ run "$tfl" run "$add_model" --input "$add_in" --output-dir "$tmp/file"
 expect_error_line "$tmp/file"
 end
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

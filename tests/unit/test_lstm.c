@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/hybrid.h"
+#include "kernels/quant.h"
 #include "model/ops.h"
 #include "tfl/tfl.h"
 #include "util/model_builder.h"
@@ -14,6 +16,7 @@
 
 enum { MAXN = 8, MAXROWS = 32, GATES = 4, GI = 0, GF = 1, GC = 2, GO = 3 };
 enum { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU_N1_TO_1 = 2, ACT_RELU6 = 3, ACT_TANH = 4 };
+enum { KIND_FLOAT, KIND_HYBRID, KIND_INTEGER };
 
 typedef struct lstm_cfg {
   int op;              /* TFL_OP_UNIDIRECTIONAL_SEQUENCE_LSTM, TFL_OP_LSTM, TFL_OP_BIDI... */
@@ -28,6 +31,10 @@ typedef struct lstm_cfg {
   int merge_outputs;
   int aux;               /* 0 none, 1 aux input with aux weights, 2 aux input as bw input */
   int n_aux;
+  /* quantized variants */
+  int kind;              /* KIND_FLOAT, KIND_HYBRID or KIND_INTEGER */
+  int asymmetric;        /* hybrid: asymmetric_quantize_inputs */
+  int intermediates;     /* integer: 0 for the usual five, else this many (-1: none) */
 } lstm_cfg;
 
 typedef struct cell_weights {
@@ -35,6 +42,8 @@ typedef struct cell_weights {
   float peep[GATES][MAXN], bias[GATES][MAXN], ln[GATES][MAXN];
   float proj_w[MAXN * MAXN], proj_b[MAXN];
 } cell_weights;
+
+typedef struct qweights qweights; /* a cell's quantized weights (hybrid and integer nets) */
 
 /* ---- the reference: one LSTM cell over a sequence, in double -------------------------- */
 
@@ -117,16 +126,27 @@ static void ref_step(const lstm_cfg *c, const cell_weights *w, const float *x, c
   }
 }
 
+/* One row's step of some reference; h [n_output] and cell [n_cell] are updated. */
+typedef void (*ref_step_fn)(const lstm_cfg *c, const cell_weights *w, const qweights *q,
+                            const float *x, const float *aux, double *h, double *cell);
+
+static void ref_step_real(const lstm_cfg *c, const cell_weights *w, const qweights *q,
+                          const float *x, const float *aux, double *h, double *cell) {
+  (void)q;
+  ref_step(c, w, x, aux, h, cell);
+}
+
 /* A whole sequence; out rows have out_ld values, this cell's at out_off. States are
  * [n_batch][MAXN]. */
-static void ref_sequence(const lstm_cfg *c, const cell_weights *w, const float *x, int n_x,
-                         const float *aux, int forward, double h[][MAXN], double cell[][MAXN],
-                         double *out, int out_ld, int out_off) {
+static void ref_sequence(const lstm_cfg *c, const cell_weights *w, const qweights *q,
+                         ref_step_fn step, const float *x, int n_x, const float *aux, int forward,
+                         double h[][MAXN], double cell[][MAXN], double *out, int out_ld,
+                         int out_off) {
   for (int s = 0; s < c->max_time; s++) {
     int t = forward ? s : c->max_time - 1 - s;
     for (int b = 0; b < c->n_batch; b++) {
       int row = ref_row(c, t, b);
-      ref_step(c, w, x + row * n_x, aux ? aux + row * c->n_aux : NULL, h[b], cell[b]);
+      step(c, w, q, x + row * n_x, aux ? aux + row * c->n_aux : NULL, h[b], cell[b]);
       for (int k = 0; k < c->n_output; k++) out[row * out_ld + out_off + k] = h[b][k];
     }
   }
@@ -157,6 +177,94 @@ static void make_weights(uint32_t seed, float scale, cell_weights *w) {
   fill(&seed, w->proj_b, MAXN, -0.5f, 0.5f);
 }
 
+/* ---- quantized parameters (hybrid and integer nets) ------------------------------------ */
+
+/* A cell's weights in the types the hybrid and integer kernels take, with their scales. The
+ * float cell_weights of such a net are replaced by the dequantized values, so that the
+ * double-precision reference runs the same LSTM in real numbers. */
+typedef struct qweights {
+  int8_t in_w[GATES][MAXN * MAXN], rec_w[GATES][MAXN * MAXN], aux_w[GATES][MAXN * MAXN];
+  int8_t proj_w[MAXN * MAXN], peep8[GATES][MAXN];
+  int16_t peep16[GATES][MAXN], ln[GATES][MAXN];
+  int32_t bias[GATES][MAXN], proj_b[MAXN];
+  float in_s[GATES], rec_s[GATES], aux_s[GATES], peep_s[GATES], ln_s[GATES], proj_s;
+} qweights;
+
+/* Integer nets: activation quantization. gate_s are the intermediate (gate) scales. */
+typedef struct qio {
+  float in_s, h_s, hidden_s, gate_s[GATES];
+  int32_t in_zp, h_zp, hidden_zp;
+  int cell_shift; /* cell state scale 2^cell_shift */
+} qio;
+
+static const qio int_io = {.in_s = 1.0f / 64, .h_s = 1.0f / 128, .hidden_s = 1.0f / 100,
+                           .gate_s = {1.0f / 4096, 1.0f / 4096, 1.0f / 4096, 1.0f / 4096},
+                           .in_zp = 3, .h_zp = -2, .hidden_zp = 1, .cell_shift = -11};
+
+/* The scale and zero point of intermediate 4: the hidden state before the projection, or
+ * the output itself without one. */
+static void hidden_quant(const lstm_cfg *c, float *scale, int32_t *zp) {
+  *scale = c->projection ? int_io.hidden_s : int_io.h_s;
+  *zp = c->projection ? int_io.hidden_zp : int_io.h_zp;
+}
+
+static float gate_scale(const lstm_cfg *c, int g) {
+  return c->layer_norm ? int_io.gate_s[g] : 1.0f / 4096;
+}
+
+static float absmax(const float *x, int n) {
+  float m = 0;
+  for (int i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
+  return m > 0 ? m : 1;
+}
+
+/* Rounds x / scale into [-limit, limit] and replaces x by the dequantized value. */
+static int32_t quantize_value(float *x, float scale, int32_t limit) {
+  long q = lround((double)*x / scale);
+  q = q > limit ? limit : q < -limit ? -limit : q;
+  *x = (float)(q * (double)scale);
+  return (int32_t)q;
+}
+
+static void quantize_i8(float *x, int n, int8_t *q, float *scale) {
+  *scale = absmax(x, n) / 127;
+  for (int i = 0; i < n; i++) q[i] = (int8_t)quantize_value(&x[i], *scale, 127);
+}
+
+static void quantize_i16(float *x, int n, int16_t *q, float *scale) {
+  *scale = absmax(x, n) / 32767;
+  for (int i = 0; i < n; i++) q[i] = (int16_t)quantize_value(&x[i], *scale, 32767);
+}
+
+static void quantize_i32(float *x, int n, int32_t *q, float scale) {
+  for (int i = 0; i < n; i++) q[i] = quantize_value(&x[i], scale, INT32_MAX);
+}
+
+/* Quantizes a cell's weights for the net's kind. Integer biases take the scale of the sum they
+ * join: input x weights, or with layer norm the coefficients' scale / 1024. */
+static void quantize_cell(const lstm_cfg *c, cell_weights *w, qweights *q) {
+  const int nn = MAXN * MAXN;
+  for (int g = 0; g < GATES; g++) {
+    quantize_i8(w->in_w[g], nn, q->in_w[g], &q->in_s[g]);
+    quantize_i8(w->aux_w[g], nn, q->aux_w[g], &q->aux_s[g]);
+    if (c->diag && c->kind == KIND_HYBRID)
+      q->rec_s[g] = 1; /* diagonal recurrent weights stay float */
+    else
+      quantize_i8(w->rec_w[g], nn, q->rec_w[g], &q->rec_s[g]);
+    if (c->kind == KIND_HYBRID) {
+      quantize_i8(w->peep[g], MAXN, q->peep8[g], &q->peep_s[g]);
+      continue;
+    }
+    quantize_i16(w->peep[g], MAXN, q->peep16[g], &q->peep_s[g]);
+    quantize_i16(w->ln[g], MAXN, q->ln[g], &q->ln_s[g]);
+    const float bias_s = c->layer_norm ? q->ln_s[g] / 1024 : int_io.in_s * q->in_s[g];
+    quantize_i32(w->bias[g], MAXN, q->bias[g], bias_s);
+  }
+  quantize_i8(w->proj_w, nn, q->proj_w, &q->proj_s);
+  if (c->kind == KIND_INTEGER)
+    quantize_i32(w->proj_b, MAXN, q->proj_b, q->proj_s * int_io.hidden_s);
+}
+
 /* ---- building the model ------------------------------------------------------------- */
 
 /* First input index of each group of one cell's tensors (-1: the op has none). */
@@ -170,6 +278,7 @@ static const cell_pos bidi_pos[2] = {{1, 5, 9, 12, 16, 35, 36, -1, 40},
 typedef struct lstm_net {
   lstm_cfg cfg;
   cell_weights w[2];
+  qweights q[2];
   mb_model *mb;
   int in[48];
   int n_in;
@@ -177,56 +286,112 @@ typedef struct lstm_net {
   int out[2], n_out;
 } lstm_net;
 
+/* What a parameter is, for its type in hybrid and integer nets. */
+typedef enum param_role { R_WEIGHTS, R_DIAG, R_PEEP, R_BIAS, R_LN } param_role;
+
+static int add_quant(lstm_net *n, tfl_type type, int ndim, const int32_t *dims, const void *data,
+                     size_t bytes, float scale, int32_t zp) {
+  int t = mb_tensor(n->mb, type, ndim, dims, data, bytes, NULL);
+  int64_t z = zp;
+  mb_quant(n->mb, t, 1, &scale, &z, 0);
+  return t;
+}
+
 static int add_const(lstm_net *n, int ndim, int32_t d0, int32_t d1, const float *data) {
   int32_t dims[2] = {d0, d1};
   size_t count = (size_t)d0 * (size_t)(ndim == 2 ? d1 : 1);
   return mb_tensor(n->mb, TFL_FLOAT32, ndim, dims, data, count * sizeof(float), NULL);
 }
 
-static int add_state(lstm_net *n, int32_t d1) {
+/* A constant parameter: f (float), or q (int8/int16/int32 as the role and kind give) with
+ * `scale`. */
+static int add_param(lstm_net *n, param_role role, int ndim, int32_t d0, int32_t d1,
+                     const float *f, const void *q, float scale) {
+  const int kind = n->cfg.kind;
+  int32_t dims[2] = {d0, d1};
+  size_t count = (size_t)d0 * (size_t)(ndim == 2 ? d1 : 1);
+  int quantized = kind != KIND_FLOAT && (role == R_WEIGHTS || role == R_PEEP ||
+                                         (kind == KIND_INTEGER && role != R_DIAG));
+  if (!quantized) return add_const(n, ndim, d0, d1, f);
+  tfl_type type = role == R_WEIGHTS || kind == KIND_HYBRID ? TFL_INT8
+                  : role == R_BIAS                         ? TFL_INT32
+                                                           : TFL_INT16;
+  return add_quant(n, type, ndim, dims, q, count * tfl_type_size(type), scale, 0);
+}
+
+static int add_state(lstm_net *n, int32_t d1, int is_cell) {
   int32_t dims[2] = {n->cfg.n_batch, d1};
-  int t = mb_tensor(n->mb, TFL_FLOAT32, 2, dims, NULL, 0, NULL);
+  int t;
+  if (n->cfg.kind != KIND_INTEGER)
+    t = mb_tensor(n->mb, TFL_FLOAT32, 2, dims, NULL, 0, NULL);
+  else if (is_cell)
+    t = add_quant(n, TFL_INT16, 2, dims, NULL, 0, ldexpf(1.0f, int_io.cell_shift), 0);
+  else
+    t = add_quant(n, TFL_INT8, 2, dims, NULL, 0, int_io.h_s, int_io.h_zp);
   mb_variable(n->mb, t);
   return t;
 }
 
-static void add_cell(lstm_net *n, const cell_pos *p, const cell_weights *w) {
+static void add_cell(lstm_net *n, const cell_pos *p, int k) {
   const lstm_cfg *c = &n->cfg;
+  const cell_weights *w = &n->w[k];
+  const qweights *q = &n->q[k];
+  const int hybrid = c->kind == KIND_HYBRID;
   static const int peep_gates[3] = {GI, GF, GO};
   for (int g = 0; g < GATES; g++) {
     int used = g != GI || !c->cifg;
-    n->in[p->in_w + g] = used ? add_const(n, 2, c->n_cell, c->n_input, w->in_w[g]) : -1;
+    n->in[p->in_w + g] =
+        used ? add_param(n, R_WEIGHTS, 2, c->n_cell, c->n_input, w->in_w[g], q->in_w[g], q->in_s[g])
+             : -1;
     n->in[p->rec_w + g] =
-        !used ? -1
-        : c->diag ? add_const(n, 1, c->n_cell, 0, w->rec_w[g])
-                  : add_const(n, 2, c->n_cell, c->n_output, w->rec_w[g]);
-    n->in[p->bias + g] = used ? add_const(n, 1, c->n_cell, 0, w->bias[g]) : -1;
+        !used     ? -1
+        : c->diag ? add_param(n, R_DIAG, 1, c->n_cell, 0, w->rec_w[g], NULL, 1)
+                  : add_param(n, R_WEIGHTS, 2, c->n_cell, c->n_output, w->rec_w[g], q->rec_w[g],
+                              q->rec_s[g]);
+    n->in[p->bias + g] = used ? add_param(n, R_BIAS, 1, c->n_cell, 0, w->bias[g], q->bias[g],
+                                          int_io.in_s * q->in_s[g])
+                              : -1;
     if (p->ln >= 0 && !c->legacy_20_inputs)
-      n->in[p->ln + g] = used && c->layer_norm ? add_const(n, 1, c->n_cell, 0, w->ln[g]) : -1;
+      n->in[p->ln + g] = used && c->layer_norm ? add_param(n, R_LN, 1, c->n_cell, 0, w->ln[g],
+                                                           q->ln[g], q->ln_s[g])
+                                               : -1;
     if (p->aux_w >= 0)
-      n->in[p->aux_w + g] =
-          used && c->aux == 1 ? add_const(n, 2, c->n_cell, c->n_aux, w->aux_w[g]) : -1;
+      n->in[p->aux_w + g] = used && c->aux == 1 ? add_param(n, R_WEIGHTS, 2, c->n_cell, c->n_aux,
+                                                            w->aux_w[g], q->aux_w[g], q->aux_s[g])
+                                                : -1;
   }
   for (int i = 0; i < 3; i++) {
-    int used = c->peephole && (peep_gates[i] != GI || !c->cifg);
-    n->in[p->peep + i] = used ? add_const(n, 1, c->n_cell, 0, w->peep[peep_gates[i]]) : -1;
+    int g = peep_gates[i];
+    int used = c->peephole && (g != GI || !c->cifg);
+    n->in[p->peep + i] =
+        used ? add_param(n, R_PEEP, 1, c->n_cell, 0, w->peep[g],
+                         hybrid ? (const void *)q->peep8[g] : (const void *)q->peep16[g],
+                         q->peep_s[g])
+             : -1;
   }
-  n->in[p->proj] = c->projection ? add_const(n, 2, c->n_output, c->n_cell, w->proj_w) : -1;
-  n->in[p->proj + 1] =
-      c->projection && c->proj_bias ? add_const(n, 1, c->n_output, 0, w->proj_b) : -1;
-  n->in[p->h] = add_state(n, c->n_output);
-  n->in[p->c] = add_state(n, c->n_cell);
+  n->in[p->proj] = c->projection ? add_param(n, R_WEIGHTS, 2, c->n_output, c->n_cell, w->proj_w,
+                                             q->proj_w, q->proj_s)
+                                 : -1;
+  n->in[p->proj + 1] = c->projection && c->proj_bias
+                           ? add_param(n, R_BIAS, 1, c->n_output, 0, w->proj_b, q->proj_b,
+                                       q->proj_s * int_io.hidden_s)
+                           : -1;
+  n->in[p->h] = add_state(n, c->n_output, 0);
+  n->in[p->c] = add_state(n, c->n_cell, 1);
 }
 
-static int add_sequence_tensor(lstm_net *n, int32_t last) {
+static int add_sequence_tensor(lstm_net *n, int32_t last, int is_output) {
   const lstm_cfg *c = &n->cfg;
-  if (c->op == TFL_OP_LSTM) {
-    int32_t dims[2] = {c->n_batch, last};
-    return mb_tensor(n->mb, TFL_FLOAT32, 2, dims, NULL, 0, NULL);
-  }
   int32_t dims[3] = {c->time_major ? c->max_time : c->n_batch,
                      c->time_major ? c->n_batch : c->max_time, last};
-  return mb_tensor(n->mb, TFL_FLOAT32, 3, dims, NULL, 0, NULL);
+  const int ndim = c->op == TFL_OP_LSTM ? 2 : 3;
+  if (ndim == 2) {
+    dims[0] = c->n_batch;
+    dims[1] = last;
+  }
+  if (c->kind != KIND_INTEGER) return mb_tensor(n->mb, TFL_FLOAT32, ndim, dims, NULL, 0, NULL);
+  return is_output ? add_quant(n, TFL_INT8, ndim, dims, NULL, 0, int_io.h_s, int_io.h_zp)
+                   : add_quant(n, TFL_INT8, ndim, dims, NULL, 0, int_io.in_s, int_io.in_zp);
 }
 
 /* Creates every tensor and the input list; tests may then edit n->in before net_finish. */
@@ -240,36 +405,57 @@ static void net_begin(lstm_net *n, const lstm_cfg *c, uint32_t seed, float scale
   n->mb = mb_new();
   make_weights(seed, scale, &n->w[0]);
   make_weights(seed + 7919u, scale, &n->w[1]);
+  for (int k = 0; k < 2 && c->kind != KIND_FLOAT; k++) quantize_cell(c, &n->w[k], &n->q[k]);
   int bidi = c->op == TFL_OP_BIDIRECTIONAL_SEQUENCE_LSTM;
   n->n_in = bidi ? 48 : c->legacy_20_inputs ? 20 : 24;
   for (int i = 0; i < 48; i++) n->in[i] = -1;
-  n->in[0] = add_sequence_tensor(n, c->n_input);
+  n->in[0] = add_sequence_tensor(n, c->n_input, 0);
   n->graph_in[n->n_graph_in++] = n->in[0];
   if (bidi) {
-    add_cell(n, &bidi_pos[0], &n->w[0]);
-    add_cell(n, &bidi_pos[1], &n->w[1]);
+    add_cell(n, &bidi_pos[0], 0);
+    add_cell(n, &bidi_pos[1], 1);
     if (c->aux) {
-      n->in[39] = add_sequence_tensor(n, c->aux == 1 ? c->n_aux : c->n_input);
+      n->in[39] = add_sequence_tensor(n, c->aux == 1 ? c->n_aux : c->n_input, 0);
       n->graph_in[n->n_graph_in++] = n->in[39];
     }
     int fw_cols = c->merge_outputs ? 2 * c->n_output : c->n_output;
-    n->out[n->n_out++] = add_sequence_tensor(n, fw_cols);
-    if (!c->merge_outputs) n->out[n->n_out++] = add_sequence_tensor(n, c->n_output);
+    n->out[n->n_out++] = add_sequence_tensor(n, fw_cols, 1);
+    if (!c->merge_outputs) n->out[n->n_out++] = add_sequence_tensor(n, c->n_output, 1);
   } else {
-    add_cell(n, &uni_pos, &n->w[0]);
-    n->out[n->n_out++] = add_sequence_tensor(n, c->n_output);
+    add_cell(n, &uni_pos, 0);
+    n->out[n->n_out++] = add_sequence_tensor(n, c->n_output, 1);
   }
+}
+
+/* The integer kernel's five intermediates: gate scales (float32 placeholders without layer
+ * norm, as converted models have them) and the hidden state's quantization. */
+static void add_intermediates(lstm_net *n, int op) {
+  int t[12];
+  const int32_t zero[1] = {0};
+  for (int g = 0; g < GATES; g++)
+    t[g] = n->cfg.layer_norm ? add_quant(n, TFL_INT16, 1, zero, NULL, 0, int_io.gate_s[g], 0)
+                             : mb_tensor(n->mb, TFL_FLOAT32, 1, zero, NULL, 0, NULL);
+  float hidden_s;
+  int32_t hidden_zp;
+  hidden_quant(&n->cfg, &hidden_s, &hidden_zp);
+  t[4] = add_quant(n, TFL_INT8, 1, zero, NULL, 0, hidden_s, hidden_zp);
+  const int count = n->cfg.intermediates ? n->cfg.intermediates : 5;
+  for (int i = 5; i < count; i++) t[i] = t[4];
+  mb_op_intermediates(n->mb, op, count, t);
 }
 
 static uint8_t *net_finish(lstm_net *n, size_t *size) {
   const lstm_cfg *c = &n->cfg;
-  mb_field uni[] = {MB_BYTE(0, c->act), MB_FLOAT(1, c->cell_clip), MB_FLOAT(2, c->proj_clip),
-                    MB_BYTE(3, c->time_major), MB_FIELDS_END};
-  mb_field step[] = {MB_BYTE(0, c->act), MB_FLOAT(1, c->cell_clip), MB_FLOAT(2, c->proj_clip),
-                     MB_BYTE(3, c->kernel_type), MB_FIELDS_END};
+  mb_field uni[] = {MB_BYTE(0, c->act),        MB_FLOAT(1, c->cell_clip),
+                    MB_FLOAT(2, c->proj_clip), MB_BYTE(3, c->time_major),
+                    MB_BYTE(4, c->asymmetric), MB_FIELDS_END};
+  mb_field step[] = {MB_BYTE(0, c->act),         MB_FLOAT(1, c->cell_clip),
+                     MB_FLOAT(2, c->proj_clip),  MB_BYTE(3, c->kernel_type),
+                     MB_BYTE(4, c->asymmetric),  MB_FIELDS_END};
   mb_field bidi[] = {MB_BYTE(0, c->act),          MB_FLOAT(1, c->cell_clip),
                      MB_FLOAT(2, c->proj_clip),   MB_BYTE(3, c->merge_outputs),
-                     MB_BYTE(4, c->time_major),   MB_FIELDS_END};
+                     MB_BYTE(4, c->time_major),   MB_BYTE(5, c->asymmetric),
+                     MB_FIELDS_END};
   const mb_field *fields = c->op == TFL_OP_LSTM ? step
                            : c->op == TFL_OP_UNIDIRECTIONAL_SEQUENCE_LSTM ? uni
                                                                           : bidi;
@@ -278,7 +464,8 @@ static uint8_t *net_finish(lstm_net *n, size_t *size) {
                                                             : TFL_OPTS_BIDIRECTIONAL_SEQUENCE_LSTM;
   mb_inputs(n->mb, n->n_graph_in, n->graph_in);
   mb_outputs(n->mb, n->n_out, n->out);
-  mb_op(n->mb, c->op, 1, n->n_in, n->in, n->n_out, n->out, opts, fields);
+  int op = mb_op(n->mb, c->op, 1, n->n_in, n->in, n->n_out, n->out, opts, fields);
+  if (c->kind == KIND_INTEGER && c->intermediates >= 0) add_intermediates(n, op);
   uint8_t *buf = mb_finish(n->mb, size);
   mb_free(n->mb);
   n->mb = NULL;
@@ -318,9 +505,9 @@ static void run_close(lstm_run *r) {
 static int rows(const lstm_cfg *c) { return c->n_batch * c->max_time; }
 
 /* Feeds input (and aux), invokes, copies the outputs. */
-static tfl_status run_invoke(lstm_run *r, const lstm_net *n, const float *x, const float *aux,
-                             float *out0, float *out1) {
-  const float *feeds[2] = {x, aux};
+static tfl_status run_invoke(lstm_run *r, const lstm_net *n, const void *x, const void *aux,
+                             void *out0, void *out1) {
+  const void *feeds[2] = {x, aux};
   for (int i = 0; i < n->n_graph_in; i++) {
     tfl_tensor *t = tfl_interpreter_input(r->interp, i);
     tfl_status st = tfl_tensor_copy_from(t, feeds[i], tfl_tensor_byte_size(t));
@@ -328,7 +515,7 @@ static tfl_status run_invoke(lstm_run *r, const lstm_net *n, const float *x, con
   }
   tfl_status st = tfl_interpreter_invoke(r->interp);
   if (st != TFL_OK) return st;
-  float *outs[2] = {out0, out1};
+  void *outs[2] = {out0, out1};
   for (int i = 0; i < n->n_out; i++) {
     const tfl_tensor *t = tfl_interpreter_output(r->interp, i);
     st = tfl_tensor_copy_to(t, outs[i], tfl_tensor_byte_size(t));
@@ -339,10 +526,11 @@ static tfl_status run_invoke(lstm_run *r, const lstm_net *n, const float *x, con
 
 /* ---- driving a case ------------------------------------------------------------------ */
 
-static void check_close(const double *ref, const float *got, int n, const char *what) {
+static void check_close(const double *ref, const float *got, int n, double rel,
+                        const char *what) {
   int bad = 0;
   for (int i = 0; i < n && bad < 5; i++) {
-    double tol = 2e-5 + 2e-5 * fabs(ref[i]);
+    double tol = rel + rel * fabs(ref[i]);
     if (!(fabs(ref[i] - got[i]) <= tol)) {
       test_fail(__FILE__, __LINE__, "%s[%d]: got %.9g, reference %.9g", what, i, got[i], ref[i]);
       bad++;
@@ -351,8 +539,9 @@ static void check_close(const double *ref, const float *got, int n, const char *
 }
 
 /* Builds the configuration, runs `invokes` sequences through one interpreter (states carry
- * over) and compares every output with the reference. */
-static void run_case(const lstm_cfg *cfg, int invokes) {
+ * over) and compares every output with the reference `step` within `tol` (absolute plus
+ * relative). */
+static void run_case_with(const lstm_cfg *cfg, int invokes, ref_step_fn step, double tol) {
   lstm_net n;
   lstm_run r;
   net_begin(&n, cfg, 12345u + (uint32_t)cfg->n_cell * 31u, 0.6f);
@@ -383,16 +572,283 @@ static void run_case(const lstm_cfg *cfg, int invokes) {
     const float *cell_aux = c->aux == 1 ? aux : NULL;
     lstm_cfg fw = *c;
     if (c->aux != 1) fw.n_aux = 0;
-    ref_sequence(&fw, &n.w[0], x, c->n_input, cell_aux, 1, h[0], cell[0], ref0, fw_ld, 0);
+    ref_sequence(&fw, &n.w[0], &n.q[0], step, x, c->n_input, cell_aux, 1, h[0], cell[0], ref0,
+                 fw_ld, 0);
     if (bidi) {
       const float *bw_x = c->aux == 2 ? aux : x;
       double *bw_ref = c->merge_outputs ? ref0 : ref1;
-      ref_sequence(&fw, &n.w[1], bw_x, c->n_input, cell_aux, 0, h[1], cell[1], bw_ref,
-                   c->merge_outputs ? fw_ld : c->n_output, c->merge_outputs ? c->n_output : 0);
+      ref_sequence(&fw, &n.w[1], &n.q[1], step, bw_x, c->n_input, cell_aux, 0, h[1], cell[1],
+                   bw_ref, c->merge_outputs ? fw_ld : c->n_output,
+                   c->merge_outputs ? c->n_output : 0);
     }
-    check_close(ref0, out0, rows(c) * fw_ld, "output 0");
-    if (bidi && !c->merge_outputs) check_close(ref1, out1, rows(c) * c->n_output, "output 1");
+    check_close(ref0, out0, rows(c) * fw_ld, tol, "output 0");
+    if (bidi && !c->merge_outputs) check_close(ref1, out1, rows(c) * c->n_output, tol, "output 1");
   }
+  run_close(&r);
+}
+
+static void run_case(const lstm_cfg *cfg, int invokes) {
+  run_case_with(cfg, invokes, ref_step_real, 2e-5);
+}
+
+/* ---- the hybrid reference: TFLite's hybrid cell in float, in its order of operations ----- */
+
+typedef struct hyb_rows {
+  int8_t x[MAXN], aux[MAXN], h[MAXN];
+  tfl_hybrid_row rx, ra, rh;
+  int nx, na, nh; /* the row had a nonzero value (all-zero rows are skipped) */
+} hyb_rows;
+
+static int hyb_quantize(const lstm_cfg *c, const float *v, int n, int8_t *q,
+                        tfl_hybrid_row *row) {
+  int nonzero = 0;
+  for (int i = 0; i < n; i++) nonzero |= v[i] != 0.0f;
+  if (nonzero && c->asymmetric) tfl_hybrid_quantize_asymmetric(v, (size_t)n, q, row);
+  if (nonzero && !c->asymmetric) tfl_hybrid_quantize_symmetric(v, (size_t)n, q, row);
+  return nonzero;
+}
+
+static void hyb_acc(const int8_t *w, float w_s, int rows, int cols, const int8_t *q,
+                    const tfl_hybrid_row *row, float *acc) {
+  for (int r = 0; r < rows; r++) {
+    int32_t dot = 0;
+    for (int k = 0; k < cols; k++) dot += w[r * cols + k] * (q[k] - row->zero_point);
+    acc[r] += (float)dot * (row->scale * w_s);
+  }
+}
+
+static void float_layer_norm(float *v, int n, const float *coef, const float *bias) {
+  float sum = 0, sum_sq = 0;
+  for (int k = 0; k < n; k++) sum += v[k];
+  const float mean = sum / (float)n;
+  for (int k = 0; k < n; k++) sum_sq += (v[k] - mean) * (v[k] - mean);
+  const float inv = 1.0f / sqrtf(sum_sq / (float)n + 1e-8f);
+  for (int k = 0; k < n; k++) v[k] = coef[k] * ((v[k] - mean) * inv) + bias[k];
+}
+
+static void ref_hyb_gate(const lstm_cfg *c, const cell_weights *w, const qweights *q, int g,
+                         const hyb_rows *r, const float *h, const float *cell, float *out) {
+  const int nc = c->n_cell;
+  for (int k = 0; k < nc; k++) out[k] = c->layer_norm ? 0.0f : w->bias[g][k];
+  if (r->nx) hyb_acc(q->in_w[g], q->in_s[g], nc, c->n_input, r->x, &r->rx, out);
+  if (c->n_aux && r->na) hyb_acc(q->aux_w[g], q->aux_s[g], nc, c->n_aux, r->aux, &r->ra, out);
+  if (c->diag && r->nh)
+    for (int k = 0; k < nc; k++) out[k] += w->rec_w[g][k] * h[k];
+  if (!c->diag && r->nh) hyb_acc(q->rec_w[g], q->rec_s[g], nc, c->n_output, r->h, &r->rh, out);
+  if (c->peephole && g != GC)
+    for (int k = 0; k < nc; k++) out[k] += (q->peep_s[g] * (float)q->peep8[g][k]) * cell[k];
+  if (c->layer_norm) float_layer_norm(out, nc, w->ln[g], w->bias[g]);
+  for (int k = 0; k < nc; k++)
+    out[k] = g == GC ? (float)ref_act(c->act, out[k]) : 1.0f / (1.0f + expf(-out[k]));
+}
+
+/* One row's hybrid step; h and cell hold float values. */
+static void ref_hyb_step(const lstm_cfg *c, const cell_weights *w, const qweights *q,
+                         const float *x, const float *aux, double *hd, double *celld) {
+  float h[MAXN], cell[MAXN], gate[GATES][MAXN], m[MAXN];
+  hyb_rows r;
+  memset(&r, 0, sizeof(r));
+  for (int k = 0; k < MAXN; k++) {
+    h[k] = (float)hd[k];
+    cell[k] = (float)celld[k];
+  }
+  r.nx = hyb_quantize(c, x, c->n_input, r.x, &r.rx);
+  if (aux) r.na = hyb_quantize(c, aux, c->n_aux, r.aux, &r.ra);
+  r.nh = hyb_quantize(c, h, c->n_output, r.h, &r.rh);
+  for (int g = 0; g < GATES; g++)
+    if (g != GI || !c->cifg) ref_hyb_gate(c, w, q, g, &r, h, cell, gate[g]);
+  for (int k = 0; k < c->n_cell; k++) {
+    const float in = c->cifg ? 1.0f - gate[GF][k] : gate[GI][k];
+    float v = gate[GF][k] * cell[k];
+    v += gate[GC][k] * in;
+    cell[k] = (float)ref_clip(v, c->cell_clip);
+  }
+  ref_hyb_gate(c, w, q, GO, &r, h, cell, gate[GO]);
+  for (int k = 0; k < c->n_cell; k++) m[k] = gate[GO][k] * (float)ref_act(c->act, cell[k]);
+  if (!c->projection) {
+    for (int k = 0; k < c->n_cell; k++) h[k] = m[k];
+  } else {
+    int8_t qm[MAXN];
+    tfl_hybrid_row rm;
+    const int nonzero = hyb_quantize(c, m, c->n_cell, qm, &rm);
+    for (int o = 0; o < c->n_output; o++) h[o] = c->proj_bias ? w->proj_b[o] : 0.0f;
+    if (nonzero) hyb_acc(q->proj_w, q->proj_s, c->n_output, c->n_cell, qm, &rm, h);
+    for (int o = 0; o < c->n_output; o++) h[o] = (float)ref_clip(h[o], c->proj_clip);
+  }
+  for (int k = 0; k < MAXN; k++) {
+    hd[k] = h[k];
+    celld[k] = cell[k];
+  }
+}
+
+/* ---- the integer reference: TFLite's 8x8->16 cell in plain integer arithmetic ---------- */
+
+static int32_t q_apply(int64_t acc, float real) {
+  int32_t m;
+  int s;
+  tfl_quantize_multiplier(real, &m, &s);
+  return tfl_mul_by_quantized_multiplier((int32_t)acc, m, s);
+}
+
+static int32_t clamp32(int64_t v, int32_t lo, int32_t hi) {
+  return (int32_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+static void ref_int_layer_norm(int16_t *v, int n, const int16_t *coef, const int32_t *bias,
+                               float ln_s) {
+  int64_t sum = 0, sum_sq = 0;
+  for (int k = 0; k < n; k++) {
+    sum += v[k];
+    sum_sq += v[k] * v[k];
+  }
+  const int32_t mean = (int32_t)(sum * 1024 / n);
+  int32_t var = (int32_t)((sum_sq * ((1 << 20) / n) - (int64_t)mean * mean) / (1 << 20));
+  if (var < 1) var = (int32_t)fmaxf(1.0f, (float)(int32_t)(10000.0f * ln_s));
+  int32_t m;
+  int s;
+  tfl_inv_sqrt_multiplier(var, -1, &m, &s);
+  for (int k = 0; k < n; k++) {
+    const int64_t normed = tfl_mul_by_quantized_multiplier(1024 * v[k] - mean, m, s);
+    const int64_t weighted = normed * coef[k] + bias[k];
+    const int64_t q10 = (weighted > 0 ? weighted + 512 : weighted - 512) / 1024;
+    v[k] = (int16_t)clamp32(q_apply(q10, ln_s * 4096.0f), -32768, 32767);
+  }
+}
+
+static void ref_int_gate(const lstm_cfg *c, const qweights *q, int g, const int8_t *x,
+                         const int8_t *h, const int16_t *cell, int16_t *out) {
+  const float gs = gate_scale(c, g);
+  for (int k = 0; k < c->n_cell; k++) {
+    int64_t in = c->layer_norm ? 0 : q->bias[g][k];
+    for (int j = 0; j < c->n_input; j++)
+      in += q->in_w[g][k * c->n_input + j] * (x[j] - int_io.in_zp);
+    int64_t rec = 0;
+    for (int j = 0; j < c->n_output; j++)
+      rec += q->rec_w[g][k * c->n_output + j] * (h[j] - int_io.h_zp);
+    int32_t acc = clamp32(q_apply(in, q->in_s[g] * int_io.in_s / gs), -32768, 32767);
+    acc = clamp32(acc + q_apply(rec, q->rec_s[g] * int_io.h_s / gs), -32768, 32767);
+    if (c->peephole && g != GC) {
+      const float s = (float)(ldexp(1.0, int_io.cell_shift) * q->peep_s[g] / gs);
+      acc = clamp32(acc + q_apply(q->peep16[g][k] * cell[k], s), -32768, 32767);
+    }
+    out[k] = (int16_t)acc;
+  }
+  if (c->layer_norm) ref_int_layer_norm(out, c->n_cell, q->ln[g], q->bias[g], q->ln_s[g]);
+  for (int k = 0; k < c->n_cell; k++)
+    out[k] = g == GC ? tfl_fx16_tanh(out[k], 3) : tfl_fx16_logistic(out[k], 3);
+}
+
+static void ref_int_step(const lstm_cfg *c, const qweights *q, const int8_t *x, int8_t *h,
+                         int16_t *cell) {
+  int16_t gate[GATES][MAXN];
+  const int cs = int_io.cell_shift;
+  for (int g = 0; g < GATES; g++)
+    if (g != GI || !c->cifg) ref_int_gate(c, q, g, x, h, cell, gate[g]);
+  const int16_t cell_clip = (int16_t)fminf(fmaxf(c->cell_clip / ldexpf(1, cs), -32768), 32767);
+  for (int k = 0; k < c->n_cell; k++) {
+    const int32_t in = c->cifg ? 32767 - gate[GF][k] : gate[GI][k];
+    const int32_t kept = tfl_rdbpot(gate[GF][k] * cell[k], 15);
+    const int32_t added = tfl_rdbpot(in * gate[GC][k], 30 + cs);
+    int32_t v = clamp32(kept + added, -32768, 32767);
+    if (cell_clip > 0) v = clamp32(v, -cell_clip, cell_clip);
+    cell[k] = (int16_t)v;
+  }
+  ref_int_gate(c, q, GO, x, h, cell, gate[GO]);
+  float hid_s;
+  int32_t hid_zp;
+  hidden_quant(c, &hid_s, &hid_zp);
+  const float hidden_scale = (float)(ldexp(1, -15) / hid_s * ldexp(1, -15));
+  int32_t m[MAXN];
+  for (int k = 0; k < c->n_cell; k++)
+    m[k] = q_apply(gate[GO][k] * tfl_fx16_tanh(cell[k], 15 + cs), hidden_scale);
+  if (!c->projection) {
+    for (int k = 0; k < c->n_cell; k++) h[k] = (int8_t)clamp32(m[k] + hid_zp, -128, 127);
+    return;
+  }
+  const int8_t proj_clip = (int8_t)fminf(fmaxf(c->proj_clip / int_io.h_s, -128), 127);
+  for (int o = 0; o < c->n_output; o++) {
+    int64_t acc = c->proj_bias ? q->proj_b[o] : 0;
+    for (int k = 0; k < c->n_cell; k++) {
+      /* the hidden value as stored (requantized, minus its zero point), plus the zero point */
+      const int32_t stored = clamp32(m[k] - hid_zp, -128, 127);
+      acc += q->proj_w[o * c->n_cell + k] * (stored + hid_zp);
+    }
+    int32_t v = clamp32(q_apply(acc, q->proj_s * hid_s / int_io.h_s) + int_io.h_zp, -128, 127);
+    if (proj_clip > 0) v = clamp32(v, -proj_clip, proj_clip);
+    h[o] = (int8_t)v;
+  }
+}
+
+/* ---- driving quantized cases ------------------------------------------------------------ */
+
+/* Hybrid: exact-order float reference (tight) and the real-valued LSTM on the dequantized
+ * weights (loose: int8 activations). Float nets go through run_case. */
+static void run_hybrid_case(const lstm_cfg *cfg, int invokes) {
+  lstm_cfg c = *cfg;
+  c.kind = KIND_HYBRID;
+  run_case_with(&c, invokes, ref_hyb_step, 2e-5);
+  run_case_with(&c, invokes, ref_step_real, 0.03);
+}
+
+static int8_t quantize_output(double v) {
+  return (int8_t)clamp32(lround(v / int_io.h_s) + int_io.h_zp, -128, 127);
+}
+
+/* Integer: bit-exact against ref_int_step, and within a few LSB of the real-valued LSTM run on
+ * the dequantized weights and inputs. */
+static void run_int_case(const lstm_cfg *cfg, int invokes) {
+  lstm_net n;
+  lstm_run r;
+  lstm_cfg cq = *cfg;
+  cq.kind = KIND_INTEGER;
+  cq.act = ACT_TANH;
+  net_begin(&n, &cq, 4242u + (uint32_t)cq.n_cell * 17u, 0.6f);
+  const lstm_cfg *c = &n.cfg;
+  run_open(&n, &r);
+  if (r.status != TFL_OK) {
+    test_fail(__FILE__, __LINE__, "setup failed (%d): %s", (int)r.status, r.err);
+    run_close(&r);
+    return;
+  }
+  int8_t h[MAXN][MAXN];
+  int16_t cell[MAXN][MAXN] = {{0}};
+  double hd[MAXN][MAXN] = {{0}}, celld[MAXN][MAXN] = {{0}};
+  memset(h, int_io.h_zp, sizeof(h));
+  uint32_t seed = 31u;
+  int worst = 0;
+  for (int inv = 0; inv < invokes; inv++) {
+    int8_t x[MAXROWS * MAXN], out[MAXROWS * MAXN], ref[MAXROWS * MAXN];
+    float xf[MAXROWS * MAXN];
+    double real[MAXROWS * MAXN];
+    for (int i = 0; i < MAXROWS * MAXN; i++) {
+      x[i] = (int8_t)fminf(127.0f, floorf(rnd(&seed, -128.0f, 128.0f)));
+      xf[i] = (float)((x[i] - int_io.in_zp) * (double)int_io.in_s);
+    }
+    tfl_status st = run_invoke(&r, &n, x, NULL, out, NULL);
+    if (st != TFL_OK) {
+      test_fail(__FILE__, __LINE__, "invoke %d failed (%d): %s", inv, (int)st,
+                tfl_interpreter_error(r.interp));
+      break;
+    }
+    for (int s = 0; s < c->max_time; s++)
+      for (int b = 0; b < c->n_batch; b++) {
+        const int row = ref_row(c, s, b);
+        ref_int_step(c, &n.q[0], x + row * c->n_input, h[b], cell[b]);
+        memcpy(ref + row * c->n_output, h[b], (size_t)c->n_output);
+      }
+    ref_sequence(c, &n.w[0], NULL, ref_step_real, xf, c->n_input, NULL, 1, hd, celld, real,
+                 c->n_output, 0);
+    for (int i = 0; i < rows(c) * c->n_output; i++) {
+      if (out[i] != ref[i]) {
+        test_fail(__FILE__, __LINE__, "invoke %d [%d]: got %d, integer reference %d", inv, i,
+                  out[i], ref[i]);
+        break;
+      }
+      const int diff = abs(out[i] - quantize_output(real[i]));
+      worst = diff > worst ? diff : worst;
+    }
+  }
+  if (worst > 3) test_fail(__FILE__, __LINE__, "%d LSB from the real-valued LSTM", worst);
   run_close(&r);
 }
 
@@ -613,6 +1069,116 @@ TEST(bidi_aux_input_feeds_backward_cell) {
   run_case(&c, 2);
 }
 
+/* ---- integer (8x8->16) ------------------------------------------------------------------ */
+
+TEST(int_uni_basic_both_layouts) {
+  lstm_cfg c = uni(0);
+  run_int_case(&c, 3);
+  c.time_major = 1;
+  c.n_batch = 3;
+  run_int_case(&c, 2);
+}
+
+TEST(int_cifg_peephole_clip) {
+  lstm_cfg c = uni(0);
+  c.cifg = 1;
+  run_int_case(&c, 2);
+  c.peephole = 1;
+  c.cell_clip = 0.5f;
+  run_int_case(&c, 2);
+  c.cifg = 0;
+  c.time_major = 1;
+  run_int_case(&c, 2);
+}
+
+TEST(int_layer_norm) {
+  lstm_cfg c = uni(0);
+  c.layer_norm = 1;
+  c.n_cell = c.n_output = 4; /* TFLite's integer variance is exact for power-of-two sizes */
+  run_int_case(&c, 3);
+  c.cifg = 1;
+  c.peephole = 1;
+  run_int_case(&c, 2);
+}
+
+TEST(int_projection) {
+  lstm_cfg c = uni(0);
+  c.projection = 1;
+  c.proj_bias = 1;
+  c.n_output = 3;
+  run_int_case(&c, 3);
+  c.proj_bias = 0;
+  c.proj_clip = 0.3f;
+  c.n_output = 6;
+  c.time_major = 1;
+  run_int_case(&c, 2);
+}
+
+TEST(int_everything_and_step_lstm) {
+  lstm_cfg c = uni(1);
+  c.layer_norm = 1;
+  c.peephole = 1;
+  c.projection = 1;
+  c.proj_bias = 1;
+  c.n_cell = 8;
+  c.n_output = 4;
+  c.cell_clip = 1.0f;
+  c.proj_clip = 0.5f;
+  run_int_case(&c, 2);
+  c.op = TFL_OP_LSTM;
+  run_int_case(&c, 4);
+  c.layer_norm = 0;
+  c.projection = 0;
+  c.n_output = c.n_cell;
+  run_int_case(&c, 4);
+}
+
+/* ---- hybrid ------------------------------------------------------------------------ */
+
+TEST(hybrid_uni_symmetric_and_asymmetric) {
+  lstm_cfg c = uni(0);
+  run_hybrid_case(&c, 3);
+  c.asymmetric = 1;
+  c.time_major = 1;
+  run_hybrid_case(&c, 3);
+}
+
+TEST(hybrid_cifg_peephole_projection_layer_norm) {
+  lstm_cfg c = uni(0);
+  c.cifg = 1;
+  c.peephole = 1;
+  c.cell_clip = 0.5f;
+  run_hybrid_case(&c, 2);
+  c.projection = 1;
+  c.proj_bias = 1;
+  c.proj_clip = 0.3f;
+  c.n_output = 3;
+  c.asymmetric = 1;
+  run_hybrid_case(&c, 2);
+  c.layer_norm = 1;
+  c.cifg = 0;
+  run_hybrid_case(&c, 2);
+}
+
+TEST(hybrid_diagonal_step_and_bidirectional) {
+  lstm_cfg c = uni(1);
+  c.diag = 1;
+  run_hybrid_case(&c, 2);
+  c = uni(1);
+  c.op = TFL_OP_LSTM;
+  c.peephole = 1;
+  run_hybrid_case(&c, 3);
+  c = bidi(1, 1);
+  c.aux = 1;
+  c.n_aux = 2;
+  run_hybrid_case(&c, 2);
+  c.merge_outputs = 0;
+  c.time_major = 0;
+  c.asymmetric = 1;
+  c.aux = 2;
+  run_hybrid_case(&c, 2);
+}
+
 /* ---- errors ------------------------------------------------------------------------- */
 
 /* Builds uni(0) edited by `edit`, expects allocation to fail with `status` and a message
@@ -678,6 +1244,53 @@ static void diagonal_forget_only(lstm_net *n) {
 }
 static void drop_bw_aux_forget(lstm_net *n) { n->in[45] = -1; }
 static void no_edit(lstm_net *n) { (void)n; }
+static void cell_state_scale(lstm_net *n, float scale) {
+  int32_t dims[2] = {n->cfg.n_batch, n->cfg.n_cell};
+  n->in[19] = add_quant(n, TFL_INT16, 2, dims, NULL, 0, scale, 0);
+  mb_variable(n->mb, n->in[19]);
+}
+static void cell_scale_not_pot(lstm_net *n) { cell_state_scale(n, 0.001f); }
+static void cell_scale_too_coarse(lstm_net *n) { cell_state_scale(n, 1.0f / 256); }
+static void float_forget_bias(lstm_net *n) {
+  n->in[13] = add_const(n, 1, n->cfg.n_cell, 0, n->w[0].bias[GF]);
+}
+static void uint8_weights(lstm_net *n) {
+  int32_t dims[2] = {n->cfg.n_cell, n->cfg.n_input};
+  n->in[4] = add_quant(n, TFL_UINT8, 2, dims, n->q[0].in_w[GO],
+                       (size_t)(dims[0] * dims[1]), 0.01f, 128);
+}
+static void per_channel_weights(lstm_net *n) {
+  int32_t dims[2] = {n->cfg.n_cell, n->cfg.n_input};
+  float scales[MAXN];
+  int64_t zps[MAXN] = {0};
+  for (int i = 0; i < dims[0]; i++) scales[i] = 0.01f;
+  n->in[2] = mb_tensor(n->mb, TFL_INT8, 2, dims, n->q[0].in_w[GF], (size_t)(dims[0] * dims[1]),
+                       NULL);
+  mb_quant(n->mb, n->in[2], dims[0], scales, zps, 0);
+}
+
+TEST(quantized_errors_are_clean) {
+  lstm_cfg c = uni(0);
+  c.kind = KIND_INTEGER;
+  c.intermediates = -1;
+  expect_error(no_edit, c, TFL_INVALID_MODEL, "intermediate");
+  c.intermediates = 12;
+  expect_error(no_edit, c, TFL_UNSUPPORTED, "8x8->8");
+  c.intermediates = 0;
+  expect_error(cell_scale_not_pot, c, TFL_INVALID_MODEL, "power of two");
+  expect_error(cell_scale_too_coarse, c, TFL_UNSUPPORTED, "2^-8");
+  expect_error(float_forget_bias, c, TFL_INVALID_MODEL, "must be int32");
+  lstm_cfg diag = c;
+  diag.diag = 1;
+  expect_error(no_edit, diag, TFL_UNSUPPORTED, "diagonal");
+  lstm_cfg b = bidi(1, 0);
+  b.kind = KIND_INTEGER;
+  expect_error(no_edit, b, TFL_UNSUPPORTED, "integer BIDIRECTIONAL");
+  lstm_cfg h = uni(0);
+  h.kind = KIND_HYBRID;
+  expect_error(uint8_weights, h, TFL_UNSUPPORTED, "uint8 weights");
+  expect_error(per_channel_weights, h, TFL_UNSUPPORTED, "per-channel");
+}
 
 TEST(errors_are_clean) {
   lstm_cfg c = uni(0);
@@ -689,7 +1302,7 @@ TEST(errors_are_clean) {
   expect_error(projection_bias_alone, c, TFL_INVALID_MODEL, "projection_bias");
   expect_error(constant_cell_state, c, TFL_INVALID_MODEL, "variable");
   expect_error(wrong_state_size, c, TFL_INVALID_MODEL, "output_state");
-  expect_error(int8_weights, c, TFL_UNSUPPORTED, "hybrid");
+  expect_error(int8_weights, c, TFL_INVALID_MODEL, "must be int8"); /* hybrid, not all int8 */
   expect_error(too_few_inputs, c, TFL_INVALID_MODEL, "20 or 24");
   expect_error(partial_layer_norm, c, TFL_INVALID_MODEL, "layer_norm");
   c.peephole = 0;
@@ -704,7 +1317,7 @@ TEST(errors_are_clean) {
 
 TEST(unsupported_and_inconsistent_variants) {
   lstm_cfg c = uni(0);
-  expect_error(int8_input, c, TFL_UNSUPPORTED, "integer LSTM");
+  expect_error(int8_input, c, TFL_UNSUPPORTED, "int8 input with float32 weights");
   lstm_cfg proj = uni(0);
   proj.projection = 1;
   proj.n_output = 3; /* a diagonal forget gate needs n_output == n_cell */
@@ -743,7 +1356,16 @@ int main(void) {
   RUN(bidi_peephole_projection_cifg);
   RUN(bidi_aux_input_with_weights);
   RUN(bidi_aux_input_feeds_backward_cell);
+  RUN(int_uni_basic_both_layouts);
+  RUN(int_cifg_peephole_clip);
+  RUN(int_layer_norm);
+  RUN(int_projection);
+  RUN(int_everything_and_step_lstm);
+  RUN(hybrid_uni_symmetric_and_asymmetric);
+  RUN(hybrid_cifg_peephole_projection_layer_norm);
+  RUN(hybrid_diagonal_step_and_bidirectional);
   RUN(errors_are_clean);
   RUN(unsupported_and_inconsistent_variants);
+  RUN(quantized_errors_are_clean);
   return test_summary();
 }

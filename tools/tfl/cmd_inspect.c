@@ -1,15 +1,20 @@
 /* tfl inspect: what a model contains and what tfl makes of it.
  *
- * The command first gathers everything into an inspect_report, then prints it; other output
- * formats (JSON) and more sections (every tensor, the memory plan) are further printers over
- * the same report. */
+ * The command first gathers everything into an inspect_report, then prints it as text or as
+ * JSON; --tensors and --plan add sections to either. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "json.h"
+
+enum { OPT_JSON, OPT_TENSORS, OPT_PLAN };
 
 static const cli_option k_options[] = {
+    {"--json", NULL, "print everything as one JSON object"},
+    {"--tensors", NULL, "list every tensor of subgraph 0 (type, shape, quantization, bytes)"},
+    {"--plan", NULL, "show the memory plan: storage, arena offset, size and lifetime per tensor"},
     {NULL, NULL, NULL},
 };
 
@@ -21,8 +26,25 @@ typedef struct op_stat {
   int unsupported; /* nodes tfl has no kernel for (their version may be the reason) */
 } op_stat;
 
+/* One tensor of subgraph 0. */
+typedef struct tensor_row {
+  int index;
+  tfl_tensor_info info;
+  size_t bytes;
+  tfl_tensor_plan plan; /* when the interpreter could allocate */
+} tensor_row;
+
+/* Figures that tell how good the arena plan is. */
+typedef struct plan_summary {
+  size_t pair_bytes; /* the two largest arena tensors alive at the same time */
+  int pair[2];       /* their indices (-1 when absent) */
+  size_t peak_live;  /* the most bytes of arena tensors alive at one node */
+  int peak_node;
+} plan_summary;
+
 typedef struct inspect_report {
   const char *path;
+  int json, tensors_wanted, plan_wanted;
   tfl_model *model;
   op_stat *ops;
   int n_ops;
@@ -31,7 +53,13 @@ typedef struct inspect_report {
   tfl_status status;       /* of creating the interpreter and allocating its tensors */
   char error[1024];
   size_t arena_bytes;
+  tensor_row *tensors;
+  int n_tensors;
+  plan_summary summary;
 } inspect_report;
+
+static const char *const k_memory_kinds[] = {"none",       "constant", "arena",
+                                             "persistent", "dynamic",  "variable"};
 
 /* --- gathering ------------------------------------------------------------------------- */
 
@@ -83,6 +111,98 @@ static void gather_plan(inspect_report *r) {
   r->arena_bytes = tfl_interpreter_arena_size(r->interp);
 }
 
+/* The allocated size when the interpreter has one, else what the model says. */
+static size_t tensor_bytes(const inspect_report *r, int i, const tfl_tensor_info *info) {
+  if (r->status == TFL_OK)
+    return tfl_tensor_byte_size(tfl_interpreter_tensor(r->interp, i));
+  if (info->is_constant) return info->data_bytes;
+  size_t n = tfl_type_size(info->type);
+  for (int d = 0; d < info->ndim; d++) n *= info->shape[d] > 0 ? (size_t)info->shape[d] : 0;
+  return n;
+}
+
+static int gather_tensors(inspect_report *r) {
+  int n = tfl_model_tensor_count(r->model, 0);
+  r->tensors = calloc((size_t)n + 1, sizeof *r->tensors);
+  if (!r->tensors) return 0;
+  for (int i = 0; i < n; i++) {
+    tensor_row *row = &r->tensors[r->n_tensors];
+    if (tfl_model_tensor_info(r->model, 0, i, &row->info) != TFL_OK) continue;
+    row->index = i;
+    row->bytes = tensor_bytes(r, i, &row->info);
+    if (r->status != TFL_OK || tfl_interpreter_tensor_plan(r->interp, i, &row->plan) != TFL_OK)
+      row->plan = (tfl_tensor_plan){TFL_MEMORY_NONE, 0, row->bytes, -1, -1};
+    r->n_tensors++;
+  }
+  return 1;
+}
+
+static int in_arena(const tensor_row *t) { return t->plan.kind == TFL_MEMORY_ARENA; }
+
+static int overlap(const tfl_tensor_plan *a, const tfl_tensor_plan *b) {
+  return a->first_node <= b->last_node && b->first_node <= a->last_node;
+}
+
+/* The largest arena tensor alone, as the pair's first member. */
+static void find_largest(inspect_report *r) {
+  plan_summary *s = &r->summary;
+  for (int i = 0; i < r->n_tensors; i++) {
+    const tensor_row *t = &r->tensors[i];
+    if (in_arena(t) && t->plan.bytes > s->pair_bytes) {
+      s->pair_bytes = t->plan.bytes;
+      s->pair[0] = t->index;
+    }
+  }
+}
+
+/* A lower bound for any arena: it must hold these two at once. */
+static void find_largest_pair(inspect_report *r) {
+  plan_summary *s = &r->summary;
+  s->pair[0] = s->pair[1] = -1;
+  find_largest(r);
+  size_t best = 0;
+  for (int i = 0; i < r->n_tensors; i++) {
+    const tensor_row *a = &r->tensors[i];
+    for (int j = i + 1; in_arena(a) && j < r->n_tensors; j++) {
+      const tensor_row *b = &r->tensors[j];
+      if (!in_arena(b) || !overlap(&a->plan, &b->plan) || a->plan.bytes + b->plan.bytes <= best)
+        continue;
+      best = a->plan.bytes + b->plan.bytes;
+      s->pair_bytes = best;
+      s->pair[0] = a->index;
+      s->pair[1] = b->index;
+    }
+  }
+}
+
+/* A tighter lower bound: the arena tensors alive at the busiest node. */
+static void find_peak_live(inspect_report *r) {
+  int n_nodes = tfl_interpreter_node_count(r->interp);
+  for (int node = 0; node <= n_nodes; node++) {
+    size_t live = 0;
+    for (int i = 0; i < r->n_tensors; i++) {
+      const tfl_tensor_plan *p = &r->tensors[i].plan;
+      if (in_arena(&r->tensors[i]) && p->first_node <= node && node <= p->last_node)
+        live += p->bytes;
+    }
+    if (live > r->summary.peak_live) {
+      r->summary.peak_live = live;
+      r->summary.peak_node = node;
+    }
+  }
+}
+
+static int gather(inspect_report *r) {
+  if (!gather_ops(r)) return 0;
+  gather_plan(r);
+  if (!gather_tensors(r)) return 0;
+  if (r->status == TFL_OK) {
+    find_largest_pair(r);
+    find_peak_live(r);
+  }
+  return 1;
+}
+
 /* --- text output ----------------------------------------------------------------------- */
 
 static void print_dims(FILE *out, int ndim, const int32_t *dims) {
@@ -97,11 +217,13 @@ static int is_dynamic(const tfl_tensor_info *t) {
   return 0;
 }
 
-static void print_quantization(FILE *out, const tfl_quantization *q) {
+/* "scale 0.5 zero_point 3", "per-channel (32 scales, axis 3)" or "". */
+static void format_quantization(char *buf, size_t size, const tfl_quantization *q) {
+  buf[0] = '\0';
   if (q->count == 1)
-    fprintf(out, " scale %.9g zero_point %ld", (double)q->scale[0], (long)q->zero_point[0]);
+    snprintf(buf, size, "scale %.9g zero_point %ld", (double)q->scale[0], (long)q->zero_point[0]);
   else if (q->count > 1)
-    fprintf(out, " per-channel (%d scales, axis %d)", q->count, q->axis);
+    snprintf(buf, size, "per-channel (%d scales, axis %d)", q->count, q->axis);
 }
 
 static void print_io(FILE *out, const inspect_report *r, const char *title, int n,
@@ -122,7 +244,9 @@ static void print_io(FILE *out, const inspect_report *r, const char *title, int 
       fprintf(out, " shape_signature ");
       print_dims(out, t.ndim, t.shape_signature);
     }
-    print_quantization(out, &t.quantization);
+    char quant[96];
+    format_quantization(quant, sizeof quant, &t.quantization);
+    if (quant[0]) fprintf(out, " %s", quant);
     fputc('\n', out);
   }
 }
@@ -151,38 +275,106 @@ static void print_unsupported(FILE *out, const inspect_report *r) {
   if (!first) fputc('\n', out);
 }
 
-static void print_name_list(FILE *out, int n, tfl_signature *sig,
-                            const char *(*name_of)(const tfl_signature *, int)) {
+typedef tfl_status (*sig_io_fn)(const tfl_model *, int, int, const char **, int32_t *);
+
+static void print_sig_names(FILE *out, const tfl_model *model, int sig, int n, sig_io_fn io) {
   fputc('(', out);
   for (int i = 0; i < n; i++) {
-    if (i) fprintf(out, ", ");
-    fputs(name_of(sig, i), out);
+    const char *name = "?";
+    int32_t tensor;
+    io(model, sig, i, &name, &tensor);
+    fprintf(out, "%s%s", i ? ", " : "", name);
   }
   fputc(')', out);
 }
 
 static void print_signatures(FILE *out, const inspect_report *r) {
-  if (!r->interp) {
-    fprintf(out, "signatures: unknown (no interpreter)\n");
-    return;
-  }
-  int n = tfl_interpreter_signature_count(r->interp);
+  int n = tfl_model_signature_count(r->model);
   fprintf(out, "signatures: %d\n", n);
   for (int i = 0; i < n; i++) {
-    const char *key = tfl_interpreter_signature_key(r->interp, i);
-    tfl_signature *sig = tfl_interpreter_signature(r->interp, key);
     fprintf(out, "  ");
-    cli_print_quoted(out, key);
-    if (!sig) {
-      fputc('\n', out);
-      continue;
-    }
+    cli_print_quoted(out, tfl_model_signature_key(r->model, i));
     fprintf(out, " inputs ");
-    print_name_list(out, tfl_signature_input_count(sig), sig, tfl_signature_input_name);
+    print_sig_names(out, r->model, i, tfl_model_signature_input_count(r->model, i),
+                    tfl_model_signature_input);
     fprintf(out, " outputs ");
-    print_name_list(out, tfl_signature_output_count(sig), sig, tfl_signature_output_name);
+    print_sig_names(out, r->model, i, tfl_model_signature_output_count(r->model, i),
+                    tfl_model_signature_output);
     fputc('\n', out);
   }
+}
+
+static void print_tensors(FILE *out, const inspect_report *r) {
+  fprintf(out, "tensors: %d in subgraph 0\n", r->n_tensors);
+  fprintf(out, "  %5s  %-8s %-20s %12s  %-5s  %-32s %s\n", "index", "type", "shape", "bytes",
+          "const", "quantization", "name");
+  for (int i = 0; i < r->n_tensors; i++) {
+    const tensor_row *t = &r->tensors[i];
+    char dims[TFL_MAX_DIMS * 12 + 3], quant[96];
+    tool_format_dims(dims, sizeof dims, t->info.ndim, t->info.shape);
+    format_quantization(quant, sizeof quant, &t->info.quantization);
+    fprintf(out, "  %5d  %-8s %-20s %12zu  %-5s  %-32s ", t->index, tfl_type_name(t->info.type),
+            dims, t->bytes, t->info.is_constant ? "yes" : "no", quant[0] ? quant : "-");
+    cli_print_quoted(out, t->info.name);
+    fputc('\n', out);
+  }
+}
+
+/* Arena tensors by offset first, then the others by storage kind and index. */
+static int by_placement(const void *a, const void *b) {
+  const tensor_row *x = a, *y = b;
+  if (in_arena(x) != in_arena(y)) return in_arena(x) ? -1 : 1;
+  if (in_arena(x) && x->plan.offset != y->plan.offset)
+    return x->plan.offset < y->plan.offset ? -1 : 1;
+  if (x->plan.kind != y->plan.kind) return x->plan.kind < y->plan.kind ? -1 : 1;
+  return x->index - y->index;
+}
+
+static void format_lifetime(char *buf, size_t size, const tfl_tensor_plan *p, int n_nodes) {
+  if (p->first_node < 0) {
+    snprintf(buf, size, "-");
+    return;
+  }
+  if (p->last_node >= n_nodes)
+    snprintf(buf, size, "%d..end", p->first_node);
+  else
+    snprintf(buf, size, "%d..%d", p->first_node, p->last_node);
+}
+
+static void print_plan_rows(FILE *out, const inspect_report *r, const tensor_row *sorted) {
+  int n_nodes = tfl_interpreter_node_count(r->interp);
+  fprintf(out, "  %12s %12s  %-12s %-10s %6s  %s\n", "offset", "bytes", "lifetime", "storage",
+          "tensor", "name");
+  for (int i = 0; i < r->n_tensors; i++) {
+    const tensor_row *t = &sorted[i];
+    char offset[24] = "-", lifetime[32];
+    if (in_arena(t)) snprintf(offset, sizeof offset, "%zu", t->plan.offset);
+    format_lifetime(lifetime, sizeof lifetime, &t->plan, n_nodes);
+    fprintf(out, "  %12s %12zu  %-12s %-10s %6d  ", offset, t->plan.bytes, lifetime,
+            k_memory_kinds[t->plan.kind], t->index);
+    cli_print_quoted(out, t->info.name);
+    fputc('\n', out);
+  }
+}
+
+static void print_plan(FILE *out, const inspect_report *r) {
+  if (r->status != TFL_OK) {
+    fprintf(out, "memory plan: unknown (%s)\n", r->error);
+    return;
+  }
+  tensor_row *sorted = malloc(((size_t)r->n_tensors + 1) * sizeof *sorted);
+  if (!sorted) return;
+  memcpy(sorted, r->tensors, (size_t)r->n_tensors * sizeof *sorted);
+  qsort(sorted, (size_t)r->n_tensors, sizeof *sorted, by_placement);
+  fprintf(out, "memory plan of subgraph 0 (lifetimes in node indices, end = after the last node; "
+               "the arena also holds kernel scratch):\n");
+  print_plan_rows(out, r, sorted);
+  free(sorted);
+  const plan_summary *s = &r->summary;
+  fprintf(out, "largest live pair: %zu bytes (tensors %d and %d)", s->pair_bytes, s->pair[0],
+          s->pair[1]);
+  if (s->pair_bytes) fprintf(out, "; arena / pair = %.2f", (double)r->arena_bytes / s->pair_bytes);
+  fprintf(out, "\nlargest live set: %zu bytes at node %d\n", s->peak_live, s->peak_node);
 }
 
 static void print_text(FILE *out, const inspect_report *r) {
@@ -197,6 +389,8 @@ static void print_text(FILE *out, const inspect_report *r) {
   print_io(out, r, "outputs", tfl_model_output_count(r->model, 0), tfl_model_output);
   print_ops(out, r);
   print_signatures(out, r);
+  if (r->tensors_wanted) print_tensors(out, r);
+  if (r->plan_wanted) print_plan(out, r);
   if (r->status == TFL_OK) {
     fprintf(out, "arena: %zu bytes\n", r->arena_bytes);
     return;
@@ -205,37 +399,211 @@ static void print_text(FILE *out, const inspect_report *r) {
   fprintf(out, "arena: unknown (%s)\n", r->error);
 }
 
+/* --- JSON output ----------------------------------------------------------------------- */
+
+static void json_quantization(json_writer *w, const tfl_quantization *q) {
+  if (!q->count) {
+    json_null(w, "quantization");
+    return;
+  }
+  json_begin_object(w, "quantization");
+  json_begin_array(w, "scale");
+  for (int c = 0; c < q->count; c++) json_number(w, NULL, q->scale[c]);
+  json_end_array(w);
+  json_begin_array(w, "zero_point");
+  for (int c = 0; c < q->count; c++) json_int(w, NULL, (long long)q->zero_point[c]);
+  json_end_array(w);
+  json_int(w, "axis", q->axis);
+  json_end_object(w);
+}
+
+static void json_tensor_fields(json_writer *w, const tfl_tensor_info *t) {
+  json_string(w, "name", t->name);
+  json_string(w, "type", tfl_type_name(t->type));
+  json_int_array(w, "shape", t->ndim, t->shape);
+  if (t->shape_signature)
+    json_int_array(w, "shape_signature", t->ndim, t->shape_signature);
+  else
+    json_null(w, "shape_signature");
+  json_quantization(w, &t->quantization);
+}
+
+static void json_io(json_writer *w, const inspect_report *r, const char *key, int n,
+                    int32_t (*tensor_of)(const tfl_model *, int, int)) {
+  json_begin_array(w, key);
+  for (int i = 0; i < n; i++) {
+    int32_t index = tensor_of(r->model, 0, i);
+    tfl_tensor_info t;
+    json_begin_object(w, NULL);
+    json_int(w, "tensor", index);
+    if (tfl_model_tensor_info(r->model, 0, index, &t) == TFL_OK) json_tensor_fields(w, &t);
+    json_end_object(w);
+  }
+  json_end_array(w);
+}
+
+static void json_ops(json_writer *w, const inspect_report *r) {
+  json_int(w, "op_count", r->total_ops);
+  json_begin_array(w, "ops");
+  for (int i = 0; i < r->n_ops; i++) {
+    const op_stat *s = &r->ops[i];
+    json_begin_object(w, NULL);
+    json_string(w, "name", s->name);
+    json_int(w, "builtin_code", s->builtin_code);
+    json_int(w, "count", s->count);
+    json_bool(w, "custom", s->builtin_code == TFL_BUILTIN_CUSTOM);
+    json_bool(w, "supported", !s->unsupported);
+    json_end_object(w);
+  }
+  json_end_array(w);
+}
+
+static void json_sig_io(json_writer *w, const char *key, const tfl_model *model, int sig, int n,
+                        sig_io_fn io) {
+  json_begin_array(w, key);
+  for (int i = 0; i < n; i++) {
+    const char *name = NULL;
+    int32_t tensor = -1;
+    io(model, sig, i, &name, &tensor);
+    json_begin_object(w, NULL);
+    json_string(w, "name", name);
+    json_int(w, "tensor", tensor);
+    json_end_object(w);
+  }
+  json_end_array(w);
+}
+
+static void json_signatures(json_writer *w, const inspect_report *r) {
+  json_begin_array(w, "signatures");
+  for (int i = 0; i < tfl_model_signature_count(r->model); i++) {
+    json_begin_object(w, NULL);
+    json_string(w, "key", tfl_model_signature_key(r->model, i));
+    json_int(w, "subgraph", tfl_model_signature_subgraph(r->model, i));
+    json_sig_io(w, "inputs", r->model, i, tfl_model_signature_input_count(r->model, i),
+                tfl_model_signature_input);
+    json_sig_io(w, "outputs", r->model, i, tfl_model_signature_output_count(r->model, i),
+                tfl_model_signature_output);
+    json_end_object(w);
+  }
+  json_end_array(w);
+}
+
+static void json_tensors(json_writer *w, const inspect_report *r) {
+  json_begin_array(w, "tensors");
+  for (int i = 0; i < r->n_tensors; i++) {
+    const tensor_row *t = &r->tensors[i];
+    json_begin_object(w, NULL);
+    json_int(w, "index", t->index);
+    json_tensor_fields(w, &t->info);
+    json_bool(w, "constant", t->info.is_constant);
+    json_bool(w, "variable", t->info.is_variable);
+    json_size(w, "bytes", t->bytes);
+    json_end_object(w);
+  }
+  json_end_array(w);
+}
+
+static void json_plan(json_writer *w, const inspect_report *r) {
+  if (r->status != TFL_OK) {
+    json_null(w, "plan");
+    return;
+  }
+  const plan_summary *s = &r->summary;
+  json_begin_object(w, "plan");
+  json_size(w, "arena_bytes", r->arena_bytes);
+  json_size(w, "largest_live_pair_bytes", s->pair_bytes);
+  json_int_array(w, "largest_live_pair", 2, (const int32_t[]){s->pair[0], s->pair[1]});
+  json_size(w, "largest_live_set_bytes", s->peak_live);
+  json_int(w, "largest_live_set_node", s->peak_node);
+  json_int(w, "node_count", tfl_interpreter_node_count(r->interp));
+  json_begin_array(w, "tensors");
+  for (int i = 0; i < r->n_tensors; i++) {
+    const tensor_row *t = &r->tensors[i];
+    json_begin_object(w, NULL);
+    json_int(w, "index", t->index);
+    json_string(w, "storage", k_memory_kinds[t->plan.kind]);
+    if (in_arena(t))
+      json_size(w, "offset", t->plan.offset);
+    else
+      json_null(w, "offset");
+    json_size(w, "bytes", t->plan.bytes);
+    json_int(w, "first_node", t->plan.first_node);
+    json_int(w, "last_node", t->plan.last_node);
+    json_end_object(w);
+  }
+  json_end_array(w);
+  json_end_object(w);
+}
+
+static void print_json(FILE *out, const inspect_report *r) {
+  json_writer w;
+  json_init(&w, out);
+  json_begin_object(&w, NULL);
+  json_string(&w, "model", r->path);
+  json_int(&w, "schema_version", (long long)tfl_model_schema_version(r->model));
+  json_string(&w, "description", tfl_model_description(r->model));
+  json_int(&w, "subgraph_count", tfl_model_subgraph_count(r->model));
+  json_string(&w, "subgraph_name", tfl_model_subgraph_name(r->model, 0));
+  json_int(&w, "tensor_count", tfl_model_tensor_count(r->model, 0));
+  json_io(&w, r, "inputs", tfl_model_input_count(r->model, 0), tfl_model_input);
+  json_io(&w, r, "outputs", tfl_model_output_count(r->model, 0), tfl_model_output);
+  json_ops(&w, r);
+  json_signatures(&w, r);
+  json_bool(&w, "runnable", r->status == TFL_OK);
+  json_string(&w, "error", r->status == TFL_OK ? NULL : r->error);
+  if (r->status == TFL_OK)
+    json_size(&w, "arena_bytes", r->arena_bytes);
+  else
+    json_null(&w, "arena_bytes");
+  if (r->tensors_wanted) json_tensors(&w, r);
+  if (r->plan_wanted) json_plan(&w, r);
+  json_end_object(&w);
+}
+
 /* --- command ----------------------------------------------------------------------------- */
 
-static int run(const cli_command *cmd, int argc, char **argv) {
+/* Returns -1 to go on, or the exit code (after --help or a usage error). */
+static int parse_args(const cli_command *cmd, int argc, char **argv, inspect_report *r) {
   cli_args it;
-  const char *value, *path = NULL;
+  const char *value;
   int opt;
   cli_args_init(&it, cmd, argc, argv);
   while ((opt = cli_next(&it, &value)) != CLI_ARG_END) {
-    if (opt == CLI_ARG_HELP) {
-      cli_print_help(cmd, stdout);
-      return CLI_EXIT_OK;
+    switch (opt) {
+      case CLI_ARG_HELP: cli_print_help(cmd, stdout); return CLI_EXIT_OK;
+      case CLI_ARG_POSITIONAL:
+        if (r->path) return cli_usage_error(cmd, "unexpected argument '%s'", value);
+        r->path = value;
+        break;
+      case OPT_JSON: r->json = 1; break;
+      case OPT_TENSORS: r->tensors_wanted = 1; break;
+      case OPT_PLAN: r->plan_wanted = 1; break;
+      default: return CLI_EXIT_USAGE;
     }
-    if (opt != CLI_ARG_POSITIONAL) return CLI_EXIT_USAGE;
-    if (path) return cli_usage_error(cmd, "unexpected argument '%s'", value);
-    path = value;
   }
-  if (!path) return cli_usage_error(cmd, "no model given");
+  if (!r->path) return cli_usage_error(cmd, "no model given");
+  return -1;
+}
 
-  inspect_report r = {.path = path};
-  r.model = tool_load_model(cmd, path);
+static int run(const cli_command *cmd, int argc, char **argv) {
+  inspect_report r = {0};
+  int rc = parse_args(cmd, argc, argv, &r);
+  if (rc >= 0) return rc;
+  r.model = tool_load_model(cmd, r.path);
   if (!r.model) return CLI_EXIT_FAIL;
-  int rc = CLI_EXIT_OK;
-  if (!gather_ops(&r)) {
+  rc = CLI_EXIT_OK;
+  if (!gather(&r)) {
     rc = cli_fail(cmd, "out of memory");
   } else {
-    gather_plan(&r);
-    print_text(stdout, &r);
+    if (r.json)
+      print_json(stdout, &r);
+    else
+      print_text(stdout, &r);
     fflush(stdout);
-    if (r.status != TFL_OK) rc = cli_fail(cmd, "%s: %s", path, r.error);
+    if (r.status != TFL_OK) rc = cli_fail(cmd, "%s: %s", r.path, r.error);
   }
   free(r.ops);
+  free(r.tensors);
   tfl_interpreter_free(r.interp);
   tfl_model_free(r.model);
   return rc;
@@ -243,14 +611,17 @@ static int run(const cli_command *cmd, int argc, char **argv) {
 
 const cli_command cmd_inspect = {
     .name = "inspect",
-    .synopsis = "MODEL",
+    .synopsis = "MODEL [--json] [--tensors] [--plan]",
     .summary = "describe a model: inputs, outputs, ops, signatures and memory needs",
     .description =
         "Prints the schema version, description and subgraph count; subgraph 0's inputs and\n"
         "outputs (name, type, shape, shape signature when dynamic, quantization); how often\n"
         "each op occurs over all subgraphs; the signatures; and the activation arena tfl plans\n"
-        "for the model. Fails (exit 1) when tfl cannot run the model, after listing the ops it\n"
-        "does not support.\n",
+        "for the model. --tensors lists every tensor of subgraph 0. --plan lists where each\n"
+        "tensor lives (arena offset, bytes, lifetime as first..last node, sorted by offset),\n"
+        "the two largest tensors alive at the same time and the largest set of tensors alive\n"
+        "at one node: no arena can be smaller than either. Fails (exit 1) when tfl cannot run\n"
+        "the model, after listing the ops it does not support.\n",
     .options = k_options,
     .run = run,
 };

@@ -6,7 +6,7 @@
 #include "commands.h"
 #include "tfl/model.h"
 
-static const cli_command *const k_commands[] = {&cmd_inspect, &cmd_run};
+static const cli_command *const k_commands[] = {&cmd_inspect, &cmd_run, &cmd_bench, &cmd_label};
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 
 static void print_main_help(FILE *out) {
