@@ -31,7 +31,19 @@
   X(variables)                 \
   X(compare)                   \
   X(index)                     \
-  X(segment)
+  X(segment)                   \
+  X(transpose_conv)            \
+  TFL_CUSTOM_KERNEL_FAMILIES(X)
+
+/* The custom ops tfl ships (TFLite_Detection_PostProcess, MediaPipe's), registered under their
+ * custom names unless the build defines TFL_NO_CUSTOM_OPS (CMake: -DTFL_CUSTOM_OPS=OFF). */
+#ifdef TFL_NO_CUSTOM_OPS
+#define TFL_CUSTOM_KERNEL_FAMILIES(X)
+#else
+#define TFL_CUSTOM_KERNEL_FAMILIES(X) \
+  X(detection)                        \
+  X(mediapipe)
+#endif
 
 #define TFL_DECLARE_FAMILY(name) extern const tfl_op_registration *const tfl_kernels_##name[];
 TFL_KERNEL_FAMILIES(TFL_DECLARE_FAMILY)

@@ -330,6 +330,14 @@ static void release_heap(tfl_tensor *t) {
   t->heap_capacity = 0;
 }
 
+/* Until a kernel resizes it, a tensor has the shape the model declares (and its size). */
+static void reset_shape(tfl_context *ctx, tfl_tensor *t) {
+  const tfl_model_tensor *mt = &ctx->msg->tensors[t->index];
+  t->ndim = mt->ndim;
+  if (mt->ndim) memcpy(t->dims, mt->shape, (size_t)mt->ndim * sizeof(int32_t));
+  if (tfl_bytes_for(ctx, t->type, t->ndim, t->dims, &t->bytes) != TFL_OK) t->bytes = 0;
+}
+
 /* Forgets everything the last allocation computed, keeping constants, variables and the
  * shapes of graph inputs. */
 static void reset_plan(tfl_context *ctx) {
@@ -340,6 +348,7 @@ static void reset_plan(tfl_context *ctx) {
     t->alloc = TFL_ALLOC_NONE;
     t->data = NULL;
     t->type = ctx->msg->tensors[i].type; /* kernels may have retyped it */
+    if (!is_graph_input(ctx->msg, i)) reset_shape(ctx, t);
   }
   for (int j = 0; j < ctx->n_nodes; j++) {
     tfl_node_rt *rt = &ctx->rt[j];
