@@ -23,7 +23,11 @@ test:
 	@$(MAKE) --no-print-directory build
 	@tests/run_all.sh $(BUILD)
 
-demo: build
+# Builds only the tool, so the demo does not depend on every test compiling.
+demo:
+	@./scripts/deps.sh $(BUILD_DEPS)
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target tfl_cli
 	@$(BUILD)/tfl label --model demo/mobilenet_v2_1.0_224_quant.tflite \
 	  --image demo/grace_hopper.bmp --labels demo/labels.txt --top 5
 
@@ -45,3 +49,48 @@ test-aarch64:
 	@cmake --build $(AARCH64_BUILD) -j $(JOBS)
 	@TFL_EXEC="qemu-aarch64 -L /usr/aarch64-linux-gnu" TFL_SCRIPTS="golden" \
 	  tests/run_all.sh $(AARCH64_BUILD)
+
+# --- hardening: sanitizers, fuzzing, memcheck ---------------------------------------------
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+TSAN_TESTS = test_concurrency test_threadpool test_interpreter
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+.PHONY: test-asan test-tsan fuzz valgrind
+
+# The whole suite on an AddressSanitizer + UndefinedBehaviorSanitizer build. tests/scripts/
+# readme.sh links the README example with plain `cc`; an instrumented libtfl.a needs the
+# sanitizer runtimes at link time, so a `cc` that adds them comes first in PATH.
+test-asan:
+	@./scripts/deps.sh $(TEST_DEPS)
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DTFL_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@mkdir -p $(ASAN_BUILD)/bin
+	@printf '#!/bin/sh\nexec /usr/bin/cc -fsanitize=address,undefined "$$@"\n' >$(ASAN_BUILD)/bin/cc
+	@chmod +x $(ASAN_BUILD)/bin/cc
+	@PATH="$(abspath $(ASAN_BUILD))/bin:$$PATH" $(SANITIZER_ENV) tests/run_all.sh $(ASAN_BUILD)
+
+# The threaded tests (shared models, cancel from another thread, the pool) under
+# ThreadSanitizer; no scripts.
+test-tsan:
+	@./scripts/deps.sh $(BUILD_DEPS)
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTFL_SANITIZE=thread \
+	  -DTFL_BUILD_TOOLS=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(TSAN_TESTS)
+	@$(SANITIZER_ENV) TFL_SCRIPTS=none tests/run_all.sh $(TSAN_BUILD)
+
+# libFuzzer on models, FlexBuffers and .npy files (tests/fuzz/run.sh): FUZZ_SECONDS for
+# models, a quarter of it for each of the others.
+fuzz:
+	@./scripts/deps.sh $(BUILD_DEPS) clang libclang-rt-14-dev
+	@FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# `tfl run` under valgrind memcheck on a handful of real float and quantized models.
+valgrind:
+	@./scripts/deps.sh $(TEST_DEPS) valgrind
+	@$(MAKE) --no-print-directory build
+	@TFL_VALGRIND=1 bash tests/scripts/valgrind.sh $(BUILD)
