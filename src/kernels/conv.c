@@ -7,11 +7,21 @@
  * g = oc / (out_c / groups). Taps in the padding contribute nothing.
  *
  * The float path sums in float in TFLite's reference order (taps row by row, then channels)
- * and adds the bias last, so results match TFLite's reference kernel bit for bit. Hybrid and
- * quantized paths will sit beside it (see tfl_window_path). */
+ * and adds the bias last, so results match TFLite's reference kernel bit for bit.
+ *
+ * The quantized path (uint8 per-tensor, int8 per-channel, int16 activations with int8
+ * weights) gathers each output pixel's window once, offset by the input zero point, and dots
+ * it with every filter row of the group; tfl_window_quant_prepare has the arithmetic rules.
+ *
+ * The hybrid path (float input, int8 filter) follows TFLite's two kernels: with one filter
+ * scale (or all equal) each batch image is quantized symmetrically and
+ * out = float(acc) * (input_scale * filter_scale) + bias; with per-channel scales (or groups)
+ * asymmetrically and out = float(acc) * (filter_scale[c] * input_scale) + bias, acc summing
+ * w * (q - zero_point) over the in-bounds taps. */
 #include <stddef.h>
 
 #include "kernels/families.h"
+#include "kernels/hybrid.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -36,6 +46,10 @@ typedef struct conv_data {
   int32_t batches, in_c, filter_c, out_c;
   int32_t groups;
   float act_lo, act_hi;
+  tfl_window_quant q;        /* quantized and hybrid paths */
+  int asymmetric;            /* hybrid: per-channel kernel, asymmetric input quantization */
+  int patch;                 /* scratch: one gathered window, int32 */
+  tfl_hybrid_scratch hybrid; /* scratch: the quantized input */
 } conv_data;
 
 static tfl_status conv_check_shapes(tfl_context *ctx, const tfl_node *node,
@@ -70,6 +84,39 @@ static tfl_status conv_check_shapes(tfl_context *ctx, const tfl_node *node,
   return TFL_OK;
 }
 
+/* Values in one gathered window: kh * kw * filter_c (no more than the filter holds). */
+static size_t conv_patch_size(const conv_data *d) {
+  return (size_t)d->win.h.filter * (size_t)d->win.w.filter * (size_t)d->filter_c;
+}
+
+static tfl_status conv_prepare_quantized(tfl_context *ctx, tfl_node *node,
+                                         const tfl_tensor *input, const tfl_tensor *filter,
+                                         const tfl_tensor *bias, const tfl_tensor *output,
+                                         conv_data *d) {
+  const int act = tfl_opt_int(node, CONV_OPT_ACTIVATION, TFL_ACT_NONE);
+  tfl_status st = tfl_window_quant_prepare(ctx, node, TFL_WINDOW_CONV, d->groups == 1, input,
+                                           filter, bias, output, act, d->out_c, &d->q);
+  if (st != TFL_OK) return st;
+  return tfl_context_request_scratch(ctx, node, conv_patch_size(d) * sizeof(int32_t),
+                                     &d->patch);
+}
+
+static tfl_status conv_prepare_hybrid(tfl_context *ctx, tfl_node *node,
+                                      const tfl_tensor *input, const tfl_tensor *filter,
+                                      const tfl_tensor *bias, conv_data *d) {
+  tfl_status st =
+      tfl_window_float_epilogue(ctx, node, bias, CONV_OPT_ACTIVATION, &d->act_lo, &d->act_hi);
+  if (st == TFL_OK)
+    st = tfl_window_hybrid_prepare(ctx, node, TFL_WINDOW_CONV, filter, d->out_c, &d->q);
+  if (st != TFL_OK) return st;
+  d->asymmetric = !d->q.uniform_scale || d->groups != 1;
+  st = tfl_hybrid_request_scratch(ctx, node, tfl_tensor_count(input), (size_t)d->batches,
+                                  &d->hybrid);
+  if (st != TFL_OK) return st;
+  return tfl_context_request_scratch(ctx, node, conv_patch_size(d) * sizeof(int32_t),
+                                     &d->patch);
+}
+
 static tfl_status conv_prepare(tfl_context *ctx, tfl_node *node) {
   conv_data *d = node->user_data;
   tfl_status st = tfl_check_io(ctx, node, 2, 3, 1);
@@ -81,15 +128,23 @@ static tfl_status conv_prepare(tfl_context *ctx, tfl_node *node) {
   tfl_tensor *output = tfl_node_output(ctx, node, 0);
 
   st = tfl_window_pick_path(ctx, node, input, filter, output, &d->path);
+  if (st == TFL_OK) st = conv_check_shapes(ctx, node, input, filter, bias, d);
+  if (st == TFL_OK)
+    st = tfl_window_plan(ctx, node, &conv_fields, input, filter->dims[1], filter->dims[2],
+                         &d->win);
   if (st != TFL_OK) return st;
-  st = conv_check_shapes(ctx, node, input, filter, bias, d);
-  if (st != TFL_OK) return st;
-  if (d->path != TFL_PATH_FLOAT) return tfl_window_path_unsupported(ctx, node, d->path);
-  st = tfl_window_float_epilogue(ctx, node, bias, CONV_OPT_ACTIVATION, &d->act_lo, &d->act_hi);
-  if (st != TFL_OK) return st;
-
-  st = tfl_window_plan(ctx, node, &conv_fields, input, filter->dims[1], filter->dims[2],
-                       &d->win);
+  switch (d->path) {
+    case TFL_PATH_FLOAT:
+      st = tfl_window_float_epilogue(ctx, node, bias, CONV_OPT_ACTIVATION, &d->act_lo,
+                                     &d->act_hi);
+      break;
+    case TFL_PATH_HYBRID:
+      st = conv_prepare_hybrid(ctx, node, input, filter, bias, d);
+      break;
+    case TFL_PATH_QUANTIZED:
+      st = conv_prepare_quantized(ctx, node, input, filter, bias, output, d);
+      break;
+  }
   if (st != TFL_OK) return st;
   int32_t dims[4] = {d->batches, d->win.h.out, d->win.w.out, d->out_c};
   return tfl_context_resize(ctx, output, 4, dims);
@@ -139,6 +194,87 @@ static void conv_eval_float(const conv_data *d, const float *in, const float *fi
   }
 }
 
+/* Calls fn(d, arg, n, oy, ox, g, image, out) for every output pixel and group, where `image`
+ * is batch n of `in` (elements of `elem` bytes) and `out` the pixel's first output channel. */
+typedef void (*conv_pixel_fn)(const conv_data *d, void *arg, int32_t n, int32_t oy, int32_t ox,
+                              int32_t g, const void *image, size_t out);
+
+static void conv_for_each_pixel(const conv_data *d, const void *in, size_t elem,
+                                conv_pixel_fn fn, void *arg) {
+  const size_t in_image = (size_t)d->win.h.in * (size_t)d->win.w.in * (size_t)d->in_c;
+  size_t out = 0;
+  for (int32_t n = 0; n < d->batches; n++) {
+    const void *image = (const char *)in + (size_t)n * in_image * elem;
+    for (int32_t oy = 0; oy < d->win.h.out; oy++)
+      for (int32_t ox = 0; ox < d->win.w.out; ox++, out += (size_t)d->out_c)
+        for (int32_t g = 0; g < d->groups; g++) fn(d, arg, n, oy, ox, g, image, out);
+  }
+}
+
+typedef struct conv_quant_args {
+  const tfl_tensor *input, *filter, *bias;
+  tfl_tensor *output;
+  int32_t *patch;
+} conv_quant_args;
+
+static void conv_pixel_quantized(const conv_data *d, void *arg, int32_t n, int32_t oy,
+                                 int32_t ox, int32_t g, const void *image, size_t out) {
+  const conv_quant_args *a = arg;
+  const size_t k = conv_patch_size(d);
+  const int32_t per_group = d->out_c / d->groups;
+  const int64_t xsum = tfl_window_gather(&d->win, oy, ox, a->input->type, image, d->in_c,
+                                         g * d->filter_c, d->filter_c, d->q.input_offset,
+                                         a->patch);
+  for (int32_t oc = g * per_group; oc < (g + 1) * per_group; oc++) {
+    const int64_t acc =
+        tfl_window_accumulate(&d->q, a->filter, (size_t)oc, k, a->patch, xsum, a->bias, oc);
+    tfl_window_store(a->output->type, a->output->data, out + (size_t)oc,
+                     tfl_window_requantize(&d->q, oc, acc));
+  }
+}
+
+typedef struct conv_hybrid_args {
+  const int8_t *filter;
+  const float *bias;
+  float *out;
+  const tfl_hybrid_row *rows;
+  int32_t *patch;
+} conv_hybrid_args;
+
+static void conv_pixel_hybrid(const conv_data *d, void *arg, int32_t n, int32_t oy, int32_t ox,
+                              int32_t g, const void *image, size_t out) {
+  const conv_hybrid_args *a = arg;
+  const size_t k = conv_patch_size(d);
+  const int32_t per_group = d->out_c / d->groups;
+  const tfl_hybrid_row row = a->rows[n];
+  tfl_window_gather(&d->win, oy, ox, TFL_INT8, image, d->in_c, g * d->filter_c, d->filter_c,
+                    -row.zero_point, a->patch);
+  for (int32_t oc = g * per_group; oc < (g + 1) * per_group; oc++) {
+    const int32_t acc = tfl_window_dot32(TFL_INT8, a->filter + (size_t)oc * k, a->patch, k);
+    /* The two TFLite kernels group the scale products differently. */
+    float v = d->asymmetric ? (float)acc * (d->q.filter_scale[oc] * row.scale)
+                            : (float)acc * row.scale;
+    if (a->bias) v += a->bias[oc];
+    a->out[out + (size_t)oc] = tfl_window_clamp(v, d->act_lo, d->act_hi);
+  }
+}
+
+static void conv_eval_hybrid(tfl_context *ctx, const tfl_node *node, const conv_data *d,
+                             const tfl_tensor *input, const tfl_tensor *filter,
+                             const tfl_tensor *bias, tfl_tensor *output) {
+  int8_t *values = tfl_context_scratch(ctx, node, d->hybrid.values);
+  tfl_hybrid_row *rows = tfl_context_scratch(ctx, node, d->hybrid.rows);
+  const size_t in_image = (size_t)d->win.h.in * (size_t)d->win.w.in * (size_t)d->in_c;
+  tfl_hybrid_quantize_rows(input->data, (size_t)d->batches, in_image, d->asymmetric, values,
+                           rows);
+  /* The symmetric kernel folds the filter scale into each image's scale first. */
+  if (!d->asymmetric)
+    for (int32_t n = 0; n < d->batches; n++) rows[n].scale *= d->q.filter_scale[0];
+  conv_hybrid_args a = {filter->data, bias ? bias->data : NULL, output->data, rows,
+                        tfl_context_scratch(ctx, node, d->patch)};
+  conv_for_each_pixel(d, values, 1, conv_pixel_hybrid, &a);
+}
+
 static tfl_status conv_eval(tfl_context *ctx, tfl_node *node) {
   const conv_data *d = node->user_data;
   const tfl_tensor *input = tfl_node_input(ctx, node, 0);
@@ -148,16 +284,29 @@ static tfl_status conv_eval(tfl_context *ctx, tfl_node *node) {
   switch (d->path) {
     case TFL_PATH_FLOAT:
       conv_eval_float(d, input->data, filter->data, bias ? bias->data : NULL, output->data);
-      return TFL_OK;
-    default:
-      return tfl_window_path_unsupported(ctx, node, d->path);
+      break;
+    case TFL_PATH_HYBRID:
+      conv_eval_hybrid(ctx, node, d, input, filter, bias, output);
+      break;
+    case TFL_PATH_QUANTIZED: {
+      conv_quant_args a = {input, filter, bias, output, tfl_context_scratch(ctx, node, d->patch)};
+      conv_for_each_pixel(d, input->data, tfl_type_size(input->type), conv_pixel_quantized, &a);
+      break;
+    }
   }
+  return TFL_OK;
+}
+
+static void conv_free(tfl_context *ctx, void *node_data, void *op_user_data) {
+  conv_data *d = node_data;
+  if (d) tfl_window_quant_free(&d->q);
 }
 
 static const tfl_op_registration conv_2d = {
     .name = "CONV_2D",
     .builtin_code = TFL_OP_CONV_2D,
     .data_size = sizeof(conv_data),
+    .free = conv_free,
     .prepare = conv_prepare,
     .eval = conv_eval,
 };

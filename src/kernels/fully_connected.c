@@ -6,23 +6,44 @@
  * dimension (which must be in_features) replaced by units.
  *
  * The float path sums each dot product in float in order and adds the bias last, as TFLite's
- * reference kernel does. Like TFLite, it accepts only the clamping fused activations (TFLite
- * runs TANH and SIGN_BIT only on its hybrid path). Hybrid and quantized paths will sit beside
- * it. */
+ * reference kernel does. Like TFLite, the float and quantized paths accept only the clamping
+ * fused activations; TANH and SIGN_BIT run only on the hybrid path.
+ *
+ * The quantized path (uint8, int8 per-tensor or per-channel, int16 activations with int8
+ * weights) widens each input row once, offset by the input zero point, and dots it with every
+ * weight row; tfl_window_quant_prepare has the arithmetic rules.
+ *
+ * The hybrid path (float input, int8 weights) is TFLite's: each input row is quantized
+ * (symmetrically, or asymmetrically with asymmetric_quantize_inputs), the output starts as
+ * the bias, out += float(sum(w * (q - zero_point))) * scale with scale = row_scale *
+ * filter_scale (per-tensor: folded into row_scale first; per-channel: row_scale *
+ * filter_scale[u]), then the activation. An input of all zeros yields activation(bias). */
 #include <stddef.h>
+#include <string.h>
 
 #include "kernels/families.h"
+#include "kernels/hybrid.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
 /* FullyConnectedOptions fields. */
-enum { FC_OPT_ACTIVATION = 0, FC_OPT_WEIGHTS_FORMAT = 1, FC_OPT_KEEP_NUM_DIMS = 2 };
+enum {
+  FC_OPT_ACTIVATION = 0,
+  FC_OPT_WEIGHTS_FORMAT = 1,
+  FC_OPT_KEEP_NUM_DIMS = 2,
+  FC_OPT_ASYMMETRIC_INPUTS = 3
+};
 
 typedef struct fc_data {
   tfl_window_path path;
   int32_t batches, in_features, units;
   float act_lo, act_hi;
+  int act;                   /* hybrid: any fused activation */
+  int asymmetric;            /* hybrid: asymmetric_quantize_inputs */
+  tfl_window_quant q;        /* quantized and hybrid paths */
+  int row;                   /* scratch: one input row widened to int32 */
+  tfl_hybrid_scratch hybrid; /* scratch: the quantized input */
 } fc_data;
 
 /* Output shape: see the file comment. Also sets d->batches. */
@@ -58,20 +79,63 @@ static tfl_status fc_output_shape(tfl_context *ctx, const tfl_node *node,
 static tfl_status fc_check_options(tfl_context *ctx, const tfl_node *node) {
   tfl_status st = tfl_window_check_options(ctx, node, TFL_OPTS_FULLY_CONNECTED);
   if (st != TFL_OK) return st;
-  int format = tfl_window_opt_byte(node, FC_OPT_WEIGHTS_FORMAT, 0);
+  int format = tfl_opt_int(node, FC_OPT_WEIGHTS_FORMAT, 0);
   if (format != 0)
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED,
                             "weights_format %d is not supported (only DEFAULT)", format);
   return TFL_OK;
 }
 
+/* TFLite accepts TANH and SIGN_BIT only on its hybrid path. */
+static tfl_status fc_check_clamping_activation(tfl_context *ctx, const tfl_node *node,
+                                               int *act) {
+  *act = tfl_opt_int(node, FC_OPT_ACTIVATION, TFL_ACT_NONE);
+  if (*act == TFL_ACT_TANH || *act == TFL_ACT_SIGN_BIT)
+    return tfl_context_fail(ctx, node, TFL_UNSUPPORTED,
+                            "fused activation %d is supported only with float input and "
+                            "quantized weights",
+                            *act);
+  return TFL_OK;
+}
+
 static tfl_status fc_prepare_float(tfl_context *ctx, const tfl_node *node,
                                    const tfl_tensor *bias, fc_data *d) {
-  int act = tfl_window_opt_byte(node, FC_OPT_ACTIVATION, TFL_ACT_NONE);
-  if (act == TFL_ACT_TANH || act == TFL_ACT_SIGN_BIT)
-    return tfl_context_fail(ctx, node, TFL_UNSUPPORTED,
-                            "fused activation %d is not supported with float weights", act);
+  int act;
+  tfl_status st = fc_check_clamping_activation(ctx, node, &act);
+  if (st != TFL_OK) return st;
   return tfl_window_float_epilogue(ctx, node, bias, FC_OPT_ACTIVATION, &d->act_lo, &d->act_hi);
+}
+
+static tfl_status fc_prepare_quantized(tfl_context *ctx, tfl_node *node,
+                                       const tfl_tensor *input, const tfl_tensor *weights,
+                                       const tfl_tensor *bias, const tfl_tensor *output,
+                                       fc_data *d) {
+  int act;
+  tfl_status st = fc_check_clamping_activation(ctx, node, &act);
+  if (st == TFL_OK)
+    st = tfl_window_quant_prepare(ctx, node, TFL_WINDOW_FULLY_CONNECTED, 1, input, weights,
+                                  bias, output, act, d->units, &d->q);
+  if (st != TFL_OK) return st;
+  return tfl_context_request_scratch(ctx, node, (size_t)d->in_features * sizeof(int32_t),
+                                     &d->row);
+}
+
+static tfl_status fc_prepare_hybrid(tfl_context *ctx, tfl_node *node, const tfl_tensor *input,
+                                    const tfl_tensor *weights, const tfl_tensor *bias,
+                                    fc_data *d) {
+  d->act = tfl_opt_int(node, FC_OPT_ACTIVATION, TFL_ACT_NONE);
+  d->asymmetric = tfl_opt_bool(node, FC_OPT_ASYMMETRIC_INPUTS, 0);
+  tfl_status st =
+      tfl_window_float_epilogue(ctx, node, bias, FC_OPT_ACTIVATION, &d->act_lo, &d->act_hi);
+  if (st == TFL_OK)
+    st = tfl_window_hybrid_prepare(ctx, node, TFL_WINDOW_FULLY_CONNECTED, weights, d->units,
+                                   &d->q);
+  if (st == TFL_OK)
+    st = tfl_hybrid_request_scratch(ctx, node, tfl_tensor_count(input), (size_t)d->batches,
+                                    &d->hybrid);
+  if (st != TFL_OK) return st;
+  return tfl_context_request_scratch(ctx, node, (size_t)d->in_features * sizeof(int32_t),
+                                     &d->row);
 }
 
 static tfl_status fc_prepare(tfl_context *ctx, tfl_node *node) {
@@ -95,13 +159,22 @@ static tfl_status fc_prepare(tfl_context *ctx, tfl_node *node) {
   if (bias && tfl_tensor_count(bias) != (size_t)d->units)
     return tfl_context_error(ctx, node, "bias '%s' has %zu elements, expected %d", bias->name,
                              tfl_tensor_count(bias), (int)d->units);
-  if (d->path != TFL_PATH_FLOAT) return tfl_window_path_unsupported(ctx, node, d->path);
-  st = fc_prepare_float(ctx, node, bias, d);
-  if (st != TFL_OK) return st;
-
+  /* The output shape also gives the batch count the scratch sizes need. */
   int ndim = 0;
   int32_t dims[TFL_MAX_DIMS];
   st = fc_output_shape(ctx, node, input, d, &ndim, dims);
+  if (st != TFL_OK) return st;
+  switch (d->path) {
+    case TFL_PATH_FLOAT:
+      st = fc_prepare_float(ctx, node, bias, d);
+      break;
+    case TFL_PATH_HYBRID:
+      st = fc_prepare_hybrid(ctx, node, input, weights, bias, d);
+      break;
+    case TFL_PATH_QUANTIZED:
+      st = fc_prepare_quantized(ctx, node, input, weights, bias, output, d);
+      break;
+  }
   if (st != TFL_OK) return st;
   return tfl_context_resize(ctx, output, ndim, dims);
 }
@@ -119,25 +192,96 @@ static void fc_eval_float(const fc_data *d, const float *in, const float *weight
   }
 }
 
+static void fc_eval_quantized(tfl_context *ctx, const tfl_node *node, const fc_data *d,
+                              const tfl_tensor *input, const tfl_tensor *weights,
+                              const tfl_tensor *bias, tfl_tensor *output) {
+  int32_t *row = tfl_context_scratch(ctx, node, d->row);
+  const size_t k = (size_t)d->in_features;
+  size_t out = 0;
+  for (int32_t b = 0; b < d->batches; b++) {
+    const int64_t xsum =
+        tfl_window_widen(input->type, input->data, (size_t)b * k, k, d->q.input_offset, row);
+    for (int32_t u = 0; u < d->units; u++, out++) {
+      const int64_t acc = tfl_window_accumulate(&d->q, weights, (size_t)u, k, row, xsum, bias, u);
+      tfl_window_store(output->type, output->data, out, tfl_window_requantize(&d->q, u, acc));
+    }
+  }
+}
+
+static int fc_all_zero(const float *x, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (x[i] != 0.0f) return 0;
+  return 1;
+}
+
+/* out += float(sum(w * (q - zero_point))) * scale for every row and unit. */
+static void fc_hybrid_product(tfl_context *ctx, const tfl_node *node, const fc_data *d,
+                              const float *input, const int8_t *weights, float *out) {
+  const size_t k = (size_t)d->in_features;
+  int8_t *values = tfl_context_scratch(ctx, node, d->hybrid.values);
+  tfl_hybrid_row *rows = tfl_context_scratch(ctx, node, d->hybrid.rows);
+  int32_t *row = tfl_context_scratch(ctx, node, d->row);
+  tfl_hybrid_quantize_rows(input, (size_t)d->batches, k, d->asymmetric, values, rows);
+  for (int32_t b = 0; b < d->batches; b++) {
+    /* A per-tensor filter scale is folded into the row scale first, as TFLite does. */
+    const float row_scale =
+        d->q.per_channel ? rows[b].scale : rows[b].scale * d->q.filter_scale[0];
+    tfl_window_widen(TFL_INT8, values, (size_t)b * k, k, -rows[b].zero_point, row);
+    for (int32_t u = 0; u < d->units; u++, out++) {
+      const int32_t acc = tfl_window_dot32(TFL_INT8, weights + (size_t)u * k, row, k);
+      const float scale = d->q.per_channel ? row_scale * d->q.filter_scale[u] : row_scale;
+      *out += (float)acc * scale;
+    }
+  }
+}
+
+static void fc_eval_hybrid(tfl_context *ctx, const tfl_node *node, const fc_data *d,
+                           const tfl_tensor *input, const tfl_tensor *weights,
+                           const tfl_tensor *bias, tfl_tensor *output) {
+  const size_t n_out = (size_t)d->batches * (size_t)d->units;
+  float *out = output->data;
+  for (size_t i = 0; i < n_out; i++)
+    out[i] = bias ? ((const float *)bias->data)[i % (size_t)d->units] : 0.0f;
+  if (!fc_all_zero(input->data, (size_t)d->batches * (size_t)d->in_features))
+    fc_hybrid_product(ctx, node, d, input->data, weights->data, out);
+  tfl_activation_apply_f32(d->act, out, n_out);
+}
+
 static tfl_status fc_eval(tfl_context *ctx, tfl_node *node) {
   const fc_data *d = node->user_data;
   const tfl_tensor *input = tfl_node_input(ctx, node, 0);
   const tfl_tensor *weights = tfl_node_input(ctx, node, 1);
   const tfl_tensor *bias = tfl_node_input(ctx, node, 2);
   tfl_tensor *output = tfl_node_output(ctx, node, 0);
+  if (d->in_features == 0) {
+    /* TFLite zeroes the output of an empty dot product, bias or not. */
+    if (output->bytes) memset(output->data, 0, output->bytes);
+    return TFL_OK;
+  }
   switch (d->path) {
     case TFL_PATH_FLOAT:
       fc_eval_float(d, input->data, weights->data, bias ? bias->data : NULL, output->data);
-      return TFL_OK;
-    default:
-      return tfl_window_path_unsupported(ctx, node, d->path);
+      break;
+    case TFL_PATH_HYBRID:
+      fc_eval_hybrid(ctx, node, d, input, weights, bias, output);
+      break;
+    case TFL_PATH_QUANTIZED:
+      fc_eval_quantized(ctx, node, d, input, weights, bias, output);
+      break;
   }
+  return TFL_OK;
+}
+
+static void fc_free(tfl_context *ctx, void *node_data, void *op_user_data) {
+  fc_data *d = node_data;
+  if (d) tfl_window_quant_free(&d->q);
 }
 
 static const tfl_op_registration fully_connected = {
     .name = "FULLY_CONNECTED",
     .builtin_code = TFL_OP_FULLY_CONNECTED,
     .data_size = sizeof(fc_data),
+    .free = fc_free,
     .prepare = fc_prepare,
     .eval = fc_eval,
 };

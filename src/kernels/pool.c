@@ -7,12 +7,17 @@
  *
  * The float path keeps one accumulator per channel of an output pixel (the output itself)
  * and walks the window taps in TFLite's reference order, so results match it bit for bit.
- * Quantized paths will sit beside it. */
+ *
+ * The quantized paths (uint8, int8, int16; AVERAGE and MAX only, as in TFLite) work on the
+ * codes directly, without rescaling (TFLite expects equal input and output quantization):
+ * the average is the int32 sum divided by the tap count, rounded half away from zero, and
+ * both clamp to the fused activation's quantized range. */
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
 
 #include "kernels/families.h"
+#include "kernels/quant.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -42,6 +47,9 @@ typedef struct pool_data {
   tfl_window win;
   int32_t batches, channels;
   float act_lo, act_hi;
+  int quantized;
+  int32_t act_min, act_max; /* quantized path */
+  int work;                 /* quantized path: scratch int32 accumulators and one tap */
 } pool_data;
 
 static void add_sum(float *acc, const float *in, int32_t channels) {
@@ -77,15 +85,39 @@ static const pool_reducer *reducer_for(int32_t builtin_code) {
   }
 }
 
+static int pool_is_quantized_type(tfl_type t) {
+  return t == TFL_INT8 || t == TFL_UINT8 || t == TFL_INT16;
+}
+
 static tfl_status pool_check_types(tfl_context *ctx, const tfl_node *node,
                                    const tfl_tensor *input, const tfl_tensor *output) {
   if (output->type != input->type)
     return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
                             "output '%s' has type %s but input '%s' has type %s", output->name,
                             tfl_type_name(output->type), input->name, tfl_type_name(input->type));
-  if (input->type == TFL_INT8 || input->type == TFL_UINT8 || input->type == TFL_INT16)
+  if (pool_is_quantized_type(input->type) && node->builtin_code == TFL_OP_L2_POOL_2D)
     return tfl_window_path_unsupported(ctx, node, TFL_PATH_QUANTIZED);
+  if (pool_is_quantized_type(input->type)) return TFL_OK;
   return tfl_check_type(ctx, node, input, "input", TFL_FLOAT32);
+}
+
+/* The clamp of the fused activation on the output's codes; TANH and SIGN_BIT clamp nothing,
+ * as in TFLite's quantized pools. */
+static tfl_status pool_prepare_quantized(tfl_context *ctx, tfl_node *node,
+                                         const tfl_tensor *output, pool_data *d) {
+  int act = tfl_opt_int(node, POOL_OPT_ACTIVATION, TFL_ACT_NONE);
+  tfl_status st = tfl_check_activation(ctx, node, act);
+  if (st != TFL_OK) return st;
+  if (act == TFL_ACT_TANH || act == TFL_ACT_SIGN_BIT) act = TFL_ACT_NONE;
+  const float scale = output->quant.count ? output->quant.scale[0] : 0.0f;
+  if (act != TFL_ACT_NONE && !(scale > 0.0f && scale <= FLT_MAX))
+    return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
+                            "output '%s' needs a positive scale for its fused activation",
+                            output->name);
+  tfl_quantized_activation_range(act, output->type, scale, tfl_q_zero_point(output),
+                                 &d->act_min, &d->act_max);
+  return tfl_context_request_scratch(ctx, node, 2 * (size_t)d->channels * sizeof(int32_t),
+                                     &d->work);
 }
 
 static tfl_status pool_prepare(tfl_context *ctx, tfl_node *node) {
@@ -100,12 +132,14 @@ static tfl_status pool_prepare(tfl_context *ctx, tfl_node *node) {
   if (input->ndim != 4)
     return tfl_context_error(ctx, node, "input '%s' must be 4-D (NHWC), has %d dimensions",
                              input->name, input->ndim);
-  st = tfl_window_float_epilogue(ctx, node, NULL, POOL_OPT_ACTIVATION, &d->act_lo, &d->act_hi);
-  if (st != TFL_OK) return st;
-
   d->reducer = reducer_for(node->builtin_code);
   d->batches = input->dims[0];
   d->channels = input->dims[3];
+  d->quantized = pool_is_quantized_type(input->type);
+  st = d->quantized ? pool_prepare_quantized(ctx, node, output, d)
+                    : tfl_window_float_epilogue(ctx, node, NULL, POOL_OPT_ACTIVATION,
+                                                &d->act_lo, &d->act_hi);
+  if (st != TFL_OK) return st;
   st = tfl_window_plan(ctx, node, &pool_fields, input, tfl_opt_int(node, POOL_OPT_FILTER_H, 0),
                        tfl_opt_int(node, POOL_OPT_FILTER_W, 0), &d->win);
   if (st != TFL_OK) return st;
@@ -131,8 +165,69 @@ static void pool_pixel_float(const pool_data *d, int32_t oy, int32_t ox, const f
     out[c] = tfl_window_clamp(r->finish(out[c], count), d->act_lo, d->act_hi);
 }
 
+/* sum / count rounded half away from zero in TFLite's arithmetic: unsigned for uint8, int32
+ * otherwise (wrapping where TFLite's would overflow). */
+static int32_t pool_rounded_mean(tfl_type type, int32_t sum, int32_t count) {
+  const uint32_t half = (uint32_t)(count / 2);
+  if (type == TFL_UINT8) return (int32_t)(((uint32_t)sum + half) / (uint32_t)count);
+  const int32_t biased = (int32_t)(sum > 0 ? (uint32_t)sum + half : (uint32_t)sum - half);
+  return biased / count;
+}
+
+/* All channels of the output pixel (oy, ox) of image `in` (codes of `type`), written from
+ * output element `out`. acc and tap are channels-long int32 buffers. */
+static void pool_pixel_quantized(const pool_data *d, int32_t oy, int32_t ox, tfl_type type,
+                                 const void *in, void *output, size_t out, int32_t *acc,
+                                 int32_t *tap) {
+  const int is_max = d->reducer == &max_reducer;
+  int32_t lowest, highest, ky0, ky1, kx0, kx1;
+  tfl_quantized_type_range(type, &lowest, &highest);
+  const int32_t y0 = tfl_window_taps(&d->win.h, oy, &ky0, &ky1);
+  const int32_t x0 = tfl_window_taps(&d->win.w, ox, &kx0, &kx1);
+  for (int32_t c = 0; c < d->channels; c++) acc[c] = is_max ? lowest : 0;
+  for (int32_t ky = ky0; ky < ky1; ky++) {
+    for (int32_t kx = kx0; kx < kx1; kx++) {
+      const size_t at =
+          ((size_t)(y0 + ky) * (size_t)d->win.w.in + (size_t)(x0 + kx)) * (size_t)d->channels;
+      tfl_window_widen(type, in, at, (size_t)d->channels, 0, tap);
+      for (int32_t c = 0; c < d->channels; c++) {
+        if (is_max)
+          acc[c] = tap[c] > acc[c] ? tap[c] : acc[c];
+        else
+          acc[c] = (int32_t)((uint32_t)acc[c] + (uint32_t)tap[c]);
+      }
+    }
+  }
+  const int32_t count = (ky1 - ky0) * (kx1 - kx0);
+  for (int32_t c = 0; c < d->channels; c++) {
+    int32_t v = is_max ? acc[c] : pool_rounded_mean(type, acc[c], count);
+    v = v < d->act_min ? d->act_min : v > d->act_max ? d->act_max : v;
+    tfl_window_store(type, output, out + (size_t)c, v);
+  }
+}
+
+static void pool_eval_quantized(tfl_context *ctx, const tfl_node *node, const pool_data *d,
+                                const tfl_tensor *input, tfl_tensor *output) {
+  int32_t *acc = tfl_context_scratch(ctx, node, d->work);
+  int32_t *tap = acc + d->channels;
+  const size_t in_image = (size_t)d->win.h.in * (size_t)d->win.w.in * (size_t)d->channels;
+  const size_t elem = tfl_type_size(input->type);
+  size_t out = 0;
+  for (int32_t n = 0; n < d->batches; n++) {
+    const void *image = (const char *)input->data + (size_t)n * in_image * elem;
+    for (int32_t oy = 0; oy < d->win.h.out; oy++)
+      for (int32_t ox = 0; ox < d->win.w.out; ox++, out += (size_t)d->channels)
+        pool_pixel_quantized(d, oy, ox, input->type, image, output->data, out, acc, tap);
+  }
+}
+
 static tfl_status pool_eval(tfl_context *ctx, tfl_node *node) {
   const pool_data *d = node->user_data;
+  if (d->quantized) {
+    pool_eval_quantized(ctx, node, d, tfl_node_input(ctx, node, 0),
+                        tfl_node_output(ctx, node, 0));
+    return TFL_OK;
+  }
   const float *in = tfl_node_input(ctx, node, 0)->data;
   float *out = tfl_node_output(ctx, node, 0)->data;
   const size_t in_image = (size_t)d->win.h.in * (size_t)d->win.w.in * (size_t)d->channels;

@@ -43,11 +43,10 @@ static void compute_lifetimes(tfl_context *ctx) {
       if (t >= 0 && ctx->last_use[t] < j) ctx->last_use[t] = j;
     }
   }
+  /* Graph inputs live to the end too, as in TFLite: invoking again without refilling them must
+   * see the same inputs. */
   for (int i = 0; i < ctx->msg->n_outputs; i++) ctx->last_use[ctx->msg->outputs[i]] = ctx->n_nodes;
-  for (int i = 0; i < ctx->msg->n_inputs; i++) {
-    int32_t t = ctx->msg->inputs[i];
-    if (ctx->last_use[t] < 0) ctx->last_use[t] = 0;
-  }
+  for (int i = 0; i < ctx->msg->n_inputs; i++) ctx->last_use[ctx->msg->inputs[i]] = ctx->n_nodes;
 }
 
 static int by_size_desc(const void *a, const void *b) {

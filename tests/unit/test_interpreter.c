@@ -334,6 +334,40 @@ TEST(planner_never_overlaps_live_tensors) {
   }
 }
 
+/* x -> Double -> a -> Double -> b: x's memory could be reused for b, but an input must still
+ * hold what the caller wrote after invoke (TFLite keeps inputs intact). */
+TEST(inputs_survive_invoke) {
+  mb_model *m = mb_new();
+  int x = mb_tensor(m, TFL_FLOAT32, 1, vec4, NULL, 0, "x");
+  int a = mb_tensor(m, TFL_FLOAT32, 1, vec4, NULL, 0, "a");
+  int b = mb_tensor(m, TFL_FLOAT32, 1, vec4, NULL, 0, "b");
+  int c = mb_tensor(m, TFL_FLOAT32, 1, vec4, NULL, 0, "c");
+  mb_custom_op(m, "Double", 1, &x, 1, &a, NULL, 0);
+  mb_custom_op(m, "Double", 1, &a, 1, &b, NULL, 0);
+  mb_custom_op(m, "Double", 1, &b, 1, &c, NULL, 0);
+  mb_inputs(m, 1, &x);
+  mb_outputs(m, 1, &c);
+  size_t size;
+  uint8_t *bytes = mb_finish(m, &size);
+  mb_free(m);
+  tfl_options *o = options_with("Double", NULL);
+  loaded l;
+  tfl_status st = load(&l, bytes, size, o);
+  tfl_options_free(o);
+  REQUIRE(st == TFL_OK);
+  REQUIRE(tfl_interpreter_allocate_tensors(l.interp) == TFL_OK);
+  const float xv[4] = {1, 2, 3, 4};
+  set_input(l.interp, 0, xv, 4);
+  for (int rep = 0; rep < 2; rep++) {
+    REQUIRE(tfl_interpreter_invoke(l.interp) == TFL_OK);
+    const float *in = tfl_tensor_data_const(tfl_interpreter_input(l.interp, 0));
+    const float *out = tfl_tensor_data_const(tfl_interpreter_output(l.interp, 0));
+    CHECK_NEAR(in[3], 4.0, 0);
+    CHECK_NEAR(out[3], 32.0, 0);
+  }
+  unload(&l);
+}
+
 TEST(constant_inputs_are_folded_once) {
   op_stats stats = {0};
   mb_model *m = mb_new();
@@ -489,6 +523,7 @@ int main(void) {
   RUN(operators_out_of_order_are_rejected);
   RUN(writing_a_graph_input_is_rejected);
   RUN(planner_never_overlaps_live_tensors);
+  RUN(inputs_survive_invoke);
   RUN(constant_inputs_are_folded_once);
   RUN(cancel_stops_invoke_at_an_op_boundary);
   RUN(arena_limit_and_error_callback);

@@ -8,6 +8,7 @@
 #include "model/ops.h"
 #include "runtime/kernel.h"
 #include "util/op_runner.h"
+#include "util/quant_ref.h"
 #include "util/test.h"
 
 typedef struct pool_cfg {
@@ -217,7 +218,8 @@ TEST(rank_and_types_are_checked) {
   inq[0].scales = scale;
   inq[0].zero_points = zp;
   ot_spec outq[1] = {{.type = TFL_INT8, .q_count = 1, .scales = scale, .zero_points = zp}};
-  CHECK_EQ_INT(ot_run(TFL_OP_AVERAGE_POOL_2D, 1, inq, 1, outq, 1, TFL_OPTS_POOL_2D, opt, &r),
+  /* TFLite has no quantized L2 pool */
+  CHECK_EQ_INT(ot_run(TFL_OP_L2_POOL_2D, 1, inq, 1, outq, 1, TFL_OPTS_POOL_2D, opt, &r),
                TFL_UNSUPPORTED);
   ot_result_free(&r);
 
@@ -229,6 +231,153 @@ TEST(rank_and_types_are_checked) {
   ot_result_free(&r);
 }
 
+/* ---- quantized paths ----------------------------------------------------------------------
+ * The codes are pooled directly (TFLite expects equal input and output quantization): the
+ * average is the sum over the in-bounds taps divided by their count, rounded half away from
+ * zero; both pools clamp to the fused activation's range on the output's codes. */
+
+typedef struct qpool_case {
+  pool_cfg c;
+  tfl_type type;
+  float scale;
+  int32_t zp;
+} qpool_case;
+
+static tfl_status run_qpool(const qpool_case *q, const void *x, ot_result *r) {
+  const int64_t zp[1] = {q->zp};
+  ot_spec in[1] = {{.type = q->type, .ndim = 4, .dims = q->c.in, .data = x, .q_count = 1,
+                    .scales = &q->scale, .zero_points = zp}};
+  ot_spec out[1] = {{.type = q->type, .q_count = 1, .scales = &q->scale, .zero_points = zp}};
+  mb_field opt[] = {MB_BYTE(0, q->c.padding), MB_INT(1, q->c.stride_w), MB_INT(2, q->c.stride_h),
+                    MB_INT(3, q->c.filter_w), MB_INT(4, q->c.filter_h), MB_BYTE(5, q->c.act),
+                    MB_FIELDS_END};
+  return ot_run(q->c.op, 1, in, 1, out, 1, TFL_OPTS_POOL_2D, opt, r);
+}
+
+/* The naive pools on codes, in int64. */
+static int64_t *ref_qpool(const qpool_case *q, const int64_t *x, int32_t od[4]) {
+  const pool_cfg *c = &q->c;
+  const int32_t N = c->in[0], H = c->in[1], W = c->in[2], C = c->in[3];
+  od[0] = N;
+  od[1] = ref_out_size(c->padding, H, c->filter_h, c->stride_h);
+  od[2] = ref_out_size(c->padding, W, c->filter_w, c->stride_w);
+  od[3] = C;
+  const int32_t pt = ref_pad(H, od[1], c->filter_h, c->stride_h);
+  const int32_t pl = ref_pad(W, od[2], c->filter_w, c->stride_w);
+  int64_t lo, hi;
+  qr_act_range(c->act, q->type, q->scale, q->zp, &lo, &hi);
+  int64_t *y = calloc(count4(od) + 1, sizeof(int64_t));
+  for (int32_t n = 0; n < N; n++)
+    for (int32_t oy = 0; oy < od[1]; oy++)
+      for (int32_t ox = 0; ox < od[2]; ox++)
+        for (int32_t ch = 0; ch < C; ch++) {
+          int64_t sum = 0, mx = INT64_MIN, cnt = 0;
+          for (int ky = 0; ky < c->filter_h; ky++)
+            for (int kx = 0; kx < c->filter_w; kx++) {
+              int32_t iy = oy * c->stride_h - pt + ky, ix = ox * c->stride_w - pl + kx;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              const int64_t v = x[((n * H + iy) * W + ix) * C + ch];
+              sum += v;
+              mx = v > mx ? v : mx;
+              cnt++;
+            }
+          /* half away from zero: |sum| / cnt rounded half up, with sum's sign */
+          const int64_t mag = ((sum < 0 ? -sum : sum) * 2 + cnt) / (2 * cnt);
+          int64_t v = c->op == TFL_OP_MAX_POOL_2D ? mx : sum < 0 ? -mag : mag;
+          v = v < lo ? lo : v > hi ? hi : v;
+          y[((n * od[1] + oy) * od[2] + ox) * C + ch] = v;
+        }
+  return y;
+}
+
+static void check_quantized(const qpool_case *q, unsigned seed) {
+  int64_t lo, hi;
+  qr_type_range(q->type, &lo, &hi);
+  int64_t *x = qr_random_ints(count4(q->c.in), seed, lo, hi);
+  void *xp = qr_pack(q->type, x, count4(q->c.in));
+  int32_t od[4];
+  int64_t *want = ref_qpool(q, x, od);
+  ot_result r;
+  memset(&r, 0, sizeof(r));
+  tfl_status st = run_qpool(q, xp, &r);
+  if (st != TFL_OK) test_fail(__FILE__, __LINE__, "seed %u: %s", seed, r.error);
+  if (st == TFL_OK) {
+    for (int i = 0; i < 4; i++) CHECK_EQ_INT(r.out[0].dims[i], od[i]);
+    for (size_t i = 0; i < count4(od) && test_failures_in_current == 0; i++)
+      if (qr_code_at(q->type, r.out[0].data, i) != want[i])
+        test_fail(__FILE__, __LINE__, "seed %u element %zu: got %lld, want %lld", seed, i,
+                  (long long)qr_code_at(q->type, r.out[0].data, i), (long long)want[i]);
+  }
+  ot_result_free(&r);
+  free(x);
+  free(xp);
+  free(want);
+}
+
+/* 1x2 windows over {-1, -2}, {1, 2}, {-3, 4}, {-5, -5}: means -1.5 -> -2, 1.5 -> 2, 0.5 -> 1,
+ * -5; and three-tap windows with SAME padding at the edge. */
+TEST(quantized_average_rounds_half_away_from_zero_by_hand) {
+  const int8_t x[8] = {-1, -2, 1, 2, -3, 4, -5, -5};
+  qpool_case q = {{TFL_OP_AVERAGE_POOL_2D, {1, 1, 8, 1}, 1, 2, 1, 1, 2, TFL_ACT_NONE},
+                  TFL_INT8, 0.5f, 0};
+  ot_result r;
+  REQUIRE(run_qpool(&q, x, &r) == TFL_OK);
+  const int8_t want[4] = {-2, 2, 1, -5};
+  for (int i = 0; i < 4; i++) CHECK_EQ_INT(((int8_t *)r.out[0].data)[i], want[i]);
+  ot_result_free(&r);
+
+  /* 1x3 SAME stride 1 on {-1, -1, -2, 7}: windows {-1,-1} (padding excluded) = -1,
+   * {-1,-1,-2} = -4/3 -> -1, {-1,-2,7} = 4/3 -> 1, {-2,7} = 2.5 -> 3 */
+  const int8_t y[4] = {-1, -1, -2, 7};
+  qpool_case s = {{TFL_OP_AVERAGE_POOL_2D, {1, 1, 4, 1}, 1, 3, 0, 1, 1, TFL_ACT_NONE},
+                  TFL_INT8, 0.5f, 0};
+  REQUIRE(run_qpool(&s, y, &r) == TFL_OK);
+  const int8_t want_same[4] = {-1, -1, 1, 3};
+  for (int i = 0; i < 4; i++) CHECK_EQ_INT(((int8_t *)r.out[0].data)[i], want_same[i]);
+  ot_result_free(&r);
+}
+
+/* uint8 at the ends of the range: {0, 1} -> 1 (0.5 rounds up), {254, 255} -> 255. */
+TEST(quantized_uint8_average_by_hand) {
+  const uint8_t x[4] = {0, 1, 254, 255};
+  qpool_case q = {{TFL_OP_AVERAGE_POOL_2D, {1, 1, 4, 1}, 1, 2, 1, 1, 2, TFL_ACT_NONE},
+                  TFL_UINT8, 1.0f, 0};
+  ot_result r;
+  REQUIRE(run_qpool(&q, x, &r) == TFL_OK);
+  CHECK_EQ_INT(((uint8_t *)r.out[0].data)[0], 1);
+  CHECK_EQ_INT(((uint8_t *)r.out[0].data)[1], 255);
+  ot_result_free(&r);
+}
+
+/* Fused RELU6 on uint8 with scale 0.1 and zero point 10: codes clamp to [10, 70]. */
+TEST(quantized_max_relu6_uint8_by_hand) {
+  const uint8_t x[6] = {3, 9, 40, 200, 255, 12};
+  qpool_case q = {{TFL_OP_MAX_POOL_2D, {1, 1, 6, 1}, 1, 2, 1, 1, 2, TFL_ACT_RELU6},
+                  TFL_UINT8, 0.1f, 10};
+  ot_result r;
+  REQUIRE(run_qpool(&q, x, &r) == TFL_OK);
+  const uint8_t want[3] = {10, 70, 70};
+  for (int i = 0; i < 3; i++) CHECK_EQ_INT(((uint8_t *)r.out[0].data)[i], want[i]);
+  ot_result_free(&r);
+}
+
+TEST(quantized_matches_reference) {
+  static const qpool_case cases[] = {
+      {{TFL_OP_AVERAGE_POOL_2D, {2, 7, 6, 3}, 3, 3, 0, 2, 2, TFL_ACT_NONE}, TFL_UINT8, 0.1f, 0},
+      {{TFL_OP_AVERAGE_POOL_2D, {1, 8, 8, 5}, 2, 3, 1, 2, 1, TFL_ACT_RELU}, TFL_UINT8, 0.1f, 255},
+      {{TFL_OP_AVERAGE_POOL_2D, {2, 6, 7, 4}, 3, 2, 0, 1, 2, TFL_ACT_RELU6}, TFL_INT8, 0.05f,
+       -128},
+      {{TFL_OP_AVERAGE_POOL_2D, {1, 9, 9, 2}, 9, 9, 1, 1, 1, TFL_ACT_NONE}, TFL_INT8, 0.5f, 127},
+      {{TFL_OP_AVERAGE_POOL_2D, {1, 5, 6, 3}, 3, 3, 0, 1, 1, TFL_ACT_RELU_N1_TO_1}, TFL_INT16,
+       0.0001f, 0},
+      {{TFL_OP_MAX_POOL_2D, {2, 7, 6, 3}, 3, 3, 0, 2, 2, TFL_ACT_NONE}, TFL_UINT8, 0.1f, 128},
+      {{TFL_OP_MAX_POOL_2D, {1, 8, 8, 5}, 2, 3, 1, 2, 1, TFL_ACT_RELU6}, TFL_INT8, 0.03f, -100},
+      {{TFL_OP_MAX_POOL_2D, {1, 6, 6, 2}, 4, 4, 0, 3, 3, TFL_ACT_RELU}, TFL_INT16, 0.001f, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    check_quantized(&cases[i], 1200u + (unsigned)i);
+}
+
 int main(void) {
   RUN(same_edges_exclude_padding_by_hand);
   RUN(max_of_negative_values_by_hand);
@@ -236,5 +385,9 @@ int main(void) {
   RUN(every_fused_activation);
   RUN(bad_options_are_errors);
   RUN(rank_and_types_are_checked);
+  RUN(quantized_average_rounds_half_away_from_zero_by_hand);
+  RUN(quantized_uint8_average_by_hand);
+  RUN(quantized_max_relu6_uint8_by_hand);
+  RUN(quantized_matches_reference);
   return test_summary();
 }
