@@ -45,40 +45,46 @@ void tfl_broadcast_run(const tfl_bcast *plan, const void *a, size_t a_size, cons
                        const void *arg);
 
 /* Defines `static void name(...)`, a tfl_bcast_fn computing EXPR for every element, with the
- * operands as `x` and `y` (type T) and the result stored as TO. SETUP is a declaration run
- * once per call, typically copying fields of `arg` into locals that EXPR uses: a value held
- * in a local cannot alias the output, so the loops stay vectorizable. The four step
- * combinations get their own loops for the same reason. */
-#define TFL_BCAST_FN_WITH(name, T, TO, SETUP, EXPR)                                          \
+ * operands as `x` (type TA) and `y` (type TB) and the result stored as TO. SETUP is a
+ * declaration (without a top-level comma: it may pass through TFL_BCAST_FN_WITH) run once
+ * per call, typically copying fields of `arg` into locals that EXPR
+ * uses: a value held in a local cannot alias the output, so the loops stay vectorizable. The
+ * four step combinations get their own loops for the same reason. */
+#define TFL_BCAST_FN_WITH2(name, TA, TB, TO, SETUP, EXPR)                                    \
   static void name(const void *a_, int a_step, const void *b_, int b_step, void *out_,      \
                    size_t n, const void *arg) {                                             \
-    const T *a = a_;                                                                        \
-    const T *b = b_;                                                                        \
+    const TA *a = a_;                                                                       \
+    const TB *b = b_;                                                                       \
     TO *out = out_;                                                                         \
     SETUP;                                                                                  \
     if (a_step && b_step) {                                                                 \
       for (size_t i = 0; i < n; i++) {                                                      \
-        const T x = a[i], y = b[i];                                                         \
+        const TA x = a[i];                                                                  \
+        const TB y = b[i];                                                                  \
         out[i] = (TO)(EXPR);                                                                \
       }                                                                                     \
     } else if (a_step) {                                                                    \
-      const T y = b[0];                                                                     \
+      const TB y = b[0];                                                                    \
       for (size_t i = 0; i < n; i++) {                                                      \
-        const T x = a[i];                                                                   \
+        const TA x = a[i];                                                                  \
         out[i] = (TO)(EXPR);                                                                \
       }                                                                                     \
     } else if (b_step) {                                                                    \
-      const T x = a[0];                                                                     \
+      const TA x = a[0];                                                                    \
       for (size_t i = 0; i < n; i++) {                                                      \
-        const T y = b[i];                                                                   \
+        const TB y = b[i];                                                                  \
         out[i] = (TO)(EXPR);                                                                \
       }                                                                                     \
     } else {                                                                                \
-      const T x = a[0], y = b[0];                                                           \
+      const TA x = a[0];                                                                    \
+      const TB y = b[0];                                                                    \
       const TO v = (TO)(EXPR);                                                              \
       for (size_t i = 0; i < n; i++) out[i] = v;                                            \
     }                                                                                       \
   }
+
+/* Both operands of type T. */
+#define TFL_BCAST_FN_WITH(name, T, TO, SETUP, EXPR) TFL_BCAST_FN_WITH2(name, T, T, TO, SETUP, EXPR)
 
 /* The same without per-call state. */
 #define TFL_BCAST_FN(name, T, TO, EXPR) TFL_BCAST_FN_WITH(name, T, TO, (void)arg, EXPR)

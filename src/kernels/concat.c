@@ -4,11 +4,11 @@
  * product of the dimensions before the axis, the same for all of them. Concatenating (and
  * packing) copies each input's rows into a column band of the output's rows; splitting (and
  * unpacking) is the reverse. Only bytes move, so every fixed-size type works. */
-#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "kernels/families.h"
+#include "kernels/quant.h"
 #include "kernels/shape_util.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -47,10 +47,10 @@ static tfl_status check_outputs_like(tfl_context *ctx, const tfl_node *node, con
 /* --- CONCATENATION ---------------------------------------------------------------------- */
 
 /* Uint8/int8 inputs whose scale or zero point differ from the output's are requantized.
- * TFLite does this (for uint8) in float exactly like this: q' = round(q * s + b) + zp_out with
- * s = in_scale * (1 / out_scale) and b = -zp_in * s, all single precision.
- * TODO(quant): move this into the shared quantization module when it exists, so that its
- * bit-exactness with TFLite is decided in one place. */
+ * TFLite does this (for uint8) in float: q' = round(q * s + b) + zp_out with
+ * s = in_scale * (1 / out_scale) and b = -zp_in * s, all single precision
+ * (tfl_requantize_f32). TFLite refuses int8 inputs whose parameters differ from the output's;
+ * tfl requantizes them the same way. */
 static void requantize_rows(uint8_t *dst, size_t dst_stride, const uint8_t *src, size_t n_per_row,
                             size_t outer, const tfl_tensor *in, const tfl_tensor *out) {
   float in_scale, out_scale;
@@ -66,7 +66,7 @@ static void requantize_rows(uint8_t *dst, size_t dst_stride, const uint8_t *src,
     uint8_t *d = dst + k * dst_stride;
     for (size_t j = 0; j < n_per_row; j++) {
       int32_t q = is_signed ? (int32_t)(int8_t)s[j] : (int32_t)s[j];
-      int32_t v = (int32_t)roundf((float)q * scale + bias) + out_zp;
+      int32_t v = tfl_requantize_f32(q, scale, bias, out_zp);
       v = v < lo ? lo : v > hi ? hi : v;
       d[j] = is_signed ? (uint8_t)(int8_t)v : (uint8_t)v;
     }

@@ -95,6 +95,7 @@ typedef struct pad_plan {
   const int32_t *in_dims;
   size_t elem;
   size_t in_step[TFL_MAX_DIMS], out_step[TFL_MAX_DIMS]; /* bytes per index of each dimension */
+  int flat_from; /* dimensions from here on are unpadded: a block there is one memcpy */
   const uint8_t *fill;
 } pad_plan;
 
@@ -104,8 +105,8 @@ static void pad_block(const pad_plan *p, int d, const uint8_t *in, uint8_t *out)
   const int32_t n = p->in_dims[d], before = p->g->before[d], after = p->g->after[d];
   uint8_t *mid = out + (size_t)before * step;
   uint8_t *end = mid + (size_t)n * step;
-  if (d == p->ndim - 1) {
-    if (n > 0) memcpy(mid, in, (size_t)n * p->elem);
+  if (d + 1 >= p->flat_from) {
+    if (n > 0) memcpy(mid, in, (size_t)n * p->in_step[d]);
   } else {
     for (int32_t i = 0; i < n; i++) pad_block(p, d + 1, in + i * p->in_step[d], mid + i * step);
   }
@@ -149,6 +150,8 @@ static tfl_status pad_eval(tfl_context *ctx, tfl_node *node) {
     in_step *= (size_t)in->dims[i];
     out_step *= (size_t)g.out_dims[i];
   }
+  p.flat_from = in->ndim;
+  while (p.flat_from > 1 && !g.before[p.flat_from - 1] && !g.after[p.flat_from - 1]) p.flat_from--;
   pad_block(&p, 0, in->data, out->data);
   return TFL_OK;
 }

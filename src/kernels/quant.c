@@ -265,7 +265,9 @@ void tfl_mean_multiplier(int32_t multiplier, int shift, int64_t n, int32_t *mean
 static double lut_fp(int single, double x) { return single ? (double)(float)x : x; }
 
 /* round(x * inv) as the table's precision computes it. */
-static double lut_scaled(int single, double x, double inv) { return round(lut_fp(single, x * inv)); }
+static double lut_scaled(int single, double x, double inv) {
+  return round(lut_fp(single, x * inv));
+}
 
 static int16_t lut_clamp16(double v) {
   if (v < -32768.0) v = -32768.0;

@@ -1,13 +1,21 @@
 /* DEQUANTIZE to float32 from float16 (IEEE half, converted bit-exactly), and from int8, uint8
  * and int16 with per-tensor or per-channel affine parameters: real = scale * (q - zero_point).
- *
  * As TFLite's reference kernels: the per-tensor product is taken in double and rounded to
- * float once; the per-channel one in float. QUANTIZE (float to integer) is not implemented
- * yet, so it is not registered. */
+ * float once; the per-channel one in float.
+ *
+ * QUANTIZE, as TFLite 2.19's builtin kernel:
+ * - float32 to uint8/int8/int16, per tensor: round(x / scale) in double, half away from zero,
+ *   plus the zero point, clamped to the type (TFLite's optimized AffineQuantize); per channel
+ *   the division is in float (its reference PerChannelQuantize).
+ * - integer to integer (uint8/int8 to uint8/int8/int16, int16 to int8/int16/int32, int32 to
+ *   int8/int16): requantization q' = zp_out + (q - zp_in) * in_scale / out_scale with the
+ *   fixed-point multiplier of in_scale / out_scale, clamped. int16 to int16 needs zero
+ *   points 0. */
 #include <stdint.h>
 #include <string.h>
 
 #include "kernels/families.h"
+#include "kernels/quant.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -51,24 +59,27 @@ static int32_t int_at(const tfl_tensor *t, size_t i) {
   }
 }
 
-static tfl_status check_quantization(tfl_context *ctx, const tfl_node *node,
-                                     const tfl_tensor *in, dequantize_data *d) {
-  const tfl_quantization *q = &in->quant;
+/* The per-channel layout of `shape` for the quantization of `t` (`what` names t in errors);
+ * one channel for per-tensor parameters. */
+static tfl_status check_quantization(tfl_context *ctx, const tfl_node *node, const char *what,
+                                     const tfl_tensor *t, const tfl_tensor *shape,
+                                     dequantize_data *d) {
+  const tfl_quantization *q = &t->quant;
   if (q->count < 1 || !q->scale || !q->zero_point)
-    return tfl_context_error(ctx, node, "input '%s' has no quantization parameters", in->name);
-  d->outer = tfl_tensor_count(in);
+    return tfl_context_error(ctx, node, "%s '%s' has no quantization parameters", what, t->name);
+  d->outer = tfl_tensor_count(shape);
   d->channels = 1;
   d->inner = 1;
   if (q->count == 1) return TFL_OK;
-  if (q->axis < 0 || q->axis >= in->ndim || in->dims[q->axis] != q->count)
+  if (q->axis < 0 || q->axis >= shape->ndim || shape->dims[q->axis] != q->count)
     return tfl_context_error(ctx, node,
-                             "input '%s': %d per-channel scales do not match axis %d of its "
+                             "%s '%s': %d per-channel scales do not match axis %d of its "
                              "%d-D shape",
-                             in->name, q->count, q->axis, in->ndim);
+                             what, t->name, q->count, q->axis, shape->ndim);
   d->outer = 1;
-  for (int i = 0; i < q->axis; i++) d->outer *= (size_t)in->dims[i];
+  for (int i = 0; i < q->axis; i++) d->outer *= (size_t)shape->dims[i];
   d->channels = (size_t)q->count;
-  for (int i = q->axis + 1; i < in->ndim; i++) d->inner *= (size_t)in->dims[i];
+  for (int i = q->axis + 1; i < shape->ndim; i++) d->inner *= (size_t)shape->dims[i];
   return TFL_OK;
 }
 
@@ -86,7 +97,7 @@ static tfl_status dequantize_prepare(tfl_context *ctx, tfl_node *node) {
     case TFL_INT8:
     case TFL_UINT8:
     case TFL_INT16:
-      st = check_quantization(ctx, node, in, d);
+      st = check_quantization(ctx, node, "input", in, in, d);
       break;
     default:
       return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s input '%s' is not supported",
@@ -135,4 +146,156 @@ static const tfl_op_registration reg_dequantize = {.name = "DEQUANTIZE",
                                                    .prepare = dequantize_prepare,
                                                    .eval = dequantize_eval};
 
-const tfl_op_registration *const tfl_kernels_quantize[] = {&reg_dequantize, NULL};
+/* --- QUANTIZE --------------------------------------------------------------------------- */
+
+typedef struct quantize_data {
+  dequantize_data layout; /* per-channel output layout */
+  int32_t multiplier;     /* integer inputs: in_scale / out_scale */
+  int shift;
+} quantize_data;
+
+/* Stores v, clamped to the range of `type`, as element i. */
+static void store_clamped(tfl_type type, void *out, size_t i, int32_t v) {
+  int32_t lo, hi;
+  tfl_quantized_type_range(type, &lo, &hi);
+  v = v < lo ? lo : (v > hi ? hi : v);
+  switch (type) {
+    case TFL_INT8:
+      ((int8_t *)out)[i] = (int8_t)v;
+      return;
+    case TFL_UINT8:
+      ((uint8_t *)out)[i] = (uint8_t)v;
+      return;
+    case TFL_INT16:
+      ((int16_t *)out)[i] = (int16_t)v;
+      return;
+    default:
+      ((int32_t *)out)[i] = v;
+      return;
+  }
+}
+
+/* Element i of an int8, uint8, int16 or int32 tensor. */
+static int32_t int32_at(const tfl_tensor *t, size_t i) {
+  return t->type == TFL_INT32 ? ((const int32_t *)t->data)[i] : int_at(t, i);
+}
+
+/* The integer conversions TFLite's QUANTIZE accepts. */
+static int requantize_supported(tfl_type in, tfl_type out) {
+  switch (in) {
+    case TFL_INT8:
+    case TFL_UINT8:
+      return out == TFL_INT8 || out == TFL_UINT8 || out == TFL_INT16;
+    case TFL_INT16:
+      return out == TFL_INT8 || out == TFL_INT16 || out == TFL_INT32;
+    case TFL_INT32:
+      return out == TFL_INT8 || out == TFL_INT16;
+    default:
+      return 0;
+  }
+}
+
+static tfl_status requantize_prepare(tfl_context *ctx, const tfl_node *node,
+                                     const tfl_tensor *in, const tfl_tensor *out,
+                                     quantize_data *d) {
+  if (!requantize_supported(in->type, out->type))
+    return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "quantizing %s to %s is not supported",
+                            tfl_type_name(in->type), tfl_type_name(out->type));
+  if (in->quant.count > 1 || out->quant.count > 1)
+    return tfl_context_fail(ctx, node, TFL_UNSUPPORTED,
+                            "per-channel requantization is not supported");
+  const float in_scale = in->quant.count ? in->quant.scale[0] : 0.0f;
+  const float out_scale = out->quant.scale[0];
+  if (!(out_scale > 0.0f))
+    return tfl_context_error(ctx, node, "output '%s' has scale %g", out->name, (double)out_scale);
+  if (in->type == TFL_INT16 && out->type == TFL_INT16 &&
+      (tfl_q_zero_point(in) != 0 || tfl_q_zero_point(out) != 0))
+    return tfl_context_error(ctx, node, "int16 to int16 needs zero points 0 (have %d and %d)",
+                             (int)tfl_q_zero_point(in), (int)tfl_q_zero_point(out));
+  tfl_quantize_multiplier((double)in_scale / (double)out_scale, &d->multiplier, &d->shift);
+  return TFL_OK;
+}
+
+static tfl_status float_quantize_prepare(tfl_context *ctx, const tfl_node *node,
+                                         const tfl_tensor *in, const tfl_tensor *out,
+                                         quantize_data *d) {
+  if (out->type != TFL_INT8 && out->type != TFL_UINT8 && out->type != TFL_INT16)
+    return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "quantizing float32 to %s is not supported",
+                            tfl_type_name(out->type));
+  tfl_status st = check_quantization(ctx, node, "output", out, in, &d->layout);
+  if (st != TFL_OK) return st;
+  for (int c = 0; c < out->quant.count; c++)
+    if (!(out->quant.scale[c] > 0.0f))
+      return tfl_context_error(ctx, node, "output '%s' has scale %g", out->name,
+                               (double)out->quant.scale[c]);
+  return TFL_OK;
+}
+
+static tfl_status quantize_prepare(tfl_context *ctx, tfl_node *node) {
+  quantize_data *d = node->user_data;
+  tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
+  if (st != TFL_OK) return st;
+  const tfl_tensor *in = tfl_node_input(ctx, node, 0);
+  tfl_tensor *out = tfl_node_output(ctx, node, 0);
+  if (out->quant.count < 1 || !out->quant.scale || !out->quant.zero_point)
+    return tfl_context_error(ctx, node, "output '%s' has no quantization parameters", out->name);
+  st = in->type == TFL_FLOAT32 ? float_quantize_prepare(ctx, node, in, out, d)
+                               : requantize_prepare(ctx, node, in, out, d);
+  if (st != TFL_OK) return st;
+  return tfl_context_resize(ctx, out, in->ndim, in->dims);
+}
+
+static void quantize_per_tensor(const tfl_tensor *in, tfl_tensor *out) {
+  const float *x = in->data;
+  const float scale = out->quant.scale[0];
+  const int32_t zp = out->quant.zero_point[0];
+  const size_t n = tfl_tensor_count(in);
+  for (size_t i = 0; i < n; i++)
+    store_clamped(out->type, out->data, i, tfl_affine_quantize(x[i], scale, zp));
+}
+
+static void quantize_per_channel(const tfl_tensor *in, tfl_tensor *out,
+                                 const dequantize_data *layout) {
+  const float *x = in->data;
+  size_t i = 0;
+  for (size_t o = 0; o < layout->outer; o++)
+    for (size_t c = 0; c < layout->channels; c++) {
+      const float scale = out->quant.scale[c];
+      const int32_t zp = out->quant.zero_point[c];
+      for (size_t k = 0; k < layout->inner; k++, i++)
+        store_clamped(out->type, out->data, i, tfl_affine_quantize_f32(x[i], scale, zp));
+    }
+}
+
+static void requantize(const tfl_tensor *in, tfl_tensor *out, const quantize_data *d) {
+  const int32_t in_zp = tfl_q_zero_point(in), out_zp = out->quant.zero_point[0];
+  const size_t n = tfl_tensor_count(in);
+  for (size_t i = 0; i < n; i++) {
+    /* int32 inputs wrap here as in TFLite's unchecked arithmetic. */
+    const int32_t v = (int32_t)((uint32_t)int32_at(in, i) - (uint32_t)in_zp);
+    store_clamped(out->type, out->data, i,
+                  tfl_wrap_add32(tfl_mul_by_quantized_multiplier(v, d->multiplier, d->shift),
+                                 out_zp));
+  }
+}
+
+static tfl_status quantize_eval(tfl_context *ctx, tfl_node *node) {
+  const quantize_data *d = node->user_data;
+  const tfl_tensor *in = tfl_node_input(ctx, node, 0);
+  tfl_tensor *out = tfl_node_output(ctx, node, 0);
+  if (in->type != TFL_FLOAT32)
+    requantize(in, out, d);
+  else if (out->quant.count == 1)
+    quantize_per_tensor(in, out);
+  else
+    quantize_per_channel(in, out, &d->layout);
+  return TFL_OK;
+}
+
+static const tfl_op_registration reg_quantize = {.name = "QUANTIZE",
+                                                 .builtin_code = TFL_OP_QUANTIZE,
+                                                 .data_size = sizeof(quantize_data),
+                                                 .prepare = quantize_prepare,
+                                                 .eval = quantize_eval};
+
+const tfl_op_registration *const tfl_kernels_quantize[] = {&reg_dequantize, &reg_quantize, NULL};

@@ -12,30 +12,54 @@
  * TFLite semantics kept: float MEAN sums in float and divides by the count; int32 MEAN sums
  * in int64 and divides with truncation; integer SUM/PROD wrap; an empty reduction gives the
  * identity (0, 1, lowest, highest, false, true) and MEAN of nothing gives NaN (0 for integer
- * types); a scalar input ignores the axes. MAX/MIN of int8/uint8/int16 compare raw values and
- * need equal input and output quantization, as TFLite requires. */
+ * types); a scalar input ignores the axes. MAX/MIN of int8/uint8/int16 compare raw values.
+ *
+ * Quantized MEAN and SUM (uint8, int8, int16) sum the raw values in int32 (wrapping), then
+ * rescale as TFLite 2.19's builtin kernel does:
+ * - MEAN of uint8/int8 4-D input over axes {1, 2} with keep_dims: the optimized kernel's
+ *   multiplier in_scale / (n out_scale) (formed in float) applied to the raw sum, plus the
+ *   bias out_zp - round(in_zp in_scale / out_scale);
+ * - other MEANs: the reference kernel, (sum - n in_zp) times the in_scale / out_scale
+ *   multiplier with the division by n folded in (tfl_mean_multiplier);
+ * - SUM: in float, round(sum s + b) + out_zp with s = in_scale / out_scale and
+ *   b = -in_zp s n.
+ * int16 inputs of any reduction need zero points 0. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "kernels/families.h"
+#include "kernels/quant.h"
 #include "kernels/shape_util.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
 enum { REDUCER_OPT_KEEP_DIMS = 0 };
 
+/* How quantized sums become outputs (filled when the reduction is planned). */
+typedef struct reduce_quant {
+  int32_t multiplier; /* MEAN: the rescaling of the sum */
+  int shift;
+  int32_t bias;       /* MEAN, optimized form: added after rescaling */
+  int reference;      /* MEAN: reference form ((sum - n in_zp) rescaled, plus out_zp) */
+  int32_t in_zp, out_zp;
+  float scale, sum_bias; /* SUM: round(sum * scale + sum_bias) + out_zp */
+  tfl_type type;
+} reduce_quant;
+
 /* How one op reduces one type: the accumulator's element size and initial value, a fold of
  * n inputs into one accumulator, an elementwise combination of n inputs into n accumulators,
- * and the final conversion into the output (NULL when the accumulator is the output). */
+ * and the final conversion into the output (NULL when the accumulator is the output); `count`
+ * is the number of inputs per output, q the quantized parameters. */
 typedef struct reducer {
   tfl_type type;
   size_t acc_size;
   void (*init)(void *acc, size_t n);
   void (*fold)(void *acc, const void *in, size_t n);
   void (*combine)(void *acc, const void *in, size_t n);
-  void (*finish)(void *out, const void *acc, size_t n, size_t count);
+  void (*finish)(void *out, const void *acc, size_t n, size_t count, const reduce_quant *q);
+  int quantized; /* finish rescales with reduce_quant */
 } reducer;
 
 #define DEFINE_REDUCER(name, T, ACC, INIT, OP)                                   \
@@ -87,40 +111,99 @@ DEFINE_REDUCER(min_u8, uint8_t, uint8_t, UINT8_MAX, OP_MIN)
 DEFINE_REDUCER(min_i16, int16_t, int16_t, INT16_MAX, OP_MIN)
 DEFINE_REDUCER(min_i32, int32_t, int32_t, INT32_MAX, OP_MIN)
 DEFINE_REDUCER(min_i64, int64_t, int64_t, INT64_MAX, OP_MIN)
+DEFINE_REDUCER(sum_u8_q, uint8_t, int32_t, 0, OP_ADD_U32)
+DEFINE_REDUCER(sum_i8_q, int8_t, int32_t, 0, OP_ADD_U32)
+DEFINE_REDUCER(sum_i16_q, int16_t, int32_t, 0, OP_ADD_U32)
 DEFINE_REDUCER(any_b, uint8_t, uint8_t, 0, OP_OR)
 DEFINE_REDUCER(all_b, uint8_t, uint8_t, 1, OP_AND)
 
 /* MEAN: the sum divided by the number of reduced elements; of nothing, NaN (0/0) in float
  * and 0 in the integer types. */
-static void mean_f32_finish(void *out_, const void *acc_, size_t n, size_t count) {
+static void mean_f32_finish(void *out_, const void *acc_, size_t n, size_t count,
+                            const reduce_quant *q) {
   float *out = out_;
   const float *acc = acc_;
+  (void)q;
   for (size_t i = 0; i < n; i++) out[i] = acc[i] / (float)count;
 }
 
-static void mean_i32_finish(void *out_, const void *acc_, size_t n, size_t count) {
+static void mean_i32_finish(void *out_, const void *acc_, size_t n, size_t count,
+                            const reduce_quant *q) {
   int32_t *out = out_;
   const int64_t *acc = acc_;
+  (void)q;
   for (size_t i = 0; i < n; i++) out[i] = count ? (int32_t)(acc[i] / (int64_t)count) : 0;
 }
 
-static void mean_i64_finish(void *out_, const void *acc_, size_t n, size_t count) {
+static void mean_i64_finish(void *out_, const void *acc_, size_t n, size_t count,
+                            const reduce_quant *q) {
   int64_t *out = out_;
   const int64_t *acc = acc_;
+  (void)q;
   for (size_t i = 0; i < n; i++) out[i] = count ? acc[i] / (int64_t)count : 0;
 }
 
+/* Stores v clamped to q->type as element i. */
+static void store_quantized(void *out, size_t i, int32_t v, const reduce_quant *q) {
+  int32_t lo, hi;
+  tfl_quantized_type_range(q->type, &lo, &hi);
+  v = v < lo ? lo : (v > hi ? hi : v);
+  if (q->type == TFL_UINT8) ((uint8_t *)out)[i] = (uint8_t)v;
+  else if (q->type == TFL_INT8) ((int8_t *)out)[i] = (int8_t)v;
+  else ((int16_t *)out)[i] = (int16_t)v;
+}
+
+/* Quantized MEAN of int32 sums; a MEAN of nothing is the raw value 0, as in TFLite. */
+static void mean_q_finish(void *out, const void *acc_, size_t n, size_t count,
+                          const reduce_quant *q) {
+  const int32_t *acc = acc_;
+  for (size_t i = 0; i < n; i++) {
+    int32_t v = 0;
+    if (count && q->reference) {
+      /* TFLite's int32 temporary wraps, and so does the centred sum. */
+      const int32_t centred = (int32_t)(uint32_t)((uint64_t)(int64_t)acc[i] -
+                                                   (uint64_t)((int64_t)q->in_zp * (int64_t)count));
+      v = tfl_wrap_add32(tfl_mul_by_quantized_multiplier(centred, q->multiplier, q->shift),
+                         q->out_zp);
+    } else if (count) {
+      v = tfl_wrap_add32(tfl_mul_by_quantized_multiplier(acc[i], q->multiplier, q->shift),
+                         q->bias);
+    }
+    store_quantized(out, i, v, q);
+  }
+}
+
+static void sum_q_finish(void *out, const void *acc_, size_t n, size_t count,
+                         const reduce_quant *q) {
+  const int32_t *acc = acc_;
+  (void)count;
+  for (size_t i = 0; i < n; i++)
+    store_quantized(out, i,
+                    tfl_wrap_add32(tfl_trunc_i32(roundf((float)acc[i] * q->scale + q->sum_bias)),
+                                   q->out_zp),
+                    q);
+}
+
 #define REDUCER(type, acc_t, name, finish) \
-  {type, sizeof(acc_t), name##_init, name##_fold, name##_combine, finish}
-#define REDUCERS_END {TFL_FLOAT32, 0, NULL, NULL, NULL, NULL}
+  {type, sizeof(acc_t), name##_init, name##_fold, name##_combine, finish, 0}
+#define QREDUCER(type, name, finish) \
+  {type, sizeof(int32_t), name##_init, name##_fold, name##_combine, finish, 1}
+#define REDUCERS_END {TFL_FLOAT32, 0, NULL, NULL, NULL, NULL, 0}
 
 static const reducer mean_reducers[] = {REDUCER(TFL_FLOAT32, float, sum_f32, mean_f32_finish),
                                         REDUCER(TFL_INT32, int64_t, sum_i32_wide, mean_i32_finish),
                                         REDUCER(TFL_INT64, int64_t, sum_i64, mean_i64_finish),
+                                        QREDUCER(TFL_UINT8, sum_u8_q, mean_q_finish),
+                                        QREDUCER(TFL_INT8, sum_i8_q, mean_q_finish),
+                                        QREDUCER(TFL_INT16, sum_i16_q, mean_q_finish),
                                         REDUCERS_END};
 static const reducer sum_reducers[] = {REDUCER(TFL_FLOAT32, float, sum_f32, NULL),
                                        REDUCER(TFL_INT32, int32_t, sum_i32, NULL),
-                                       REDUCER(TFL_INT64, int64_t, sum_i64, NULL), REDUCERS_END};
+                                       REDUCER(TFL_INT64, int64_t, sum_i64, NULL),
+                                       QREDUCER(TFL_UINT8, sum_u8_q, sum_q_finish),
+                                       QREDUCER(TFL_INT8, sum_i8_q, sum_q_finish),
+                                       QREDUCER(TFL_INT16, sum_i16_q, sum_q_finish),
+                                       REDUCERS_END};
 static const reducer prod_reducers[] = {REDUCER(TFL_FLOAT32, float, prod_f32, NULL),
                                         REDUCER(TFL_INT32, int32_t, prod_i32, NULL),
                                         REDUCER(TFL_INT64, int64_t, prod_i64, NULL), REDUCERS_END};
@@ -154,6 +237,7 @@ typedef struct reduce_data {
   int dynamic; /* the axis tensor is not constant: plan at eval */
   int scratch; /* accumulator buffer index, or -1 when the output accumulates */
   reduce_plan plan;
+  reduce_quant q;
 } reduce_data;
 
 /* Marks the axes named by the axis tensor in reduced[]. */
@@ -214,6 +298,44 @@ static void output_shape(const tfl_tensor *in, const int reduced[TFL_MAX_DIMS], 
   }
 }
 
+/* TFLite's optimized MEAN: uint8/int8, 4-D, keep_dims, reducing exactly axes 1 and 2. */
+static int is_spatial_mean(const tfl_node *node, const reduce_data *d, const tfl_tensor *in,
+                           const int reduced[TFL_MAX_DIMS]) {
+  return node->builtin_code == TFL_OP_MEAN && d->keep_dims && in->ndim == 4 &&
+         (in->type == TFL_UINT8 || in->type == TFL_INT8) && !reduced[0] && reduced[1] &&
+         reduced[2] && !reduced[3];
+}
+
+/* The rescaling of quantized MEAN/SUM sums, for the planned reduction. */
+static void quant_setup(const tfl_node *node, reduce_data *d, const tfl_tensor *in,
+                        const tfl_tensor *out, const int reduced[TFL_MAX_DIMS]) {
+  reduce_quant *q = &d->q;
+  float in_scale, out_scale;
+  tfl_quant_params(in, &in_scale, &q->in_zp);
+  tfl_quant_params(out, &out_scale, &q->out_zp);
+  q->type = in->type;
+  const size_t n = d->plan.reduce_count;
+  if (node->builtin_code == TFL_OP_SUM) {
+    q->scale = in_scale / out_scale;
+    q->sum_bias = (float)-q->in_zp * q->scale * (float)n;
+    return;
+  }
+  q->reference = !is_spatial_mean(node, d, in, reduced);
+  if (q->reference) {
+    int32_t multiplier;
+    int shift;
+    tfl_quantize_multiplier((double)in_scale / (double)out_scale, &multiplier, &shift);
+    if (n > 0) tfl_mean_multiplier(multiplier, shift, (int64_t)n, &q->multiplier, &q->shift);
+    return;
+  }
+  /* All in float, as TFLite's optimized kernel; the bias rounds half away from zero. */
+  const float count = (float)(in->dims[1] * in->dims[2]);
+  float offset = (float)q->in_zp * in_scale / out_scale;
+  offset = offset > 0 ? offset + 0.5f : offset - 0.5f;
+  q->bias = q->out_zp - tfl_trunc_i32(offset);
+  tfl_quantize_multiplier((double)(in_scale / (count * out_scale)), &q->multiplier, &q->shift);
+}
+
 /* Plans the walk and gives the output its shape (dynamically at eval). */
 static tfl_status plan_and_resize(tfl_context *ctx, const tfl_node *node, reduce_data *d,
                                   int at_eval) {
@@ -225,6 +347,7 @@ static tfl_status plan_and_resize(tfl_context *ctx, const tfl_node *node, reduce
   tfl_status st = read_axes(ctx, node, in, axis, reduced);
   if (st != TFL_OK) return st;
   build_plan(in, reduced, &d->plan);
+  if (d->r->quantized) quant_setup(node, d, in, out, reduced);
   output_shape(in, reduced, d->keep_dims, &ndim, dims);
   return at_eval ? tfl_context_resize_dynamic(ctx, out, ndim, dims)
                  : tfl_context_resize(ctx, out, ndim, dims);
@@ -238,9 +361,22 @@ static tfl_status check_types(tfl_context *ctx, const tfl_node *node, const redu
                             what, tfl_type_name(in->type), in->name);
   }
   tfl_status st = tfl_check_type(ctx, node, out, "output", in->type);
-  if (st == TFL_OK && (in->type == TFL_INT8 || in->type == TFL_UINT8 || in->type == TFL_INT16))
-    st = tfl_check_same_quant(ctx, node, in, out, "output");
-  return st;
+  if (st != TFL_OK) return st;
+  if (in->type == TFL_INT16 && (tfl_q_zero_point(in) != 0 || tfl_q_zero_point(out) != 0))
+    return tfl_context_error(ctx, node, "int16 input and output need zero points 0");
+  /* Quantized sums are rescaled (MAX and MIN move raw values, as TFLite's do). */
+  if (r->quantized) {
+    float in_scale, out_scale;
+    int32_t zp;
+    tfl_quant_params(in, &in_scale, &zp);
+    tfl_quant_params(out, &out_scale, &zp);
+    if (!(in_scale > 0.0f) || !(out_scale > 0.0f))
+      return tfl_context_error(ctx, node,
+                               "quantized input and output need one positive scale each (have "
+                               "%g and %g)",
+                               (double)in_scale, (double)out_scale);
+  }
+  return TFL_OK;
 }
 
 static tfl_status reduce_prepare(tfl_context *ctx, tfl_node *node) {
@@ -313,7 +449,7 @@ static tfl_status reduce_eval(tfl_context *ctx, tfl_node *node) {
   void *acc = d->scratch >= 0 ? tfl_context_scratch(ctx, node, d->scratch) : out->data;
   d->r->init(acc, p->out_count);
   if (p->in_count > 0) reduce_walk(d->r, p, in->data, tfl_type_size(in->type), acc);
-  if (d->r->finish) d->r->finish(out->data, acc, p->out_count, p->reduce_count);
+  if (d->r->finish) d->r->finish(out->data, acc, p->out_count, p->reduce_count, &d->q);
   return TFL_OK;
 }
 

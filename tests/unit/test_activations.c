@@ -1,6 +1,9 @@
 /* Activations and unary math (activations.c): every float op against its formula evaluated
  * in double, hand-picked edge values (rounding ties, cutoffs, NaN, INT_MIN), integer variants,
- * PRELU broadcasting against a naive loop, zero sizes and errors. */
+ * PRELU broadcasting against a naive loop, zero sizes and errors. Quantized: hand-computed
+ * RELU/LEAKY_RELU/PRELU/HARD_SWISH values, every 8-bit input code of the table-driven ops
+ * against the function in double (away from rounding boundaries), int16 LOGISTIC/TANH/GELU
+ * within a few LSB, and the parameter checks. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,7 +255,7 @@ TEST(prelu_broadcasting) {
   check_prelu(4, (const int32_t[]){1, 3, 4, 5}, 1, (const int32_t[]){5});
   check_prelu(4, (const int32_t[]){2, 3, 4, 5}, 3, (const int32_t[]){1, 1, 5});
   check_prelu(2, (const int32_t[]){3, 4}, 2, (const int32_t[]){3, 4});
-  check_prelu(2, (const int32_t[]){3, 4}, 3, (const int32_t[]){2, 1, 4});
+  check_prelu(3, (const int32_t[]){2, 3, 4}, 2, (const int32_t[]){3, 1});
   check_prelu(1, (const int32_t[]){6}, 0, NULL);
 }
 
@@ -283,7 +286,7 @@ TEST(errors) {
   ot_spec qin[1] = {{.type = TFL_INT8, .ndim = 1, .dims = dims, .data = q, .q_count = 1,
                      .scales = scale, .zero_points = zp}};
   ot_spec qout[1] = {{.type = TFL_INT8, .q_count = 1, .scales = scale, .zero_points = zp}};
-  CHECK_EQ_INT(ot_run(TFL_OP_RELU, 1, qin, 1, qout, 1, 0, NULL, &r), TFL_UNSUPPORTED);
+  CHECK_EQ_INT(ot_run(TFL_OP_SIN, 1, qin, 1, qout, 1, 0, NULL, &r), TFL_UNSUPPORTED);
   CHECK(strstr(r.error, "quantized") != NULL);
   ot_result_free(&r);
 
@@ -304,9 +307,334 @@ TEST(errors) {
   CHECK(ot_run(TFL_OP_PRELU, 1, bad_alpha, 2, fout, 1, 0, NULL, &r) != TFL_OK);
   CHECK(strstr(r.error, "broadcast") != NULL);
   ot_result_free(&r);
+  /* TFLite keeps the input's shape: an alpha that would enlarge it is refused */
+  const int32_t d21[] = {2, 1};
+  const float a2[] = {1, 2};
+  ot_spec wide_alpha[2] = {OT_F32(1, dims, f), OT_F32_CONST(2, d21, a2)};
+  CHECK(ot_run(TFL_OP_PRELU, 1, wide_alpha, 2, fout, 1, 0, NULL, &r) != TFL_OK);
+  ot_result_free(&r);
 
   mb_field wrong[] = {MB_FLOAT(0, 0.5f), MB_FIELDS_END};
   CHECK(run1(TFL_OP_LEAKY_RELU, TFL_FLOAT32, 2, f, TFL_OPTS_GELU, wrong, &r) != TFL_OK);
+  ot_result_free(&r);
+}
+
+/* --- quantized ------------------------------------------------------------------------------ */
+
+typedef struct qp {
+  float scale;
+  int64_t zp;
+} qp;
+
+static tfl_status run1q(int op, tfl_type type, int n, const void *x, const qp *qi, const qp *qo,
+                        int opt_type, const mb_field *opt, ot_result *r) {
+  const int32_t dims[] = {n};
+  ot_spec in[1] = {{.type = type, .ndim = 1, .dims = dims, .data = x, .q_count = 1,
+                    .scales = &qi->scale, .zero_points = &qi->zp}};
+  ot_spec out[1] = {{.type = type, .q_count = 1, .scales = &qo->scale, .zero_points = &qo->zp}};
+  return ot_run(op, 1, in, 1, out, 1, opt_type, opt, r);
+}
+
+static int32_t qat(tfl_type t, const void *p, int i) {
+  return t == TFL_UINT8 ? ((const uint8_t *)p)[i]
+                        : (t == TFL_INT8 ? ((const int8_t *)p)[i] : ((const int16_t *)p)[i]);
+}
+
+TEST(quantized_relu_family) {
+  /* uint8 in (0.5, zp 10) -> out (0.25, zp 5): q' = 5 + 2 (q - 10), clamped */
+  const uint8_t u[] = {0, 9, 10, 11, 13, 16, 255};
+  const qp qi = {0.5f, 10}, qo = {0.25f, 5};
+  ot_result r;
+  REQUIRE(run1q(TFL_OP_RELU, TFL_UINT8, 7, u, &qi, &qo, 0, NULL, &r) == TFL_OK);
+  const uint8_t *y = r.out[0].data;
+  CHECK(y[0] == 5 && y[1] == 5 && y[2] == 5 && y[3] == 7 && y[4] == 11 && y[5] == 17 &&
+        y[6] == 255);
+  ot_result_free(&r);
+  /* RELU6: 6 is 24 steps above the zero point: 29 */
+  REQUIRE(run1q(TFL_OP_RELU6, TFL_UINT8, 7, u, &qi, &qo, 0, NULL, &r) == TFL_OK);
+  y = r.out[0].data;
+  CHECK(y[4] == 11 && y[5] == 17 && y[6] == 29);
+  ot_result_free(&r);
+  /* RELU_N1_TO_1 on int8 (1, 0) -> (0.5, -1): [-1, 1] is [-3, 1] */
+  const int8_t s[] = {-128, -2, -1, 0, 1, 2, 127};
+  const qp si = {1.0f, 0}, so = {0.5f, -1};
+  REQUIRE(run1q(TFL_OP_RELU_N1_TO_1, TFL_INT8, 7, s, &si, &so, 0, NULL, &r) == TFL_OK);
+  const int8_t *z = r.out[0].data;
+  CHECK(z[0] == -3 && z[1] == -3 && z[2] == -3 && z[3] == -1 && z[4] == 1 && z[5] == 1 &&
+        z[6] == 1);
+  ot_result_free(&r);
+  /* RELU_0_TO_1 */
+  REQUIRE(run1q(TFL_OP_RELU_0_TO_1, TFL_INT8, 7, s, &si, &so, 0, NULL, &r) == TFL_OK);
+  z = r.out[0].data;
+  CHECK(z[2] == -1 && z[3] == -1 && z[4] == 1 && z[6] == 1);
+  ot_result_free(&r);
+  /* int16 RELU with a rescale (zero points 0): 3 * 0.5 / 0.75 = 2 */
+  const int16_t h[] = {-30000, 3, 30000};
+  const qp hi = {0.5f, 0}, ho = {0.75f, 0};
+  REQUIRE(run1q(TFL_OP_RELU, TFL_INT16, 3, h, &hi, &ho, 0, NULL, &r) == TFL_OK);
+  const int16_t *w = r.out[0].data;
+  CHECK(w[0] == 0 && w[1] == 2 && w[2] == 20000);
+  ot_result_free(&r);
+  /* int16 zero points must be 0, and RELU_N1_TO_1 has no int16 kernel */
+  const qp hz = {0.5f, 1};
+  CHECK(run1q(TFL_OP_RELU, TFL_INT16, 3, h, &hz, &ho, 0, NULL, &r) == TFL_ERROR);
+  ot_result_free(&r);
+  CHECK_EQ_INT(run1q(TFL_OP_RELU_N1_TO_1, TFL_INT16, 3, h, &hi, &ho, 0, NULL, &r),
+               TFL_UNSUPPORTED);
+  ot_result_free(&r);
+}
+
+TEST(quantized_leaky_relu) {
+  /* int8 (0.5, zp 0) -> (0.25, zp 10), alpha 0.5: positive x doubles, negative keeps its
+   * code (0.5 * 0.5 / 0.25 = 1) */
+  const int8_t s[] = {-100, -3, 0, 3, 100};
+  const qp qi = {0.5f, 0}, qo = {0.25f, 10};
+  mb_field half[] = {MB_FLOAT(0, 0.5f), MB_FIELDS_END};
+  ot_result r;
+  REQUIRE(run1q(TFL_OP_LEAKY_RELU, TFL_INT8, 5, s, &qi, &qo, TFL_OPTS_LEAKY_RELU, half, &r) ==
+          TFL_OK);
+  const int8_t *y = r.out[0].data;
+  CHECK(y[0] == -90 && y[1] == 7 && y[2] == 10 && y[3] == 16 && y[4] == 127);
+  ot_result_free(&r);
+  /* a negative alpha -0.3 on uint8 (1, zp 100) -> (1, zp 100): 100 - 0.3 (q - 100) */
+  const uint8_t u[] = {0, 90, 95, 100, 200};
+  const qp ui = {1.0f, 100};
+  mb_field neg[] = {MB_FLOAT(0, -0.3f), MB_FIELDS_END};
+  REQUIRE(run1q(TFL_OP_LEAKY_RELU, TFL_UINT8, 5, u, &ui, &ui, TFL_OPTS_LEAKY_RELU, neg, &r) ==
+          TFL_OK);
+  const uint8_t *z = r.out[0].data;
+  CHECK(z[0] == 130 && z[1] == 103 && z[2] == 102 && z[3] == 100 && z[4] == 200);
+  ot_result_free(&r);
+  /* int16, alpha 0.25, same scales */
+  const int16_t h[] = {-32768, -5, 7};
+  const qp hq = {0.01f, 0};
+  mb_field quarter[] = {MB_FLOAT(0, 0.25f), MB_FIELDS_END};
+  REQUIRE(run1q(TFL_OP_LEAKY_RELU, TFL_INT16, 3, h, &hq, &hq, TFL_OPTS_LEAKY_RELU, quarter, &r) ==
+          TFL_OK);
+  const int16_t *w = r.out[0].data;
+  CHECK(w[0] == -8192 && w[1] == -1 && w[2] == 7); /* -1.25 -> -1 */
+  ot_result_free(&r);
+}
+
+static double d_logistic(double x) { return 1.0 / (1.0 + exp(-x)); }
+static double d_tanh(double x) { return tanh(x); }
+static double d_elu(double x) { return x < 0 ? expm1(x) : x; }
+static double d_gelu(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
+static double d_exp(double x) { return exp(x); }
+static double d_log(double x) { return x <= 0 ? -INFINITY : log(x); }
+
+/* Every input code of an 8-bit table op against f in double; codes whose exact result lies
+ * within 1e-3 of a rounding boundary are skipped. */
+static void check_table_op(int op, tfl_type type, const qp *qi, const qp *qo,
+                           double (*f)(double)) {
+  int8_t codes[256];
+  for (int i = 0; i < 256; i++) codes[i] = (int8_t)i;
+  ot_result r;
+  if (run1q(op, type, 256, codes, qi, qo, 0, NULL, &r) != TFL_OK) {
+    test_fail(__FILE__, __LINE__, "op %d %s: %s", op, tfl_type_name(type), r.error);
+    ot_result_free(&r);
+    return;
+  }
+  const int32_t lo = type == TFL_UINT8 ? 0 : -128, hi = type == TFL_UINT8 ? 255 : 127;
+  for (int i = 0; i < 256; i++) {
+    const int32_t q = qat(type, codes, i);
+    const double v = f(qi->scale * (double)(q - qi->zp)) / qo->scale;
+    if (fabs(v - floor(v) - 0.5) < 1e-3) continue;
+    double want = round(v) + (double)qo->zp;
+    want = want < lo ? lo : (want > hi ? hi : want);
+    if (qat(type, r.out[0].data, i) != (int32_t)want) {
+      test_fail(__FILE__, __LINE__, "op %d %s code %d: got %d, want %g", op, tfl_type_name(type),
+                (int)q, (int)qat(type, r.out[0].data, i), want);
+      break;
+    }
+  }
+  ot_result_free(&r);
+}
+
+TEST(quantized_table_ops) {
+  const qp u_in = {0.06f, 128}, i_in = {0.05f, -10};
+  const qp u_sig = {1.0f / 256, 0}, i_sig = {1.0f / 256, -128};
+  const qp u_tanh = {1.0f / 128, 128}, i_tanh = {1.0f / 128, 0};
+  check_table_op(TFL_OP_LOGISTIC, TFL_UINT8, &u_in, &u_sig, d_logistic);
+  check_table_op(TFL_OP_LOGISTIC, TFL_INT8, &i_in, &i_sig, d_logistic);
+  check_table_op(TFL_OP_TANH, TFL_UINT8, &u_in, &u_tanh, d_tanh);
+  check_table_op(TFL_OP_TANH, TFL_INT8, &i_in, &i_tanh, d_tanh);
+  /* TANH takes any output parameters (TFLite checks none for 8 bits) */
+  const qp odd = {0.01f, 7};
+  check_table_op(TFL_OP_TANH, TFL_INT8, &i_in, &odd, d_tanh);
+  const qp elu_out = {0.03f, 20};
+  check_table_op(TFL_OP_ELU, TFL_INT8, &i_in, &elu_out, d_elu);
+  const qp gelu_out = {0.02f, -100};
+  check_table_op(TFL_OP_GELU, TFL_INT8, &i_in, &gelu_out, d_gelu);
+  check_table_op(TFL_OP_GELU, TFL_UINT8, &u_in, &gelu_out, d_gelu);
+  const qp exp_out = {0.1f, -128}, log_out = {0.03f, 60};
+  check_table_op(TFL_OP_EXP, TFL_INT8, &i_in, &exp_out, d_exp);
+  check_table_op(TFL_OP_LOG, TFL_INT8, &i_in, &log_out, d_log); /* log(x <= 0): the minimum */
+  /* LOGISTIC needs the 1/256 output scale (the zero point is not checked for uint8) */
+  const int8_t x[] = {1};
+  const qp bad = {1.0f / 128, -128};
+  ot_result r;
+  CHECK(run1q(TFL_OP_LOGISTIC, TFL_INT8, 1, x, &i_in, &bad, 0, NULL, &r) == TFL_ERROR);
+  CHECK(strstr(r.error, "1/256") != NULL);
+  ot_result_free(&r);
+  const qp shifted = {1.0f / 256, 5};
+  CHECK(run1q(TFL_OP_LOGISTIC, TFL_UINT8, 1, x, &u_in, &shifted, 0, NULL, &r) == TFL_OK);
+  ot_result_free(&r);
+  /* ELU has no uint8 kernel */
+  CHECK_EQ_INT(run1q(TFL_OP_ELU, TFL_UINT8, 1, x, &u_in, &elu_out, 0, NULL, &r), TFL_UNSUPPORTED);
+  ot_result_free(&r);
+}
+
+/* An int16 op over the whole input range, within `tol` LSB of f in double. */
+static void check_int16_op(int op, const qp *qi, const qp *qo, double (*f)(double), double tol) {
+  enum { N = 65536 / 7 + 1 };
+  static int16_t x[N];
+  for (int i = 0; i < N; i++) x[i] = (int16_t)(-32768 + 7 * i);
+  ot_result r;
+  if (run1q(op, TFL_INT16, N, x, qi, qo, 0, NULL, &r) != TFL_OK) {
+    test_fail(__FILE__, __LINE__, "op %d: %s", op, r.error);
+    ot_result_free(&r);
+    return;
+  }
+  for (int i = 0; i < N; i++) {
+    double want = f(qi->scale * (double)x[i]) / qo->scale;
+    want = want > 32767 ? 32767 : (want < -32768 ? -32768 : want);
+    const int16_t got = ((const int16_t *)r.out[0].data)[i];
+    if (fabs(got - want) > tol) {
+      test_fail(__FILE__, __LINE__, "op %d x %d: got %d, want %.2f", op, x[i], got, want);
+      break;
+    }
+  }
+  ot_result_free(&r);
+}
+
+TEST(quantized_int16_activations) {
+  /* gemmlowp's 16-bit functions stay within 6 (logistic) and 12 (tanh) LSB */
+  const qp q12 = {1.0f / 4096, 0}, q11 = {1.0f / 2048, 0}, q15 = {1.0f / 32768, 0};
+  check_int16_op(TFL_OP_LOGISTIC, &q12, &q15, d_logistic, 6.5);
+  check_int16_op(TFL_OP_TANH, &q12, &q15, d_tanh, 12.5);
+  check_int16_op(TFL_OP_TANH, &q11, &q15, d_tanh, 12.5);
+  const qp gin = {0.001f, 0}, gout = {0.0005f, 0};
+  check_int16_op(TFL_OP_GELU, &gin, &gout, d_gelu, 3.0);
+  const qp ein = {1.0f / 16384, 0}, eout = {1.0f / 4096, 0}; /* exp on [-2, 2) below 8 */
+  check_int16_op(TFL_OP_EXP, &ein, &eout, d_exp, 3.0);
+  /* exact fixed points: 0 -> 1/2 and 0 */
+  const int16_t zero[] = {0};
+  ot_result r;
+  REQUIRE(run1q(TFL_OP_LOGISTIC, TFL_INT16, 1, zero, &q12, &q15, 0, NULL, &r) == TFL_OK);
+  CHECK_EQ_INT(((const int16_t *)r.out[0].data)[0], 16384);
+  ot_result_free(&r);
+  /* other input scales need TFLite's sigmoid table, which tfl does not have */
+  const qp odd = {0.001f, 0};
+  CHECK_EQ_INT(run1q(TFL_OP_LOGISTIC, TFL_INT16, 1, zero, &odd, &q15, 0, NULL, &r),
+               TFL_UNSUPPORTED);
+  ot_result_free(&r);
+  CHECK_EQ_INT(run1q(TFL_OP_TANH, TFL_INT16, 1, zero, &odd, &q15, 0, NULL, &r), TFL_UNSUPPORTED);
+  ot_result_free(&r);
+  /* the output must be Q0.15 */
+  CHECK(run1q(TFL_OP_TANH, TFL_INT16, 1, zero, &q12, &q12, 0, NULL, &r) == TFL_ERROR);
+  ot_result_free(&r);
+  CHECK(run1q(TFL_OP_LOGISTIC, TFL_INT16, 1, zero, &q12, &q12, 0, NULL, &r) == TFL_ERROR);
+  ot_result_free(&r);
+}
+
+static double d_hard_swish(double x) { return x * (x + 3 < 0 ? 0 : (x + 3 > 6 ? 6 : x + 3)) / 6; }
+
+TEST(quantized_abs) {
+  /* int8 (0.5, zp -3) -> (0.25, zp -128): |q + 3| doubled: 250, 0, 4, 6, 206 */
+  const int8_t x[] = {-128, -3, -1, -6, 100};
+  const qp qi = {0.5f, -3}, qo = {0.25f, -128};
+  ot_result r;
+  REQUIRE(run1q(TFL_OP_ABS, TFL_INT8, 5, x, &qi, &qo, 0, NULL, &r) == TFL_OK);
+  const int8_t *y = r.out[0].data;
+  CHECK(y[0] == 122 && y[1] == -128 && y[2] == -124 && y[3] == -122 && y[4] == 78);
+  ot_result_free(&r);
+  /* the same scales: |q - zp| + zp exactly; int16 needs zero points 0 */
+  const int16_t h[] = {-32768, -5, 7};
+  const qp hq = {0.01f, 0};
+  REQUIRE(run1q(TFL_OP_ABS, TFL_INT16, 3, h, &hq, &hq, 0, NULL, &r) == TFL_OK);
+  const int16_t *z = r.out[0].data;
+  CHECK(z[0] == 32767 && z[1] == 5 && z[2] == 7);
+  ot_result_free(&r);
+  const qp hz = {0.01f, 1};
+  CHECK(run1q(TFL_OP_ABS, TFL_INT16, 3, h, &hz, &hz, 0, NULL, &r) == TFL_ERROR);
+  ot_result_free(&r);
+}
+
+TEST(quantized_hard_swish) {
+  /* int8 (1/16, zp 0) -> (1/32, zp -50): exact at 0, below -3 and above 3 */
+  int8_t x[256];
+  for (int i = 0; i < 256; i++) x[i] = (int8_t)(i - 128);
+  const qp qi = {1.0f / 16, 0}, qo = {1.0f / 32, -50};
+  ot_result r;
+  REQUIRE(run1q(TFL_OP_HARD_SWISH, TFL_INT8, 256, x, &qi, &qo, 0, NULL, &r) == TFL_OK);
+  const int8_t *y = r.out[0].data;
+  CHECK_EQ_INT(y[128], -50);     /* 0 */
+  CHECK_EQ_INT(y[0], -50);       /* -8 -> 0 */
+  CHECK_EQ_INT(y[128 + 48], 46); /* 3 -> 3 = 96 steps */
+  CHECK_EQ_INT(y[255], 127);     /* 7.94 saturates */
+  /* everywhere within 1 LSB of the function (TFLite's 16-bit fixed point) */
+  for (int i = 0; i < 256; i++) {
+    double want = d_hard_swish(qi.scale * (double)x[i]) / qo.scale + (double)qo.zp;
+    want = want > 127 ? 127 : want;
+    CHECK_NEAR(y[i], want, 1.0);
+  }
+  ot_result_free(&r);
+  /* uint8 */
+  const uint8_t u[] = {0, 100, 120, 200, 255};
+  const qp ui = {0.05f, 100}, uo = {0.05f, 100};
+  REQUIRE(run1q(TFL_OP_HARD_SWISH, TFL_UINT8, 5, u, &ui, &uo, 0, NULL, &r) == TFL_OK);
+  const uint8_t *z = r.out[0].data;
+  for (int i = 0; i < 5; i++) {
+    const double want = d_hard_swish(ui.scale * (double)(u[i] - 100)) / uo.scale + 100.0;
+    CHECK_NEAR(z[i], want, 1.0);
+  }
+  CHECK(z[1] == 100 && z[3] == 200);
+  ot_result_free(&r);
+  /* an output scale finer than input / 256 would need a left shift */
+  const qp fine = {1.0f / 8192, 0};
+  CHECK(run1q(TFL_OP_HARD_SWISH, TFL_INT8, 1, x, &qi, &fine, 0, NULL, &r) == TFL_ERROR);
+  ot_result_free(&r);
+}
+
+TEST(quantized_prelu) {
+  /* int8 x (0.5, zp -10) with alpha [2] (0.25, zp 0) broadcast over [2, 2], out (0.5, zp 5):
+   * x >= 0 keeps its step count; x < 0 times alpha */
+  const int32_t xd[] = {2, 2}, ad[] = {2};
+  const int8_t x[] = {-10, 0, -20, -30};
+  const int8_t a[] = {2, -4};
+  const float xs = 0.5f, as = 0.25f, os = 0.5f;
+  const int64_t xz = -10, az = 0, oz = 5;
+  ot_spec in[2] = {{.type = TFL_INT8, .ndim = 2, .dims = xd, .data = x, .q_count = 1,
+                    .scales = &xs, .zero_points = &xz},
+                   {.type = TFL_INT8, .ndim = 1, .dims = ad, .data = a, .constant = 1,
+                    .q_count = 1, .scales = &as, .zero_points = &az}};
+  ot_spec out[1] = {{.type = TFL_INT8, .q_count = 1, .scales = &os, .zero_points = &oz}};
+  ot_result r;
+  REQUIRE(ot_run(TFL_OP_PRELU, 1, in, 2, out, 1, 0, NULL, &r) == TFL_OK);
+  const int8_t *y = r.out[0].data;
+  CHECK_EQ_INT(y[0], 5);  /* 0 */
+  CHECK_EQ_INT(y[1], 15); /* 10 steps */
+  CHECK_EQ_INT(y[2], 0);  /* -10 steps * 0.5 = -5 */
+  CHECK_EQ_INT(y[3], 25); /* -20 steps * -1 = 20 */
+  ot_result_free(&r);
+  /* int16 input with int8 alpha, and the output retyped to the input's type */
+  const int16_t h[] = {-1000, 1000, -7, 3};
+  const float hs = 1.0f, hos = 1.0f;
+  const int64_t z0 = 0;
+  ot_spec hin[2] = {{.type = TFL_INT16, .ndim = 2, .dims = xd, .data = h, .q_count = 1,
+                     .scales = &hs, .zero_points = &z0},
+                    {.type = TFL_INT8, .ndim = 1, .dims = ad, .data = a, .constant = 1,
+                     .q_count = 1, .scales = &as, .zero_points = &az}};
+  ot_spec hout[1] = {{.type = TFL_FLOAT32, .q_count = 1, .scales = &hos, .zero_points = &z0}};
+  REQUIRE(ot_run(TFL_OP_PRELU, 1, hin, 2, hout, 1, 0, NULL, &r) == TFL_OK);
+  CHECK_EQ_INT(r.out[0].type, TFL_INT16);
+  const int16_t *w = r.out[0].data;
+  CHECK(w[0] == -500 && w[1] == 1000 && w[2] == -4 && w[3] == 3); /* -3.5 -> -4 */
+  ot_result_free(&r);
+  /* the alpha type must go with the input's */
+  in[1].type = TFL_UINT8;
+  CHECK(ot_run(TFL_OP_PRELU, 1, in, 2, out, 1, 0, NULL, &r) != TFL_OK);
   ot_result_free(&r);
 }
 
@@ -319,5 +647,12 @@ int main(void) {
   RUN(prelu_broadcasting);
   RUN(zero_size);
   RUN(errors);
+  RUN(quantized_relu_family);
+  RUN(quantized_leaky_relu);
+  RUN(quantized_table_ops);
+  RUN(quantized_int16_activations);
+  RUN(quantized_abs);
+  RUN(quantized_hard_swish);
+  RUN(quantized_prelu);
   return test_summary();
 }

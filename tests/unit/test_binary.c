@@ -99,29 +99,44 @@ static float ref_act(int act, float v) {
   }
 }
 
-/* out[idx] = f(a[...], b[...]) visiting every output index and locating each operand's
- * element from the aligned coordinates. */
-static void ref_broadcast(int op, int act, const shape *sa, const float *a, const shape *sb,
-                          const float *b, shape *so, float *out) {
+/* The broadcast output shape of sa and sb into so. */
+static void broadcast_shape(const shape *sa, const shape *sb, shape *so) {
   int nd = sa->ndim > sb->ndim ? sa->ndim : sb->ndim;
-  int32_t da[TFL_MAX_DIMS], db[TFL_MAX_DIMS];
   so->ndim = nd;
   for (int i = 0; i < nd; i++) {
-    da[i] = i < nd - sa->ndim ? 1 : sa->dims[i - (nd - sa->ndim)];
-    db[i] = i < nd - sb->ndim ? 1 : sb->dims[i - (nd - sb->ndim)];
-    so->dims[i] = (da[i] == 0 || db[i] == 0) ? 0 : (da[i] > db[i] ? da[i] : db[i]);
+    int32_t da = i < nd - sa->ndim ? 1 : sa->dims[i - (nd - sa->ndim)];
+    int32_t db = i < nd - sb->ndim ? 1 : sb->dims[i - (nd - sb->ndim)];
+    so->dims[i] = (da == 0 || db == 0) ? 0 : (da > db ? da : db);
   }
+}
+
+/* The elements of a and b that output element `lin` combines, located from the aligned
+ * coordinates. */
+static void broadcast_indices(const shape *sa, const shape *sb, const shape *so, size_t lin,
+                              size_t *ia, size_t *ib) {
+  int nd = so->ndim;
+  size_t rem = lin, ma = 1, mb = 1;
+  *ia = *ib = 0;
+  for (int i = nd - 1; i >= 0; i--) {
+    int32_t da = i < nd - sa->ndim ? 1 : sa->dims[i - (nd - sa->ndim)];
+    int32_t db = i < nd - sb->ndim ? 1 : sb->dims[i - (nd - sb->ndim)];
+    size_t c = rem % (size_t)so->dims[i];
+    rem /= (size_t)so->dims[i];
+    *ia += (da == 1 ? 0 : c) * ma;
+    *ib += (db == 1 ? 0 : c) * mb;
+    ma *= (size_t)da;
+    mb *= (size_t)db;
+  }
+}
+
+/* out[idx] = f(a[...], b[...]) visiting every output index. */
+static void ref_broadcast(int op, int act, const shape *sa, const float *a, const shape *sb,
+                          const float *b, shape *so, float *out) {
+  broadcast_shape(sa, sb, so);
   size_t total = shape_count(so);
   for (size_t lin = 0; lin < total; lin++) {
-    size_t rem = lin, ia = 0, ib = 0, ma = 1, mb = 1;
-    for (int i = nd - 1; i >= 0; i--) {
-      size_t c = rem % (size_t)so->dims[i];
-      rem /= (size_t)so->dims[i];
-      ia += (da[i] == 1 ? 0 : c) * ma;
-      ib += (db[i] == 1 ? 0 : c) * mb;
-      ma *= (size_t)da[i];
-      mb *= (size_t)db[i];
-    }
+    size_t ia, ib;
+    broadcast_indices(sa, sb, so, lin, &ia, &ib);
     out[lin] = ref_act(act, ref_op(op, a[ia], b[ib]));
   }
 }
@@ -432,7 +447,7 @@ TEST(type_errors) {
   {
     ot_spec in[2] = {OT_F32(1, d2, f), OT_F32(1, d2, f)};
     ot_spec out[1] = {OT_OUT(TFL_INT32)};
-    CHECK(ot_run(TFL_OP_SUB, 1, in, 2, out, 1, 0, NULL, &r) != TFL_OK);
+    CHECK(ot_run(TFL_OP_MUL, 1, in, 2, out, 1, 0, NULL, &r) != TFL_OK);
     ot_result_free(&r);
   }
   {
@@ -450,19 +465,325 @@ TEST(type_errors) {
   }
 }
 
-TEST(quantized_add_is_unsupported_for_now) {
-  const int32_t d2[] = {2};
-  const int8_t q[] = {1, 2};
-  const float scale[] = {0.5f};
-  const int64_t zp[] = {0};
-  ot_spec in[2] = {OT_IN(TFL_INT8, 1, d2, q), OT_IN(TFL_INT8, 1, d2, q)};
-  in[0].q_count = in[1].q_count = 1;
-  in[0].scales = in[1].scales = scale;
-  in[0].zero_points = in[1].zero_points = zp;
-  ot_spec out[1] = {{.type = TFL_INT8, .q_count = 1, .scales = scale, .zero_points = zp}};
+/* --- quantized ADD, SUB, MUL -------------------------------------------------------------- */
+
+typedef struct qparam {
+  float scale;
+  int64_t zp;
+} qparam;
+
+static ot_spec qspec(tfl_type type, const shape *sh, const void *data, const qparam *q) {
+  ot_spec s = {.type = type, .q_count = 1, .scales = &q->scale, .zero_points = &q->zp};
+  if (sh) {
+    s.ndim = sh->ndim;
+    s.dims = sh->dims;
+    s.data = data;
+  }
+  return s;
+}
+
+/* Runs a quantized binary op. pot < 0: no builtin options (unless act is set); otherwise the
+ * options carry pot_scale_int16 = pot. */
+static tfl_status run2q(int op, int act, int pot, tfl_type type, const shape *sa, const void *a,
+                        const qparam *qa, const shape *sb, const void *b, const qparam *qb,
+                        const qparam *qo, ot_result *r) {
+  ot_spec in[2] = {qspec(type, sa, a, qa), qspec(type, sb, b, qb)};
+  ot_spec out[1] = {qspec(type, NULL, NULL, qo)};
+  mb_field opt[] = {MB_BYTE(0, act), MB_BYTE(1, pot > 0), MB_FIELDS_END};
+  if (pot < 0) opt[1] = (mb_field)MB_FIELDS_END;
+  if (pot < 0 && act == TFL_ACT_NONE) return ot_run(op, 1, in, 2, out, 1, 0, NULL, r);
+  return ot_run(op, 1, in, 2, out, 1, act_options(op), opt, r);
+}
+
+TEST(quantized_add_hand_computed) {
+  const shape s4 = S(4);
+  /* uint8 with zero points at both ends of the range: 0.5 (a - 255) + 0.25 b on scale 1,
+   * zero point 128 */
+  const uint8_t a[] = {255, 0, 251, 200};
+  const uint8_t b[] = {0, 255, 2, 10};
+  const qparam qa = {0.5f, 255}, qb = {0.25f, 0}, qo = {1.0f, 128};
   ot_result r;
-  CHECK_EQ_INT(ot_run(TFL_OP_ADD, 1, in, 2, out, 1, 0, NULL, &r), TFL_UNSUPPORTED);
-  CHECK(strstr(r.error, "quantized") != NULL);
+  REQUIRE(run2q(TFL_OP_ADD, TFL_ACT_NONE, -1, TFL_UINT8, &s4, a, &qa, &s4, b, &qb, &qo, &r) ==
+          TFL_OK);
+  const uint8_t *y = r.out[0].data;
+  CHECK_EQ_INT(y[0], 128); /* 0 */
+  CHECK_EQ_INT(y[1], 64);  /* -127.5 + 63.75 = -63.75 */
+  CHECK_EQ_INT(y[2], 126); /* -2 + 0.5 = -1.5: ties go away from zero */
+  CHECK_EQ_INT(y[3], 103); /* -27.5 + 2.5 */
+  ot_result_free(&r);
+  /* int8: saturation, and the RELU clamp at the output zero point */
+  const int8_t c[] = {127, -128, -10, 5};
+  const qparam q1 = {1.0f, 0};
+  REQUIRE(run2q(TFL_OP_ADD, TFL_ACT_RELU, -1, TFL_INT8, &s4, c, &q1, &s4, c, &q1, &q1, &r) ==
+          TFL_OK);
+  const int8_t *z = r.out[0].data;
+  CHECK_EQ_INT(z[0], 127); /* 254 */
+  CHECK_EQ_INT(z[1], 0);   /* -256 */
+  CHECK_EQ_INT(z[2], 0);   /* -20 */
+  CHECK_EQ_INT(z[3], 10);
+  ot_result_free(&r);
+}
+
+TEST(quantized_sub_and_mul_hand_computed) {
+  const shape s3 = S(3), s1 = S(1);
+  const int8_t a[] = {-128, 0, 100};
+  const int8_t b[] = {10};
+  const qparam qa = {0.5f, -128}, qb = {0.5f, 0}, qo = {0.25f, 3};
+  ot_result r;
+  /* SUB, broadcasting b: 0.5 (a + 128) - 5 on scale 0.25 = -20, 236, 436 (+3, saturated) */
+  REQUIRE(run2q(TFL_OP_SUB, TFL_ACT_NONE, -1, TFL_INT8, &s3, a, &qa, &s1, b, &qb, &qo, &r) ==
+          TFL_OK);
+  const int8_t *y = r.out[0].data;
+  CHECK_EQ_INT(y[0], -17);
+  CHECK_EQ_INT(y[1], 127);
+  CHECK_EQ_INT(y[2], 127);
+  ot_result_free(&r);
+  /* MUL: 0.5 (a + 128) * 5 on scale 16, zero point -100: 0, 20, 35.625 */
+  const qparam qm = {16.0f, -100};
+  REQUIRE(run2q(TFL_OP_MUL, TFL_ACT_NONE, -1, TFL_INT8, &s3, a, &qa, &s1, b, &qb, &qm, &r) ==
+          TFL_OK);
+  y = r.out[0].data;
+  CHECK_EQ_INT(y[0], -100);
+  CHECK_EQ_INT(y[1], -80);
+  CHECK_EQ_INT(y[2], -64);
+  ot_result_free(&r);
+}
+
+TEST(quantized_int16_paths) {
+  const shape s4 = S(4);
+  const int16_t a[] = {32767, -32768, 1000, -3};
+  const int16_t b[] = {32767, -32768, 3, -3};
+  ot_result r;
+  /* Power-of-two scales: input 1 on the output's scale, input 2 twice as fine, so b is halved
+   * (ties away from zero) and the sum saturates. */
+  const qparam q15 = {1.0f / 32768, 0}, q16 = {1.0f / 65536, 0};
+  REQUIRE(run2q(TFL_OP_ADD, TFL_ACT_NONE, 1, TFL_INT16, &s4, a, &q15, &s4, b, &q16, &q15, &r) ==
+          TFL_OK);
+  const int16_t *y = r.out[0].data;
+  CHECK_EQ_INT(y[0], 32767);
+  CHECK_EQ_INT(y[1], -32768);
+  CHECK_EQ_INT(y[2], 1002); /* 1000 + 1.5 */
+  CHECK_EQ_INT(y[3], -5);   /* -3 - 1.5 */
+  ot_result_free(&r);
+  REQUIRE(run2q(TFL_OP_SUB, TFL_ACT_NONE, 1, TFL_INT16, &s4, a, &q15, &s4, b, &q16, &q15, &r) ==
+          TFL_OK);
+  y = r.out[0].data;
+  CHECK_EQ_INT(y[0], 16383); /* 32767 - 16383.5 */
+  CHECK_EQ_INT(y[1], -16384);
+  CHECK_EQ_INT(y[2], 998);
+  CHECK_EQ_INT(y[3], -1);
+  ot_result_free(&r);
+  /* General scales (pot_scale_int16 false): 0.5 a + 0.25 b on scale 1 */
+  const qparam qh = {0.5f, 0}, qq = {0.25f, 0}, q1 = {1.0f, 0};
+  REQUIRE(run2q(TFL_OP_ADD, TFL_ACT_NONE, 0, TFL_INT16, &s4, a, &qh, &s4, b, &qq, &q1, &r) ==
+          TFL_OK);
+  y = r.out[0].data;
+  CHECK_EQ_INT(y[0], 24575); /* 24575.25 */
+  CHECK_EQ_INT(y[1], -24576);
+  CHECK_EQ_INT(y[2], 501); /* 500.75 */
+  CHECK_EQ_INT(y[3], -2);  /* -2.25 */
+  ot_result_free(&r);
+  /* The same scales with pot_scale_int16 true but non-power-of-two output: general path */
+  const qparam q3 = {3.0f, 0};
+  REQUIRE(run2q(TFL_OP_ADD, TFL_ACT_NONE, 1, TFL_INT16, &s4, a, &qh, &s4, b, &qq, &q3, &r) ==
+          TFL_OK);
+  CHECK_EQ_INT(((const int16_t *)r.out[0].data)[0], 8192); /* 8191.75 */
+  ot_result_free(&r);
+  /* MUL: 0.5 a * 0.25 b on scale 8192 = a b / 65536 */
+  const qparam q8k = {8192.0f, 0};
+  REQUIRE(run2q(TFL_OP_MUL, TFL_ACT_NONE, -1, TFL_INT16, &s4, a, &qh, &s4, b, &qq, &q8k, &r) ==
+          TFL_OK);
+  y = r.out[0].data;
+  CHECK_EQ_INT(y[0], 16383);
+  CHECK_EQ_INT(y[1], 16384);
+  CHECK_EQ_INT(y[2], 0);
+  CHECK_EQ_INT(y[3], 0);
+  ot_result_free(&r);
+  /* int16 needs zero points 0 */
+  const qparam qz = {0.5f, 1};
+  CHECK(run2q(TFL_OP_MUL, TFL_ACT_NONE, -1, TFL_INT16, &s4, a, &qz, &s4, b, &qq, &q8k, &r) !=
+        TFL_OK);
+  CHECK(strstr(r.error, "zero point") != NULL);
+  ot_result_free(&r);
+}
+
+TEST(quantized_squared_difference) {
+  /* int8 (0.5, zp 0) both, out (1, zp -100): (0.5 x - 0.5 y)^2 */
+  const shape s3 = S(3);
+  const int8_t x[] = {10, -128, 3};
+  const int8_t y[] = {4, 127, 0};
+  const qparam qi = {0.5f, 0}, qo = {1.0f, -100};
+  ot_result r;
+  REQUIRE(run2q(TFL_OP_SQUARED_DIFFERENCE, TFL_ACT_NONE, -1, TFL_INT8, &s3, x, &qi, &s3, y, &qi,
+                &qo, &r) == TFL_OK);
+  const int8_t *z = r.out[0].data;
+  CHECK_EQ_INT(z[0], -91);  /* 9 */
+  CHECK_EQ_INT(z[1], 127);  /* 16256 saturates */
+  CHECK_EQ_INT(z[2], -98);  /* 2.25 */
+  ot_result_free(&r);
+  /* uint8 has no quantized SQUARED_DIFFERENCE in TFLite */
+  const uint8_t u[] = {1, 2, 3};
+  const qparam qu = {0.5f, 0};
+  CHECK_EQ_INT(run2q(TFL_OP_SQUARED_DIFFERENCE, TFL_ACT_NONE, -1, TFL_UINT8, &s3, u, &qu, &s3, u,
+                     &qu, &qu, &r),
+               TFL_UNSUPPORTED);
+  ot_result_free(&r);
+}
+
+TEST(int16_without_quantization_wraps_then_clamps) {
+  const int32_t d3[] = {3};
+  const int16_t a[] = {32767, -32768, 300};
+  const int16_t b[] = {1, -1, 300};
+  ot_spec in[2] = {OT_IN(TFL_INT16, 1, d3, a), OT_IN(TFL_INT16, 1, d3, b)};
+  ot_spec out[1] = {OT_OUT(TFL_INT16)};
+  ot_result r;
+  REQUIRE(ot_run(TFL_OP_ADD, 1, in, 2, out, 1, 0, NULL, &r) == TFL_OK);
+  const int16_t *y = r.out[0].data;
+  CHECK(y[0] == -32768 && y[1] == 32767 && y[2] == 600);
+  ot_result_free(&r);
+  mb_field relu6[] = {MB_BYTE(0, TFL_ACT_RELU6), MB_FIELDS_END};
+  REQUIRE(ot_run(TFL_OP_MUL, 1, in, 2, out, 1, TFL_OPTS_MUL, relu6, &r) == TFL_OK);
+  y = r.out[0].data;
+  CHECK(y[0] == 6 && y[1] == 0 && y[2] == 6); /* 90000 wraps to 24464, then 6 */
+  ot_result_free(&r);
+}
+
+/* The real-number result of a quantized op, before it is put on the output scale. */
+static double real_result(int op, double x, double y) {
+  return op == TFL_OP_ADD ? x + y : (op == TFL_OP_SUB ? x - y : x * y);
+}
+
+static int32_t raw_get(tfl_type t, const void *p, size_t i) {
+  if (t == TFL_UINT8) return ((const uint8_t *)p)[i];
+  if (t == TFL_INT8) return ((const int8_t *)p)[i];
+  return ((const int16_t *)p)[i];
+}
+
+static void raw_set(tfl_type t, void *p, size_t i, int32_t v) {
+  if (t == TFL_UINT8) ((uint8_t *)p)[i] = (uint8_t)v;
+  else if (t == TFL_INT8) ((int8_t *)p)[i] = (int8_t)v;
+  else ((int16_t *)p)[i] = (int16_t)v;
+}
+
+/* Random values, scales, zero points and broadcasts against the double-precision result,
+ * skipping results near a rounding boundary: within 1e-3 for ADD/SUB (whose inputs gain 20
+ * or 15 bits before rescaling), within the multiplier s1 s2 / s_out plus 1e-3 for MUL, whose
+ * product is rescaled directly and so rounds twice (first to an integer multiple of
+ * 2^shift). */
+static void check_quantized_random(int op, tfl_type type, unsigned seed) {
+  static const shape qpairs[][2] = {{S(2, 3, 4), S(2, 3, 4)}, {S(2, 3, 4), S(4)},
+                                    {S(3, 1), S(1, 5)},       {S(1), S(2, 2, 2)},
+                                    {S(2, 1, 3), S(2, 4, 1)}};
+  const int is16 = type == TFL_INT16;
+  const int32_t lo = type == TFL_UINT8 ? 0 : (type == TFL_INT8 ? -128 : -32768);
+  const int32_t hi = type == TFL_UINT8 ? 255 : (type == TFL_INT8 ? 127 : 32767);
+  uint32_t st = seed * 2654435761u + 1u;
+#define NEXT() (st = st * 1664525u + 1013904223u, st >> 8)
+  for (size_t p = 0; p < sizeof(qpairs) / sizeof(qpairs[0]); p++) {
+    const shape *sa = &qpairs[p][0], *sb = &qpairs[p][1];
+    int16_t a[64], b[64];
+    for (size_t i = 0; i < shape_count(sa); i++)
+      raw_set(type, a, i, lo + (int32_t)(NEXT() % (uint32_t)(hi - lo + 1)));
+    for (size_t i = 0; i < shape_count(sb); i++)
+      raw_set(type, b, i, lo + (int32_t)(NEXT() % (uint32_t)(hi - lo + 1)));
+    const qparam qa = {0.002f + (float)(NEXT() % 1000) / 1000.0f,
+                       is16 ? 0 : lo + (int32_t)(NEXT() % 256)};
+    const qparam qb = {0.002f + (float)(NEXT() % 1000) / 1000.0f,
+                       is16 ? 0 : lo + (int32_t)(NEXT() % 256)};
+    /* an output scale that keeps most results in range */
+    const double span = (double)(hi - lo);
+    const double out_scale = op == TFL_OP_MUL ? qa.scale * qb.scale * span / 3.0
+                                              : (qa.scale + qb.scale) / 1.5;
+    const qparam qo = {(float)out_scale, is16 ? 0 : lo + (int32_t)(NEXT() % 256)};
+    ot_result r;
+    if (run2q(op, TFL_ACT_NONE, 0, type, sa, a, &qa, sb, b, &qb, &qo, &r) != TFL_OK) {
+      test_fail(__FILE__, __LINE__, "op %d type %s pair %zu: %s", op, tfl_type_name(type), p,
+                r.error);
+      ot_result_free(&r);
+      continue;
+    }
+    const double margin =
+        1e-3 + (op == TFL_OP_MUL ? (double)qa.scale * qb.scale / qo.scale : 0.0);
+    shape so;
+    broadcast_shape(sa, sb, &so);
+    for (size_t i = 0; i < shape_count(&so); i++) {
+      size_t ia, ib;
+      broadcast_indices(sa, sb, &so, i, &ia, &ib);
+      const double x = (double)qa.scale * (raw_get(type, a, ia) - qa.zp);
+      const double y = (double)qb.scale * (raw_get(type, b, ib) - qb.zp);
+      const double v = real_result(op, x, y) / (double)qo.scale;
+      if (fabs(v - floor(v) - 0.5) < margin) continue;
+      double q = round(v) + (double)qo.zp;
+      q = q < lo ? lo : (q > hi ? hi : q);
+      if (raw_get(type, r.out[0].data, i) != (int32_t)q) {
+        test_fail(__FILE__, __LINE__, "op %d %s pair %zu element %zu: got %d, want %d (%.4f)",
+                  op, tfl_type_name(type), p, i, (int)raw_get(type, r.out[0].data, i), (int)q, v);
+        break;
+      }
+    }
+    ot_result_free(&r);
+  }
+#undef NEXT
+}
+
+TEST(quantized_random_against_real_arithmetic) {
+  const int ops[] = {TFL_OP_ADD, TFL_OP_SUB, TFL_OP_MUL};
+  const tfl_type types[] = {TFL_UINT8, TFL_INT8, TFL_INT16};
+  for (int o = 0; o < 3; o++)
+    for (int t = 0; t < 3; t++)
+      for (unsigned seed = 1; seed <= 6; seed++) check_quantized_random(ops[o], types[t], seed);
+}
+
+TEST(quantized_output_takes_input_type) {
+  /* TFLite's ADD and SUB give the output the inputs' type (MUL does not) */
+  const shape s2 = S(2);
+  const int8_t a[] = {1, 2};
+  const qparam q = {0.5f, 0};
+  ot_spec in[2] = {qspec(TFL_INT8, &s2, a, &q), qspec(TFL_INT8, &s2, a, &q)};
+  ot_spec out[1] = {qspec(TFL_FLOAT32, NULL, NULL, &q)};
+  ot_result r;
+  REQUIRE(ot_run(TFL_OP_ADD, 1, in, 2, out, 1, 0, NULL, &r) == TFL_OK);
+  CHECK_EQ_INT(r.out[0].type, TFL_INT8);
+  CHECK(((const int8_t *)r.out[0].data)[1] == 4);
+  ot_result_free(&r);
+  CHECK(ot_run(TFL_OP_MUL, 1, in, 2, out, 1, 0, NULL, &r) != TFL_OK);
+  ot_result_free(&r);
+}
+
+TEST(quantized_errors) {
+  const shape s2 = S(2);
+  const int8_t a[] = {1, 2};
+  const qparam good = {0.5f, 0}, zero = {0.0f, 0}, tiny = {1e-9f, 0};
+  ot_result r;
+  /* a scale of 0 (or no quantization at all) on an 8-bit input */
+  CHECK(run2q(TFL_OP_ADD, TFL_ACT_NONE, -1, TFL_INT8, &s2, a, &zero, &s2, a, &good, &good, &r) ==
+        TFL_ERROR);
+  CHECK(strstr(r.error, "scale") != NULL);
+  ot_result_free(&r);
+  /* an ADD output scale so small that TFLite's output multiplier reaches 1 */
+  CHECK(run2q(TFL_OP_ADD, TFL_ACT_NONE, -1, TFL_INT8, &s2, a, &good, &s2, a, &good, &tiny, &r) ==
+        TFL_ERROR);
+  CHECK(strstr(r.error, "too small") != NULL);
+  ot_result_free(&r);
+  /* fused TANH has no quantized form */
+  CHECK_EQ_INT(run2q(TFL_OP_ADD, TFL_ACT_TANH, -1, TFL_INT8, &s2, a, &good, &s2, a, &good, &good,
+                     &r),
+               TFL_UNSUPPORTED);
+  ot_result_free(&r);
+  /* power-of-two int16 scales where neither input is on the output's scale */
+  const int16_t h[] = {1, 2};
+  const qparam q14 = {1.0f / 16384, 0}, q16 = {1.0f / 65536, 0}, q15 = {1.0f / 32768, 0};
+  CHECK(run2q(TFL_OP_ADD, TFL_ACT_NONE, 1, TFL_INT16, &s2, h, &q16, &s2, h, &q16, &q15, &r) ==
+        TFL_ERROR);
+  ot_result_free(&r);
+  CHECK(run2q(TFL_OP_SUB, TFL_ACT_NONE, 1, TFL_INT16, &s2, h, &q14, &s2, h, &q15, &q15, &r) ==
+        TFL_ERROR);
+  ot_result_free(&r);
+  /* quantized DIV is not implemented */
+  const uint8_t u[] = {1, 2};
+  CHECK_EQ_INT(run2q(TFL_OP_DIV, TFL_ACT_NONE, -1, TFL_UINT8, &s2, u, &good, &s2, u, &good, &good,
+                     &r),
+               TFL_UNSUPPORTED);
   ot_result_free(&r);
 }
 
@@ -502,7 +823,14 @@ int main(void) {
   RUN(zero_size_tensors);
   RUN(incompatible_shapes);
   RUN(type_errors);
-  RUN(quantized_add_is_unsupported_for_now);
+  RUN(quantized_add_hand_computed);
+  RUN(quantized_sub_and_mul_hand_computed);
+  RUN(quantized_int16_paths);
+  RUN(quantized_squared_difference);
+  RUN(int16_without_quantization_wraps_then_clamps);
+  RUN(quantized_random_against_real_arithmetic);
+  RUN(quantized_output_takes_input_type);
+  RUN(quantized_errors);
   RUN(bad_activation_and_io);
   return test_summary();
 }

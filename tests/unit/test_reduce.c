@@ -1,7 +1,9 @@
 /* MEAN, SUM, REDUCE_PROD, REDUCE_MAX, REDUCE_MIN, REDUCE_ANY, REDUCE_ALL: every op over many
  * axis sets against a naive reduction that visits all input elements for each output, keep
  * dims on and off, negative and duplicate axes, int64 axes, a runtime axis tensor, integer
- * semantics, empty reductions, scalars and errors. */
+ * semantics, empty reductions, scalars and errors. Quantized MEAN (TFLite's optimized spatial
+ * path and its reference path, which round differently) and SUM worked out by hand, random
+ * quantized MEANs against the double result, int16, and raw MAX/MIN. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -284,12 +286,141 @@ TEST(quantized_max_min_raw) {
   const int8_t *y = r.out[0].data;
   CHECK(y[0] == 7 && y[1] == 2);
   ot_result_free(&r);
+  /* raw values move even when the output's parameters differ, as in TFLite */
   out[0].scales = other;
-  CHECK_EQ_INT(ot_run(TFL_OP_REDUCE_MIN, 1, in, 2, out, 1, 0, NULL, &r), TFL_UNSUPPORTED);
+  REQUIRE(ot_run(TFL_OP_REDUCE_MIN, 1, in, 2, out, 1, 0, NULL, &r) == TFL_OK);
+  y = r.out[0].data;
+  CHECK(y[0] == -128 && y[1] == 0);
   ot_result_free(&r);
-  out[0].scales = scale;
-  CHECK_EQ_INT(ot_run(TFL_OP_MEAN, 1, in, 2, out, 1, 0, NULL, &r), TFL_UNSUPPORTED);
-  CHECK(strstr(r.error, "quantized") != NULL);
+}
+
+typedef struct qp {
+  float scale;
+  int64_t zp;
+} qp;
+
+static tfl_status run_reduce_q(int op, tfl_type type, int ndim, const int32_t *dims,
+                               const void *x, const qp *qi, int naxes, const int32_t *axes,
+                               int keep_dims, const qp *qo, ot_result *r) {
+  const int32_t adims[] = {naxes};
+  ot_spec in[2] = {{.type = type, .ndim = ndim, .dims = dims, .data = x, .q_count = 1,
+                    .scales = &qi->scale, .zero_points = &qi->zp},
+                   OT_CONST(TFL_INT32, 1, adims, axes)};
+  ot_spec out[1] = {{.type = type, .q_count = 1, .scales = &qo->scale, .zero_points = &qo->zp}};
+  mb_field opt[] = {MB_BYTE(0, keep_dims), MB_FIELDS_END};
+  return ot_run(op, 1, in, 2, out, 1, TFL_OPTS_REDUCER, opt, r);
+}
+
+TEST(quantized_mean_two_paths) {
+  /* int8 [1, 2, 1, 2] (0.5, zp 1) over H and W into (1.0, zp 0). Channel 0 holds 1, 2 (real
+   * 0, 0.5: mean 0.25), channel 1 holds -3, 5 (real -2, 2: mean 0). */
+  const int32_t dims[] = {1, 2, 1, 2};
+  const int8_t x[] = {1, -3, 2, 5};
+  const int32_t axes[] = {1, 2};
+  const qp qi = {0.5f, 1}, qo = {1.0f, 0};
+  ot_result r;
+  /* keep_dims: TFLite's optimized kernel. bias = 0 - round(1 * 0.5 / 1) = -1 and multiplier
+   * 0.5 / (2 * 1) = 0.25: channel 0 sums 3 -> 0.75 -> 1, -1 = 0; channel 1 sums 2 -> 0.5 ->
+   * 1 (ties up), -1 = 0 */
+  REQUIRE(run_reduce_q(TFL_OP_MEAN, TFL_INT8, 4, dims, x, &qi, 2, axes, 1, &qo, &r) == TFL_OK);
+  CHECK_EQ_INT(r.out[0].ndim, 4);
+  const int8_t *y = r.out[0].data;
+  CHECK(y[0] == 0 && y[1] == 0);
+  ot_result_free(&r);
+  /* without keep_dims: the reference kernel. (sum - 2 * 1) times 0.5 / 2: channel 0 is
+   * 1 * 0.25, computed as round(1 * 0.5) = 1 (ties up) then 1 / 2 -> 1 (ties away);
+   * channel 1 is 0 */
+  REQUIRE(run_reduce_q(TFL_OP_MEAN, TFL_INT8, 4, dims, x, &qi, 2, axes, 0, &qo, &r) == TFL_OK);
+  CHECK_EQ_INT(r.out[0].ndim, 2);
+  y = r.out[0].data;
+  CHECK(y[0] == 1 && y[1] == 0);
+  ot_result_free(&r);
+  /* uint8 takes the optimized path too: (2.0, zp 128) values 130, 131, 120, 121 -> reals 4,
+   * 6, -16, -14 -> means 5 and -15 on (1.0, zp 100): 105, 85 */
+  const uint8_t u[] = {130, 120, 131, 121};
+  const qp ui = {2.0f, 128}, uo = {1.0f, 100};
+  REQUIRE(run_reduce_q(TFL_OP_MEAN, TFL_UINT8, 4, dims, u, &ui, 2, axes, 1, &uo, &r) == TFL_OK);
+  const uint8_t *z = r.out[0].data;
+  CHECK(z[0] == 105 && z[1] == 85);
+  ot_result_free(&r);
+}
+
+TEST(quantized_mean_random_against_double) {
+  /* reference-path MEANs over several axis sets. The centred sum is rescaled without extra
+   * bits, so it rounds twice (first to a multiple of 2^shift): near a rounding boundary, by
+   * up to the effective multiplier in_scale / (n out_scale), it may round either way. */
+  const int32_t dims[] = {3, 4, 5};
+  const int32_t axis_sets[][2] = {{0, 0}, {1, 1}, {2, 2}, {0, 2}, {1, 2}};
+  int8_t x[60];
+  uint32_t st = 12345u;
+  for (int i = 0; i < 60; i++) {
+    st = st * 1664525u + 1013904223u;
+    x[i] = (int8_t)(st >> 24);
+  }
+  const qp qi = {0.037f, -20}, qo = {0.021f, 7};
+  for (int k = 0; k < 5; k++) {
+    ot_result r;
+    const int32_t *axes = axis_sets[k];
+    const int naxes = axes[0] == axes[1] ? 1 : 2;
+    if (run_reduce_q(TFL_OP_MEAN, TFL_INT8, 3, dims, x, &qi, naxes, axes, 0, &qo, &r) != TFL_OK) {
+      test_fail(__FILE__, __LINE__, "%s", r.error);
+      ot_result_free(&r);
+      continue;
+    }
+    /* naive: for every output, average the matching inputs */
+    rcase c = {3, {3, 4, 5}, naxes, {axes[0], axes[1]}};
+    float real[60];
+    for (int i = 0; i < 60; i++) real[i] = (float)(x[i] - qi.zp);
+    size_t n_out = r.out[0].bytes;
+    for (size_t o = 0; o < n_out; o++) {
+      size_t used;
+      const double sum = ref_reduce(TFL_OP_SUM, &c, real, o, &used);
+      const double v = qi.scale * sum / (double)used / qo.scale;
+      const double margin = 1e-3 + qi.scale / (qo.scale * (double)used);
+      if (fabs(v - floor(v) - 0.5) < margin) continue;
+      double want = round(v) + (double)qo.zp;
+      want = want < -128 ? -128 : (want > 127 ? 127 : want);
+      CHECK_EQ_INT(((const int8_t *)r.out[0].data)[o], want);
+    }
+    ot_result_free(&r);
+  }
+}
+
+TEST(quantized_sum_and_int16) {
+  /* SUM in float: uint8 (0.5, zp 10) rows {10, 12, 14} (0 + 1 + 2) and {0, 0, 255}
+   * (-5 - 5 + 122.5 = 112.5, half away) on (1.0, zp 0) */
+  const int32_t dims[] = {2, 3};
+  const uint8_t u[] = {10, 12, 14, 0, 0, 255};
+  const int32_t axis[] = {1};
+  const qp ui = {0.5f, 10}, uo = {1.0f, 0};
+  ot_result r;
+  REQUIRE(run_reduce_q(TFL_OP_SUM, TFL_UINT8, 2, dims, u, &ui, 1, axis, 0, &uo, &r) == TFL_OK);
+  const uint8_t *y = r.out[0].data;
+  CHECK(y[0] == 3 && y[1] == 113);
+  ot_result_free(&r);
+  /* int16 MEAN: {100, 200, 300, 401} (1/1024) on 1/512: 250.25 * 0.5 = 125.125 */
+  const int32_t d4[] = {4};
+  const int16_t h[] = {100, 200, 300, 401};
+  const int32_t axis0[] = {0};
+  const qp hi = {1.0f / 1024, 0}, ho = {1.0f / 512, 0};
+  REQUIRE(run_reduce_q(TFL_OP_MEAN, TFL_INT16, 1, d4, h, &hi, 1, axis0, 0, &ho, &r) == TFL_OK);
+  CHECK_EQ_INT(((const int16_t *)r.out[0].data)[0], 125);
+  ot_result_free(&r);
+  /* int16 needs zero points 0, in every reduction */
+  const qp hz = {1.0f / 1024, 2};
+  CHECK(run_reduce_q(TFL_OP_MEAN, TFL_INT16, 1, d4, h, &hz, 1, axis0, 0, &ho, &r) == TFL_ERROR);
+  ot_result_free(&r);
+  CHECK(run_reduce_q(TFL_OP_REDUCE_MAX, TFL_INT16, 1, d4, h, &hz, 1, axis0, 0, &ho, &r) ==
+        TFL_ERROR);
+  ot_result_free(&r);
+  /* a quantized MEAN without a scale */
+  const qp none = {0.0f, 0};
+  CHECK(run_reduce_q(TFL_OP_MEAN, TFL_UINT8, 2, dims, u, &none, 1, axis, 0, &uo, &r) ==
+        TFL_ERROR);
+  ot_result_free(&r);
+  /* quantized PROD is not implemented */
+  CHECK_EQ_INT(run_reduce_q(TFL_OP_REDUCE_PROD, TFL_UINT8, 2, dims, u, &ui, 1, axis, 0, &uo, &r),
+               TFL_UNSUPPORTED);
   ot_result_free(&r);
 }
 
@@ -329,6 +460,9 @@ int main(void) {
   RUN(empty_reductions_give_identities);
   RUN(scalar_input_ignores_axes);
   RUN(quantized_max_min_raw);
+  RUN(quantized_mean_two_paths);
+  RUN(quantized_mean_random_against_double);
+  RUN(quantized_sum_and_int16);
   RUN(errors);
   return test_summary();
 }
