@@ -80,6 +80,40 @@ static tfl_status shape_outputs(tfl_context *ctx, const tfl_node *node, tfl_cont
   return TFL_OK;
 }
 
+/* Runs sg on the node's inputs from `first` on and copies its outputs to the node's outputs. */
+static tfl_status call_subgraph(tfl_context *ctx, const tfl_node *node, tfl_context *sg, int first) {
+  tfl_tensor *args[TFL_MAX_SUBGRAPH_ARGS];
+  int n_args = node->num_inputs - first;
+  for (int i = 0; i < n_args; i++) args[i] = tfl_node_input(ctx, node, i + first);
+  tfl_status st = feed(ctx, node, sg, args, n_args);
+  if (st == TFL_OK) st = tfl_subgraph_run(sg);
+  for (int i = 0; i < node->num_outputs && st == TFL_OK; i++)
+    st = copy_value(ctx, node, tfl_node_output(ctx, node, i), tfl_subgraph_output(sg, i));
+  return st;
+}
+
+/* Checks that sg takes the node's inputs from `first` on and gives its outputs, binds their
+ * shapes and prepares sg. */
+static tfl_status bind_call(tfl_context *ctx, const tfl_node *node, tfl_context *sg, int first,
+                            int *prepared) {
+  int n_args = node->num_inputs - first;
+  tfl_tensor *args[TFL_MAX_SUBGRAPH_ARGS];
+  if (n_args > TFL_MAX_SUBGRAPH_ARGS)
+    return tfl_context_error(ctx, node, "%d arguments (at most %d)", n_args, TFL_MAX_SUBGRAPH_ARGS);
+  for (int i = 0; i < n_args; i++) {
+    args[i] = tfl_node_input(ctx, node, i + first);
+    if (!args[i]) return tfl_context_error(ctx, node, "argument %d is missing", i);
+  }
+  if (tfl_subgraph_input_count(sg) != n_args || tfl_subgraph_output_count(sg) != node->num_outputs)
+    return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
+                            "the subgraph takes %d inputs and gives %d outputs; the node has "
+                            "%d arguments and %d outputs",
+                            tfl_subgraph_input_count(sg), tfl_subgraph_output_count(sg), n_args,
+                            node->num_outputs);
+  *prepared = 0;
+  return bind_inputs(ctx, node, sg, args, n_args, prepared);
+}
+
 /* --- IF ------------------------------------------------------------------------------- */
 
 typedef struct if_data {
@@ -96,24 +130,8 @@ static tfl_status if_prepare(tfl_context *ctx, tfl_node *node) {
   d->branch[1] = subgraph_option(ctx, node, 0, "then");
   d->branch[0] = subgraph_option(ctx, node, 1, "else");
   if (!d->branch[0] || !d->branch[1]) return TFL_INVALID_MODEL;
-  int n_args = node->num_inputs - 1;
-  tfl_tensor *args[TFL_MAX_SUBGRAPH_ARGS];
-  if (n_args > TFL_MAX_SUBGRAPH_ARGS)
-    return tfl_context_error(ctx, node, "%d arguments (at most %d)", n_args, TFL_MAX_SUBGRAPH_ARGS);
-  for (int i = 0; i < n_args; i++) {
-    args[i] = tfl_node_input(ctx, node, i + 1);
-    if (!args[i]) return tfl_context_error(ctx, node, "argument %d is missing", i);
-  }
   for (int b = 0; b < 2; b++) {
-    tfl_context *sg = d->branch[b];
-    if (tfl_subgraph_input_count(sg) != n_args || tfl_subgraph_output_count(sg) != node->num_outputs)
-      return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
-                              "branch subgraph takes %d inputs and gives %d outputs; the node has "
-                              "%d arguments and %d outputs",
-                              tfl_subgraph_input_count(sg), tfl_subgraph_output_count(sg), n_args,
-                              node->num_outputs);
-    d->prepared[b] = 0;
-    tfl_status st = bind_inputs(ctx, node, sg, args, n_args, &d->prepared[b]);
+    tfl_status st = bind_call(ctx, node, d->branch[b], 1, &d->prepared[b]);
     if (st != TFL_OK) return st;
   }
   /* Static outputs only when both branches agree on every output shape. */
@@ -130,16 +148,7 @@ static tfl_status if_prepare(tfl_context *ctx, tfl_node *node) {
 static tfl_status if_eval(tfl_context *ctx, tfl_node *node) {
   if_data *d = node->user_data;
   const uint8_t *cond = tfl_node_input(ctx, node, 0)->data;
-  int b = cond[0] != 0;
-  tfl_context *sg = d->branch[b];
-  tfl_tensor *args[TFL_MAX_SUBGRAPH_ARGS];
-  int n_args = node->num_inputs - 1;
-  for (int i = 0; i < n_args; i++) args[i] = tfl_node_input(ctx, node, i + 1);
-  tfl_status st = feed(ctx, node, sg, args, n_args);
-  if (st == TFL_OK) st = tfl_subgraph_run(sg);
-  for (int i = 0; i < node->num_outputs && st == TFL_OK; i++)
-    st = copy_value(ctx, node, tfl_node_output(ctx, node, i), tfl_subgraph_output(sg, i));
-  return st;
+  return call_subgraph(ctx, node, d->branch[cond[0] != 0], 1);
 }
 
 /* --- WHILE ---------------------------------------------------------------------------- */
@@ -233,6 +242,31 @@ static tfl_status while_eval(tfl_context *ctx, tfl_node *node) {
   }
 }
 
+/* --- STABLEHLO_COMPOSITE ------------------------------------------------------------------
+ * A composite op carries its own decomposition as a subgraph; running that subgraph is what
+ * TFLite does for composites it has no dedicated kernel for. */
+
+typedef struct composite_data {
+  tfl_context *body;
+  int prepared;
+} composite_data;
+
+static tfl_status composite_prepare(tfl_context *ctx, tfl_node *node) {
+  composite_data *d = node->user_data;
+  int index = tfl_opt2_int(node, 1, -1); /* StableHLOCompositeOptions.decomposition_subgraph_index */
+  d->body = tfl_context_subgraph(ctx, index);
+  if (!d->body)
+    return tfl_context_fail(ctx, node, TFL_INVALID_MODEL, "decomposition subgraph %d does not exist",
+                            index);
+  tfl_status st = bind_call(ctx, node, d->body, 0, &d->prepared);
+  return st == TFL_OK ? shape_outputs(ctx, node, d->body, 0) : st;
+}
+
+static tfl_status composite_eval(tfl_context *ctx, tfl_node *node) {
+  composite_data *d = node->user_data;
+  return call_subgraph(ctx, node, d->body, 0);
+}
+
 /* --- CALL_ONCE -------------------------------------------------------------------------- */
 
 typedef struct call_once_data {
@@ -268,9 +302,13 @@ static const tfl_op_registration if_op = {
 static const tfl_op_registration while_op = {
     .name = "WHILE", .builtin_code = TFL_OP_WHILE, .data_size = sizeof(while_data),
     .prepare = while_prepare, .eval = while_eval, .flags = TFL_OP_STATEFUL};
+static const tfl_op_registration composite_op = {
+    .name = "STABLEHLO_COMPOSITE", .builtin_code = TFL_OP_STABLEHLO_COMPOSITE,
+    .data_size = sizeof(composite_data), .prepare = composite_prepare, .eval = composite_eval,
+    .flags = TFL_OP_STATEFUL};
 static const tfl_op_registration call_once_op = {
     .name = "CALL_ONCE", .builtin_code = TFL_OP_CALL_ONCE, .data_size = sizeof(call_once_data),
     .prepare = call_once_prepare, .eval = call_once_eval, .flags = TFL_OP_STATEFUL};
 
 const tfl_op_registration *const tfl_kernels_control_flow[] = {&if_op, &while_op, &call_once_op,
-                                                                NULL};
+                                                                &composite_op, NULL};
