@@ -33,6 +33,10 @@
   X(index)                     \
   X(segment)                   \
   X(transpose_conv)            \
+  X(batch_matmul)              \
+  X(conv3d)                    \
+  X(normalization)             \
+  X(rnn)                       \
   TFL_CUSTOM_KERNEL_FAMILIES(X)
 
 /* The custom ops tfl ships (TFLite_Detection_PostProcess, MediaPipe's), registered under their

@@ -27,6 +27,8 @@ def draw(rng, dist, shape, dtype):
     if dist.startswith("uniform integers"):  # "uniform integers [a, b]", both ends included
         lo, hi = (int(v) for v in dist[dist.index("[") + 1:dist.index("]")].split(","))
         return rng.integers(lo, hi + 1, size=shape).astype(dtype)
+    if dist.startswith("bool, P(true) = "):
+        return rng.random(size=shape) < float(dist.split("=")[1])
     raise ValueError(f"cannot regenerate inputs drawn as '{dist}'")
 
 
