@@ -525,14 +525,10 @@ static tfl_status sqdiff_qprepare(tfl_context *ctx, const tfl_node *node, const 
 static tfl_status binary_prepare(tfl_context *ctx, tfl_node *node) {
   const binary_op *op = node->registration->op_user_data;
   binary_data *d = node->user_data;
-  tfl_status st = tfl_check_io(ctx, node, 2, 2, 1);
+  const tfl_tensor *a, *b;
+  tfl_tensor *out;
+  tfl_status st = tfl_broadcast_operands(ctx, node, &a, &b, &out);
   if (st != TFL_OK) return st;
-  const tfl_tensor *a = tfl_node_input(ctx, node, 0);
-  const tfl_tensor *b = tfl_node_input(ctx, node, 1);
-  tfl_tensor *out = tfl_node_output(ctx, node, 0);
-  if (a->type != b->type)
-    return tfl_context_error(ctx, node, "inputs '%s' (%s) and '%s' (%s) have different types",
-                             a->name, tfl_type_name(a->type), b->name, tfl_type_name(b->type));
   st = op->retype ? tfl_context_set_type(ctx, out, b->type)
                   : tfl_check_type(ctx, node, out, "output", a->type);
   if (st != TFL_OK) return st;

@@ -21,6 +21,20 @@ static int32_t padded_dim(const tfl_tensor *t, int nd, int i) {
   return k < 0 ? 1 : t->dims[k];
 }
 
+tfl_status tfl_broadcast_operands(tfl_context *ctx, tfl_node *node, const tfl_tensor **a,
+                                  const tfl_tensor **b, tfl_tensor **out) {
+  tfl_status st = tfl_check_io(ctx, node, 2, 2, 1);
+  if (st != TFL_OK) return st;
+  *a = tfl_node_input(ctx, node, 0);
+  *b = tfl_node_input(ctx, node, 1);
+  *out = tfl_node_output(ctx, node, 0);
+  if ((*a)->type != (*b)->type)
+    return tfl_context_error(ctx, node, "inputs '%s' (%s) and '%s' (%s) have different types",
+                             (*a)->name, tfl_type_name((*a)->type), (*b)->name,
+                             tfl_type_name((*b)->type));
+  return TFL_OK;
+}
+
 tfl_status tfl_broadcast_shape(tfl_context *ctx, const tfl_node *node, const tfl_tensor *a,
                                const tfl_tensor *b, int *ndim, int32_t dims[TFL_MAX_DIMS]) {
   const int nd = a->ndim > b->ndim ? a->ndim : b->ndim;

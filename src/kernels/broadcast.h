@@ -31,6 +31,11 @@ typedef struct tfl_bcast {
 typedef void (*tfl_bcast_fn)(const void *a, int a_step, const void *b, int b_step, void *out,
                              size_t n, const void *arg);
 
+/* prepare's common start for an op of two same-typed operands and one output: checks the
+ * counts and the types and fetches the tensors. */
+tfl_status tfl_broadcast_operands(tfl_context *ctx, tfl_node *node, const tfl_tensor **a,
+                                  const tfl_tensor **b, tfl_tensor **out);
+
 /* The broadcast shape of a and b into ndim/dims. Incompatible shapes are reported with both
  * shapes and the tensors' names. */
 tfl_status tfl_broadcast_shape(tfl_context *ctx, const tfl_node *node, const tfl_tensor *a,

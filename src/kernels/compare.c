@@ -202,14 +202,10 @@ static tfl_status cmp_rescale_for(tfl_context *ctx, const tfl_node *node, const 
 static tfl_status cmp_prepare(tfl_context *ctx, tfl_node *node) {
   const cmp_op *op = node->registration->op_user_data;
   cmp_data *d = node->user_data;
-  tfl_status st = tfl_check_io(ctx, node, 2, 2, 1);
+  const tfl_tensor *a, *b;
+  tfl_tensor *out;
+  tfl_status st = tfl_broadcast_operands(ctx, node, &a, &b, &out);
   if (st != TFL_OK) return st;
-  const tfl_tensor *a = tfl_node_input(ctx, node, 0);
-  const tfl_tensor *b = tfl_node_input(ctx, node, 1);
-  tfl_tensor *out = tfl_node_output(ctx, node, 0);
-  if (a->type != b->type)
-    return tfl_context_error(ctx, node, "inputs '%s' (%s) and '%s' (%s) have different types",
-                             a->name, tfl_type_name(a->type), b->name, tfl_type_name(b->type));
   const int scaled = cmp_is_scaled(op->kind, a, b);
   d->fn = cmp_find_kernel(a->type, scaled, op->kind);
   if (!d->fn)

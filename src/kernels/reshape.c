@@ -14,10 +14,14 @@ typedef struct reshape_data {
   int shape_at_eval;
 } reshape_data;
 
-static tfl_status check_io_types(tfl_context *ctx, const tfl_node *node) {
+/* min_in..max_in inputs, one output of the (fixed-size) input's type. */
+static tfl_status check_io_types(tfl_context *ctx, const tfl_node *node, int min_in,
+                                 int max_in) {
+  tfl_status st = tfl_check_io(ctx, node, min_in, max_in, 1);
+  if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   const tfl_tensor *out = tfl_node_output(ctx, node, 0);
-  tfl_status st = tfl_check_fixed_size(ctx, node, in, "input");
+  st = tfl_check_fixed_size(ctx, node, in, "input");
   if (st != TFL_OK) return st;
   return tfl_check_type(ctx, node, out, "output", in->type);
 }
@@ -126,8 +130,7 @@ static tfl_status reshape_shape(tfl_context *ctx, const tfl_node *node, int at_e
 }
 
 static tfl_status reshape_prepare(tfl_context *ctx, tfl_node *node) {
-  tfl_status st = tfl_check_io(ctx, node, 1, 2, 1);
-  if (st == TFL_OK) st = check_io_types(ctx, node);
+  tfl_status st = check_io_types(ctx, node, 1, 2);
   if (st != TFL_OK) return st;
   return prepare_with_shape_tensor(ctx, node, reshape_shape_tensor(ctx, node), reshape_shape);
 }
@@ -147,8 +150,7 @@ static const tfl_op_registration reg_reshape = {
 /* --- SQUEEZE ---------------------------------------------------------------------------- */
 
 static tfl_status squeeze_prepare(tfl_context *ctx, tfl_node *node) {
-  tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
-  if (st == TFL_OK) st = check_io_types(ctx, node);
+  tfl_status st = check_io_types(ctx, node, 1, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   int squeeze[TFL_MAX_DIMS] = {0};
@@ -203,8 +205,7 @@ static tfl_status expand_dims_shape(tfl_context *ctx, const tfl_node *node, int 
 }
 
 static tfl_status expand_dims_prepare(tfl_context *ctx, tfl_node *node) {
-  tfl_status st = tfl_check_io(ctx, node, 2, 2, 1);
-  if (st == TFL_OK) st = check_io_types(ctx, node);
+  tfl_status st = check_io_types(ctx, node, 2, 2);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   const tfl_tensor *axis = tfl_node_input(ctx, node, 1);
@@ -233,8 +234,7 @@ static const tfl_op_registration reg_expand_dims = {
 /* DENSIFY: the runtime expands sparse constants when it loads them, so by the time this op
  * runs its input is already dense and the op is a copy (usually folded away entirely). */
 static tfl_status densify_prepare(tfl_context *ctx, tfl_node *node) {
-  tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
-  if (st == TFL_OK) st = check_io_types(ctx, node);
+  tfl_status st = check_io_types(ctx, node, 1, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   return tfl_context_resize(ctx, tfl_node_output(ctx, node, 0), in->ndim, in->dims);

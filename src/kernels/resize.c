@@ -129,6 +129,17 @@ static bilinear_tap bilinear_tap_at(int32_t i, float scale, int half_pixel, int3
   return t;
 }
 
+/* Element offsets of the four neighbours (top-left, top-right, bottom-left, bottom-right) of
+ * one output pixel, channel 0, in the image starting at element `image`. */
+static void bilinear_corners(const resize_geom *g, size_t image, int32_t y_lo, int32_t y_hi,
+                             int32_t x_lo, int32_t x_hi, size_t at[4]) {
+  const size_t row = (size_t)g->in_w * (size_t)g->depth, depth = (size_t)g->depth;
+  at[0] = image + (size_t)y_lo * row + (size_t)x_lo * depth;
+  at[1] = image + (size_t)y_lo * row + (size_t)x_hi * depth;
+  at[2] = image + (size_t)y_hi * row + (size_t)x_lo * depth;
+  at[3] = image + (size_t)y_hi * row + (size_t)x_hi * depth;
+}
+
 typedef enum { STORE_F32, STORE_U8 } bilinear_store;
 
 static void bilinear_float_weights(const resize_geom *g, int align, int half_pixel,
@@ -143,11 +154,8 @@ static void bilinear_float_weights(const resize_geom *g, int align, int half_pix
       const bilinear_tap ty = bilinear_tap_at(y, sy, half_pixel, g->in_h);
       for (int32_t x = 0; x < g->out_w; x++) {
         const bilinear_tap tx = bilinear_tap_at(x, sx, half_pixel, g->in_w);
-        const size_t at[4] = {
-            image + ty.lo * row + (size_t)tx.lo * (size_t)g->depth,
-            image + ty.lo * row + (size_t)tx.hi * (size_t)g->depth,
-            image + ty.hi * row + (size_t)tx.lo * (size_t)g->depth,
-            image + ty.hi * row + (size_t)tx.hi * (size_t)g->depth};
+        size_t at[4];
+        bilinear_corners(g, image, ty.lo, ty.hi, tx.lo, tx.hi, at);
         const float w[4] = {(1 - ty.frac) * (1 - tx.frac), (1 - ty.frac) * tx.frac,
                             ty.frac * (1 - tx.frac), ty.frac * tx.frac};
         for (int32_t c = 0; c < g->depth; c++, o++) {
@@ -244,13 +252,10 @@ static void bilinear_integer(const resize_geom *g, int align, int half_pixel, co
       const bilinear_itap ty = bilinear_itap_at(y, sy, half_pixel, g->in_h);
       for (int32_t x = 0; x < g->out_w; x++) {
         const bilinear_itap tx = bilinear_itap_at(x, sx, half_pixel, g->in_w);
-        const size_t at[4] = {
-            image + ty.lo * row + (size_t)tx.lo * (size_t)g->depth,
-            image + ty.hi * row + (size_t)tx.lo * (size_t)g->depth,
-            image + ty.lo * row + (size_t)tx.hi * (size_t)g->depth,
-            image + ty.hi * row + (size_t)tx.hi * (size_t)g->depth};
-        const int64_t w[4] = {(ONE - ty.frac) * (ONE - tx.frac), ty.frac * (ONE - tx.frac),
-                              (ONE - ty.frac) * tx.frac, ty.frac * tx.frac};
+        size_t at[4];
+        bilinear_corners(g, image, ty.lo, ty.hi, tx.lo, tx.hi, at);
+        const int64_t w[4] = {(ONE - ty.frac) * (ONE - tx.frac), (ONE - ty.frac) * tx.frac,
+                              ty.frac * (ONE - tx.frac), ty.frac * tx.frac};
         for (int32_t c = 0; c < g->depth; c++, o++) {
           int64_t v[4];
           for (int k = 0; k < 4; k++)

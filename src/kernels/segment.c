@@ -37,6 +37,25 @@ typedef struct later_data {
   int at_eval; /* the output shape waits for input values */
 } later_data;
 
+/* Sizes output 0 from input values; at_eval says whether it is dynamic. */
+typedef tfl_status (*later_shape_fn)(tfl_context *ctx, const tfl_node *node, int at_eval);
+
+/* In prepare: sizes the output now when `source`, the input the shape depends on, is
+ * constant, or makes it dynamic for eval to size. */
+static tfl_status shape_now_or_later(tfl_context *ctx, tfl_node *node, const tfl_tensor *source,
+                                     later_shape_fn shape) {
+  later_data *d = node->user_data;
+  d->at_eval = !tfl_tensor_is_constant(source);
+  if (d->at_eval) return tfl_context_set_dynamic(ctx, tfl_node_output(ctx, node, 0));
+  return shape(ctx, node, 0);
+}
+
+/* In eval: sizes an output that prepare left dynamic. */
+static tfl_status shape_if_later(tfl_context *ctx, const tfl_node *node, later_shape_fn shape) {
+  const later_data *d = node->user_data;
+  return d->at_eval ? shape(ctx, node, 1) : TFL_OK;
+}
+
 static int32_t wrap_add32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 static int32_t wrap_mul32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a * (uint32_t)b); }
 
@@ -120,7 +139,6 @@ static tfl_status segment_sum_shape(tfl_context *ctx, const tfl_node *node, int 
 }
 
 static tfl_status segment_sum_prepare(tfl_context *ctx, tfl_node *node) {
-  later_data *d = node->user_data;
   tfl_status st = tfl_check_io(ctx, node, 2, 2, 1);
   if (st == TFL_OK) st = check_segment_types(ctx, node);
   if (st != TFL_OK) return st;
@@ -129,17 +147,12 @@ static tfl_status segment_sum_prepare(tfl_context *ctx, tfl_node *node) {
   if (data->ndim < 1 || ids->ndim != 1 || ids->dims[0] != data->dims[0])
     return tfl_context_error(ctx, node, "segment ids '%s' must be a vector as long as the first "
                              "dimension of data '%s'", ids->name, data->name);
-  d->at_eval = !tfl_tensor_is_constant(ids);
-  if (d->at_eval) return tfl_context_set_dynamic(ctx, tfl_node_output(ctx, node, 0));
-  return segment_sum_shape(ctx, node, 0);
+  return shape_now_or_later(ctx, node, ids, segment_sum_shape);
 }
 
 static tfl_status segment_sum_eval(tfl_context *ctx, tfl_node *node) {
-  const later_data *d = node->user_data;
-  if (d->at_eval) {
-    tfl_status st = segment_sum_shape(ctx, node, 1);
-    if (st != TFL_OK) return st;
-  }
+  tfl_status st = shape_if_later(ctx, node, segment_sum_shape);
+  if (st != TFL_OK) return st;
   const tfl_tensor *ids = tfl_node_input(ctx, node, 1);
   segment_reduce(tfl_node_input(ctx, node, 0), ids->data, tfl_tensor_count(ids),
                  tfl_node_output(ctx, node, 0), &reduce_sum);
@@ -167,7 +180,6 @@ static tfl_status unsorted_shape(tfl_context *ctx, const tfl_node *node, int at_
 }
 
 static tfl_status unsorted_prepare(tfl_context *ctx, tfl_node *node) {
-  later_data *d = node->user_data;
   tfl_status st = tfl_check_io(ctx, node, 3, 3, 1);
   if (st == TFL_OK) st = check_segment_types(ctx, node);
   if (st != TFL_OK) return st;
@@ -186,17 +198,12 @@ static tfl_status unsorted_prepare(tfl_context *ctx, tfl_node *node) {
   if (data->ndim - ids->ndim + 1 > TFL_MAX_DIMS)
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "output would have %d dimensions",
                             data->ndim - ids->ndim + 1);
-  d->at_eval = !tfl_tensor_is_constant(num);
-  if (d->at_eval) return tfl_context_set_dynamic(ctx, tfl_node_output(ctx, node, 0));
-  return unsorted_shape(ctx, node, 0);
+  return shape_now_or_later(ctx, node, num, unsorted_shape);
 }
 
 static tfl_status unsorted_eval(tfl_context *ctx, tfl_node *node) {
-  const later_data *d = node->user_data;
-  if (d->at_eval) {
-    tfl_status st = unsorted_shape(ctx, node, 1);
-    if (st != TFL_OK) return st;
-  }
+  tfl_status st = shape_if_later(ctx, node, unsorted_shape);
+  if (st != TFL_OK) return st;
   const tfl_tensor *ids = tfl_node_input(ctx, node, 1);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
   const int32_t *v = ids->data;
@@ -340,7 +347,6 @@ static tfl_status scatter_shape(tfl_context *ctx, const tfl_node *node, int at_e
 }
 
 static tfl_status scatter_prepare(tfl_context *ctx, tfl_node *node) {
-  later_data *d = node->user_data;
   tfl_status st = tfl_check_io(ctx, node, 3, 3, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *idx = tfl_node_input(ctx, node, 0);
@@ -359,9 +365,7 @@ static tfl_status scatter_prepare(tfl_context *ctx, tfl_node *node) {
   if (shape->dims[0] > TFL_MAX_DIMS)
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "output would have %d dimensions",
                             (int)shape->dims[0]);
-  d->at_eval = !tfl_tensor_is_constant(shape);
-  if (d->at_eval) return tfl_context_set_dynamic(ctx, tfl_node_output(ctx, node, 0));
-  return scatter_shape(ctx, node, 0);
+  return shape_now_or_later(ctx, node, shape, scatter_shape);
 }
 
 /* dst[i] += src[i] for n elements of an update type; integers wrap, bools or. */
@@ -386,11 +390,8 @@ static void scatter_add(tfl_type type, void *dst, const void *src, size_t n) {
 }
 
 static tfl_status scatter_eval(tfl_context *ctx, tfl_node *node) {
-  const later_data *d = node->user_data;
-  if (d->at_eval) {
-    tfl_status st = scatter_shape(ctx, node, 1);
-    if (st != TFL_OK) return st;
-  }
+  tfl_status st = shape_if_later(ctx, node, scatter_shape);
+  if (st != TFL_OK) return st;
   const tfl_tensor *idx = tfl_node_input(ctx, node, 0);
   const tfl_tensor *upd = tfl_node_input(ctx, node, 1);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);

@@ -24,12 +24,7 @@ small_in=$fx/hello_world_float/case1/input_0.npy                    # float32 [1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$here/lib/harness.sh"
-
-if [ ! -x "$tfl" ]; then
-  echo "FAIL: $tfl is not built"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+require_tfl
 
 # --- help and argument handling --------------------------------------------------------------
 begin "tfl --help"

@@ -25,12 +25,7 @@ demo=$repo/demo
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$here/lib/harness.sh"
-
-if [ ! -x "$tfl" ]; then
-  echo "FAIL: $tfl is not built"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+require_tfl
 have_suite=0
 [ -f "$suite/README.md" ] && have_suite=1
 

@@ -7,21 +7,9 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
-
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
-
-static int shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
-  if (t->ndim != ndim) return 0;
-  for (int i = 0; i < ndim; i++)
-    if (t->dims[i] != dims[i]) return 0;
-  return 1;
-}
-
-static int bytes_are(const ot_tensor *t, const void *want, size_t n) {
-  return t->bytes == n && (n == 0 || memcmp(t->data, want, n) == 0);
-}
 
 /* A binary op with bool output; a and b are given whole. */
 static tfl_status run2(int op, ot_spec a, ot_spec b, ot_result *r) {
@@ -39,8 +27,8 @@ static void check_bools(int op, ot_spec a, ot_spec b, int ndim, const int32_t *d
     test_fail(__FILE__, __LINE__, "op %d failed: %s", op, r.error);
   } else {
     CHECK(r.out[0].type == TFL_BOOL);
-    CHECK(shape_is(&r.out[0], ndim, dims));
-    CHECK(bytes_are(&r.out[0], want, n));
+    CHECK(ck_shape_is(&r.out[0], ndim, dims));
+    CHECK(ck_bytes_are(&r.out[0], want, n));
   }
   ot_result_free(&r);
 }
@@ -123,8 +111,8 @@ TEST(compare_bools_and_logical_ops) {
   ot_spec out[1] = {OT_OUT(TFL_BOOL)};
   ot_result r;
   REQUIRE(ot_run(TFL_OP_LOGICAL_NOT, 1, in, 1, out, 1, 0, NULL, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(2, 2)));
-  CHECK(bytes_are(&r.out[0], (const uint8_t[]){1, 1, 0, 0}, 4));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(2, 2)));
+  CHECK(ck_bytes_are(&r.out[0], (const uint8_t[]){1, 1, 0, 0}, 4));
   ot_result_free(&r);
 }
 
@@ -239,12 +227,6 @@ TEST(compare_quantized_against_double) {
 
 /* --- broadcasting against a reference --------------------------------------------------- */
 
-static size_t count_of(int ndim, const int32_t *dims) {
-  size_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
-  return n;
-}
-
 /* Flat index into a tensor of shape (nd, dims) right-aligned under output coordinates o of
  * rank n, size-1 dimensions repeating. */
 static size_t bcast_index(int n, const int32_t *o, int nd, const int32_t *dims) {
@@ -258,7 +240,7 @@ static size_t bcast_index(int n, const int32_t *o, int nd, const int32_t *dims) 
 
 static void check_broadcast(int na, const int32_t *da, int nb, const int32_t *db, int n,
                             const int32_t *dout, unsigned seed) {
-  const size_t ca = count_of(na, da), cb = count_of(nb, db), co = count_of(n, dout);
+  const size_t ca = ck_count(na, da), cb = ck_count(nb, db), co = ck_count(n, dout);
   float *a = malloc((ca + 1) * sizeof(float)), *b = malloc((cb + 1) * sizeof(float));
   uint8_t *want = calloc(co + 1, 1);
   for (size_t i = 0; i < ca; i++) a[i] = (float)((i * 7 + seed) % 5);
@@ -350,8 +332,8 @@ static void check_select(int op, ot_spec c, ot_spec x, ot_spec y, int ndim, cons
     test_fail(__FILE__, __LINE__, "select failed: %s", r.error);
   } else {
     CHECK(r.out[0].type == x.type);
-    CHECK(shape_is(&r.out[0], ndim, dims));
-    CHECK(bytes_are(&r.out[0], want, bytes));
+    CHECK(ck_shape_is(&r.out[0], ndim, dims));
+    CHECK(ck_bytes_are(&r.out[0], want, bytes));
   }
   ot_result_free(&r);
 }
@@ -445,22 +427,22 @@ TEST(where_by_hand) {
     ot_result r;
     REQUIRE(run_where(s, &r) == TFL_OK);
     CHECK(r.out[0].type == TFL_INT64);
-    CHECK(shape_is(&r.out[0], 2, DIMS(3, 2)));
-    CHECK(bytes_are(&r.out[0], (const int64_t[]){0, 1, 1, 0, 1, 1}, 48));
+    CHECK(ck_shape_is(&r.out[0], 2, DIMS(3, 2)));
+    CHECK(ck_bytes_are(&r.out[0], (const int64_t[]){0, 1, 1, 0, 1, 1}, 48));
     ot_result_free(&r);
   }
   /* Float: NaN is true, -0 false; 1-D. */
   const float f[4] = {-0.0f, NAN, 0.0f, -2.0f};
   ot_result r;
   REQUIRE(run_where((ot_spec)OT_F32(1, DIMS(4), f), &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(2, 1)));
-  CHECK(bytes_are(&r.out[0], (const int64_t[]){1, 3}, 16));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(2, 1)));
+  CHECK(ck_bytes_are(&r.out[0], (const int64_t[]){1, 3}, 16));
   ot_result_free(&r);
   /* int32 [1,2,2]. */
   const int32_t i[4] = {0, 0, 0, 9};
   REQUIRE(run_where((ot_spec)OT_IN(TFL_INT32, 3, DIMS(1, 2, 2), i), &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(1, 3)));
-  CHECK(bytes_are(&r.out[0], (const int64_t[]){0, 1, 1}, 24));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(1, 3)));
+  CHECK(ck_bytes_are(&r.out[0], (const int64_t[]){0, 1, 1}, 24));
   ot_result_free(&r);
 }
 
@@ -468,11 +450,11 @@ TEST(where_empty_outputs) {
   const uint8_t c[4] = {0, 0, 0, 0};
   ot_result r;
   REQUIRE(run_where((ot_spec)OT_IN(TFL_BOOL, 2, DIMS(2, 2), c), &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(0, 2)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(0, 2)));
   CHECK(r.out[0].bytes == 0);
   ot_result_free(&r);
   REQUIRE(run_where((ot_spec)OT_IN(TFL_BOOL, 2, DIMS(0, 3), c), &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(0, 2)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(0, 2)));
   ot_result_free(&r);
 }
 

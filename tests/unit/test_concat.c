@@ -6,47 +6,9 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
-
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
-
-static size_t count_of(int ndim, const int32_t *dims) {
-  size_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
-  return n;
-}
-
-static void unravel(size_t flat, int ndim, const int32_t *dims, int32_t *idx) {
-  for (int d = ndim - 1; d >= 0; d--) {
-    idx[d] = (int32_t)(flat % (size_t)dims[d]);
-    flat /= (size_t)dims[d];
-  }
-}
-
-static size_t ravel(int ndim, const int32_t *dims, const int32_t *idx) {
-  size_t flat = 0;
-  for (int d = 0; d < ndim; d++) flat = flat * (size_t)dims[d] + (size_t)idx[d];
-  return flat;
-}
-
-static int shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
-  if (t->ndim != ndim) return 0;
-  for (int i = 0; i < ndim; i++)
-    if (t->dims[i] != dims[i]) return 0;
-  return 1;
-}
-
-/* Deterministic distinct-ish bytes for any element type. */
-static void *pattern(size_t bytes, unsigned seed) {
-  uint8_t *p = malloc(bytes ? bytes : 1);
-  uint32_t s = seed * 2654435761u + 7u;
-  for (size_t i = 0; i < bytes; i++) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = (uint8_t)(s >> 24);
-  }
-  return p;
-}
 
 /* --- CONCATENATION ---------------------------------------------------------------------- */
 
@@ -57,13 +19,13 @@ static void ref_concat(int n, const ot_spec *in, int axis, size_t elem, int32_t 
   memcpy(out_dims, in[0].dims, (size_t)ndim * sizeof(int32_t));
   out_dims[axis] = 0;
   for (int k = 0; k < n; k++) out_dims[axis] += in[k].dims[axis];
-  size_t total = count_of(ndim, out_dims);
+  size_t total = ck_count(ndim, out_dims);
   for (size_t f = 0; f < total; f++) {
     int32_t idx[8] = {0};
-    unravel(f, ndim, out_dims, idx);
+    ck_unravel(f, ndim, out_dims, idx);
     int k = 0;
     while (idx[axis] >= in[k].dims[axis]) idx[axis] -= in[k++].dims[axis];
-    memcpy(out + f * elem, (const uint8_t *)in[k].data + ravel(ndim, in[k].dims, idx) * elem,
+    memcpy(out + f * elem, (const uint8_t *)in[k].data + ck_ravel(ndim, in[k].dims, idx) * elem,
            elem);
   }
 }
@@ -73,14 +35,14 @@ static void check_concat(tfl_type type, int n, const int32_t (*shapes)[8], int n
   size_t elem = tfl_type_size(type);
   for (int k = 0; k < n; k++) {
     in[k] = (ot_spec)OT_IN(type, ndim, shapes[k], NULL);
-    size_t bytes = count_of(ndim, shapes[k]) * elem;
-    in[k].data = pattern(bytes, (unsigned)(k + 1 + 10 * axis_opt));
+    size_t bytes = ck_count(ndim, shapes[k]) * elem;
+    in[k].data = ck_pattern(bytes, (unsigned)(k + 1 + 10 * axis_opt));
     in[k].constant = k % 2 && bytes; /* mix graph inputs and (non-empty) constants */
   }
   int axis = axis_opt < 0 ? axis_opt + ndim : axis_opt;
   int32_t dims[8];
   size_t total = 0;
-  for (int k = 0; k < n; k++) total += count_of(ndim, shapes[k]);
+  for (int k = 0; k < n; k++) total += ck_count(ndim, shapes[k]);
   uint8_t *want = malloc(total * elem + 1);
   ref_concat(n, in, axis, elem, dims, want);
   mb_field opt[] = {MB_INT(0, axis_opt), MB_FIELDS_END};
@@ -89,7 +51,7 @@ static void check_concat(tfl_type type, int n, const int32_t (*shapes)[8], int n
   tfl_status st = ot_run(TFL_OP_CONCATENATION, 1, in, n, out, 1, TFL_OPTS_CONCATENATION, opt, &r);
   CHECK_EQ_INT(st, TFL_OK);
   if (st == TFL_OK) {
-    CHECK(shape_is(&r.out[0], ndim, dims));
+    CHECK(ck_shape_is(&r.out[0], ndim, dims));
     CHECK_EQ_INT(r.out[0].bytes, total * elem);
     if (r.out[0].bytes == total * elem) CHECK(memcmp(r.out[0].data, want, total * elem) == 0);
   } else {
@@ -141,7 +103,7 @@ TEST(concat_scalars_make_a_vector) {
   ot_result r;
   REQUIRE(ot_run(TFL_OP_CONCATENATION, 1, in, 3, out, 1, TFL_OPTS_CONCATENATION, NULL, &r) ==
           TFL_OK);
-  CHECK(shape_is(&r.out[0], 1, DIMS(3)));
+  CHECK(ck_shape_is(&r.out[0], 1, DIMS(3)));
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
 }
@@ -257,10 +219,10 @@ TEST(concat_errors) {
 
 /* PACK's output at idx is input idx[axis] at idx without that axis. */
 static void check_pack(tfl_type type, int n, int ndim, const int32_t *dims, int axis_opt) {
-  size_t elem = tfl_type_size(type), each = count_of(ndim, dims);
+  size_t elem = tfl_type_size(type), each = ck_count(ndim, dims);
   ot_spec in[8];
   for (int k = 0; k < n; k++) {
-    in[k] = (ot_spec)OT_IN(type, ndim, dims, pattern(each * elem, (unsigned)(31 * k + 3)));
+    in[k] = (ot_spec)OT_IN(type, ndim, dims, ck_pattern(each * elem, (unsigned)(31 * k + 3)));
     in[k].constant = k == 1;
   }
   int axis = axis_opt < 0 ? axis_opt + ndim + 1 : axis_opt;
@@ -269,10 +231,10 @@ static void check_pack(tfl_type type, int n, int ndim, const int32_t *dims, int 
   uint8_t *want = malloc(n * each * elem + 1);
   for (size_t f = 0; f < n * each; f++) {
     int32_t idx[8] = {0}, sub[8] = {0};
-    unravel(f, ndim + 1, odims, idx);
+    ck_unravel(f, ndim + 1, odims, idx);
     for (int i = 0, j = 0; i <= ndim; i++)
       if (i != axis) sub[j++] = idx[i];
-    memcpy(want + f * elem, (const uint8_t *)in[idx[axis]].data + ravel(ndim, dims, sub) * elem,
+    memcpy(want + f * elem, (const uint8_t *)in[idx[axis]].data + ck_ravel(ndim, dims, sub) * elem,
            elem);
   }
   mb_field opt[] = {MB_INT(0, n), MB_INT(1, axis_opt), MB_FIELDS_END};
@@ -281,7 +243,7 @@ static void check_pack(tfl_type type, int n, int ndim, const int32_t *dims, int 
   tfl_status st = ot_run(TFL_OP_PACK, 1, in, n, out, 1, TFL_OPTS_PACK, opt, &r);
   CHECK_EQ_INT(st, TFL_OK);
   if (st == TFL_OK) {
-    CHECK(shape_is(&r.out[0], ndim + 1, odims));
+    CHECK(ck_shape_is(&r.out[0], ndim + 1, odims));
     CHECK(memcmp(r.out[0].data, want, n * each * elem) == 0);
   }
   ot_result_free(&r);
@@ -331,22 +293,22 @@ static void check_split_outputs(const ot_result *r, const ot_spec *value, int ax
     int32_t odims[8];
     memcpy(odims, value->dims, (size_t)value->ndim * sizeof(int32_t));
     odims[axis] = sizes[k];
-    size_t total = count_of(value->ndim, odims);
+    size_t total = ck_count(value->ndim, odims);
     const ot_tensor *o = &r->out[k];
     if (drop_axis) {
       int32_t shown[8];
       for (int i = 0, j = 0; i < value->ndim; i++)
         if (i != axis) shown[j++] = odims[i];
-      CHECK(shape_is(o, value->ndim - 1, shown));
+      CHECK(ck_shape_is(o, value->ndim - 1, shown));
     } else {
-      CHECK(shape_is(o, value->ndim, odims));
+      CHECK(ck_shape_is(o, value->ndim, odims));
     }
     REQUIRE(o->bytes == total * elem);
     for (size_t f = 0; f < total; f++) {
       int32_t idx[8] = {0};
-      unravel(f, value->ndim, odims, idx);
+      ck_unravel(f, value->ndim, odims, idx);
       idx[axis] += start;
-      size_t src = ravel(value->ndim, value->dims, idx);
+      size_t src = ck_ravel(value->ndim, value->dims, idx);
       CHECK(memcmp((const uint8_t *)o->data + f * elem, (const uint8_t *)value->data + src * elem,
                    elem) == 0);
     }
@@ -358,7 +320,7 @@ static void check_unpack(tfl_type type, int ndim, const int32_t *dims, int axis_
   int axis = axis_opt < 0 ? axis_opt + ndim : axis_opt;
   int n = dims[axis];
   size_t elem = tfl_type_size(type);
-  ot_spec in[] = {OT_IN(type, ndim, dims, pattern(count_of(ndim, dims) * elem, 99))};
+  ot_spec in[] = {OT_IN(type, ndim, dims, ck_pattern(ck_count(ndim, dims) * elem, 99))};
   ot_spec out[8];
   int32_t ones[8];
   for (int k = 0; k < n; k++) {
@@ -406,7 +368,7 @@ static void check_split(tfl_type type, int ndim, const int32_t *dims, int axis_o
   size_t elem = tfl_type_size(type);
   const int32_t axis_v = axis_opt;
   ot_spec in[] = {OT_IN(TFL_INT32, 0, NULL, &axis_v),
-                  OT_IN(type, ndim, dims, pattern(count_of(ndim, dims) * elem, 5))};
+                  OT_IN(type, ndim, dims, ck_pattern(ck_count(ndim, dims) * elem, 5))};
   in[0].constant = axis_constant;
   ot_spec out[8];
   int32_t sizes[8];
@@ -468,7 +430,7 @@ static tfl_status run_split_v(tfl_type size_type, const void *sizes, int n, int3
 }
 
 TEST(split_v_sizes) {
-  ot_spec value = OT_F32(2, DIMS(2, 7), pattern(14 * 4, 17));
+  ot_spec value = OT_F32(2, DIMS(2, 7), ck_pattern(14 * 4, 17));
   const int32_t s32[3] = {1, -1, 3};
   const int64_t s64[3] = {2, 0, 5};
   const int32_t want1[3] = {1, 3, 3}, want2[3] = {2, 0, 5};

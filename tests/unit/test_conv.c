@@ -7,6 +7,7 @@
 #include "kernels/quant.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/quant_ref.h"
 #include "util/test.h"
@@ -20,42 +21,14 @@ typedef struct conv_cfg {
   int act;
 } conv_cfg;
 
-static size_t count4(const int32_t *d) { return (size_t)d[0] * d[1] * d[2] * d[3]; }
-
-/* Deterministic values in [-scale, scale]. */
-static float *random_floats(size_t n, unsigned seed, float scale) {
-  float *p = malloc((n ? n : 1) * sizeof(float));
-  uint32_t s = seed * 2654435761u + 1u;
-  for (size_t i = 0; i < n; i++) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = scale * ((float)(s >> 8) / (float)(1u << 24) * 2.0f - 1.0f);
-  }
-  return p;
-}
-
-/* The fused activation as TFLite's float conv applies it: TANH and SIGN_BIT are ignored. */
-static double ref_activation(int act, double x) {
-  switch (act) {
-    case TFL_ACT_RELU:
-      return x < 0 ? 0 : x;
-    case TFL_ACT_RELU_N1_TO_1:
-      return x < -1 ? -1 : x > 1 ? 1 : x;
-    case TFL_ACT_RELU6:
-      return x < 0 ? 0 : x > 6 ? 6 : x;
-    default:
-      return x;
-  }
-}
-
-static int32_t ref_out_size(int padding, int32_t in, int32_t k, int stride, int dil) {
-  int32_t eff = (k - 1) * dil + 1;
-  if (padding == 0) return (in + stride - 1) / stride;
-  return in >= eff ? (in - eff) / stride + 1 : 0;
-}
-
-static int32_t ref_pad(int32_t in, int32_t out, int32_t k, int stride, int dil) {
-  int32_t total = (out - 1) * stride + (k - 1) * dil + 1 - in;
-  return total > 0 ? total / 2 : 0;
+/* The output shape of a case, and its top and left padding. */
+static void geometry(const conv_cfg *c, int32_t od[4], int32_t *pt, int32_t *pl) {
+  od[0] = c->in[0];
+  od[1] = ck_window_out_size(c->padding, c->in[1], c->filter[1], c->stride_h, c->dil_h);
+  od[2] = ck_window_out_size(c->padding, c->in[2], c->filter[2], c->stride_w, c->dil_w);
+  od[3] = c->filter[0];
+  *pt = ck_window_pad(c->in[1], od[1], c->filter[1], c->stride_h, c->dil_h);
+  *pl = ck_window_pad(c->in[2], od[2], c->filter[2], c->stride_w, c->dil_w);
 }
 
 /* Naive grouped convolution with explicit zero padding. */
@@ -63,14 +36,10 @@ static double *ref_conv(const conv_cfg *c, const float *x, const float *w, const
                         int32_t od[4]) {
   const int32_t N = c->in[0], H = c->in[1], W = c->in[2], C = c->in[3];
   const int32_t OC = c->filter[0], KH = c->filter[1], KW = c->filter[2], FC = c->filter[3];
-  od[0] = N;
-  od[1] = ref_out_size(c->padding, H, KH, c->stride_h, c->dil_h);
-  od[2] = ref_out_size(c->padding, W, KW, c->stride_w, c->dil_w);
-  od[3] = OC;
-  const int32_t pt = ref_pad(H, od[1], KH, c->stride_h, c->dil_h);
-  const int32_t pl = ref_pad(W, od[2], KW, c->stride_w, c->dil_w);
+  int32_t pt, pl;
+  geometry(c, od, &pt, &pl);
   const int32_t groups = C / FC, per_group = OC / groups;
-  double *y = calloc(count4(od) + 1, sizeof(double));
+  double *y = calloc(ck_count(4, od) + 1, sizeof(double));
   for (int32_t n = 0; n < N; n++)
     for (int32_t oy = 0; oy < od[1]; oy++)
       for (int32_t ox = 0; ox < od[2]; ox++)
@@ -86,7 +55,7 @@ static double *ref_conv(const conv_cfg *c, const float *x, const float *w, const
                 s += (double)x[((n * H + iy) * W + ix) * C + ic] *
                      w[((oc * KH + ky) * KW + kx) * FC + fc];
               }
-          y[((n * od[1] + oy) * od[2] + ox) * OC + oc] = ref_activation(c->act, s);
+          y[((n * od[1] + oy) * od[2] + ox) * OC + oc] = ck_float_activation(c->act, s);
         }
   return y;
 }
@@ -106,22 +75,16 @@ static tfl_status run_conv(const conv_cfg *c, const float *x, const float *w, co
 
 /* Runs the case through the kernel and compares with ref_conv. */
 static void check_against_reference(const conv_cfg *c, unsigned seed) {
-  float *x = random_floats(count4(c->in), seed, 2.0f);
-  float *w = random_floats(count4(c->filter), seed + 1, 1.0f);
-  float *b = random_floats((size_t)c->filter[0], seed + 2, 1.0f);
+  float *x = qr_random_floats(ck_count(4, c->in), seed, 2.0f);
+  float *w = qr_random_floats(ck_count(4, c->filter), seed + 1, 1.0f);
+  float *b = qr_random_floats((size_t)c->filter[0], seed + 2, 1.0f);
   int32_t od[4];
   double *want = ref_conv(c, x, w, b, od);
   ot_result r;
   memset(&r, 0, sizeof(r));
   tfl_status st = run_conv(c, x, w, b, &r);
   if (st != TFL_OK) test_fail(__FILE__, __LINE__, "seed %u: %s", seed, r.error);
-  if (st == TFL_OK) {
-    CHECK_EQ_INT(r.out[0].ndim, 4);
-    for (int i = 0; i < 4; i++) CHECK_EQ_INT(r.out[0].dims[i], od[i]);
-    const float *got = ot_f32(&r, 0);
-    for (size_t i = 0; i < count4(od) && test_failures_in_current == 0; i++)
-      CHECK_NEAR(got[i], want[i], 1e-4 * (1.0 + fabs(want[i])));
-  }
+  if (st == TFL_OK) ck_f32_output(&r, 0, 4, od, want, 1e-4);
   ot_result_free(&r);
   free(x);
   free(w);
@@ -236,9 +199,9 @@ TEST(filter_larger_than_input_valid_gives_empty_output) {
 
 /* Runs a case that must fail and checks the status and that a message came back. */
 static void check_fails(const conv_cfg *c, tfl_status expected) {
-  float *x = random_floats(count4(c->in), 1, 1.0f);
-  float *w = random_floats(count4(c->filter), 2, 1.0f);
-  float *b = random_floats((size_t)c->filter[0], 3, 1.0f);
+  float *x = qr_random_floats(ck_count(4, c->in), 1, 1.0f);
+  float *w = qr_random_floats(ck_count(4, c->filter), 2, 1.0f);
+  float *b = qr_random_floats((size_t)c->filter[0], 3, 1.0f);
   ot_result r;
   memset(&r, 0, sizeof(r));
   tfl_status st = run_conv(c, x, w, b, &r);
@@ -364,14 +327,10 @@ static int64_t *ref_qconv_acc(const qconv_case *q, const int64_t *x, const int64
   const conv_cfg *c = &q->c;
   const int32_t H = c->in[1], W = c->in[2], C = c->in[3];
   const int32_t OC = c->filter[0], KH = c->filter[1], KW = c->filter[2], FC = c->filter[3];
-  od[0] = c->in[0];
-  od[1] = ref_out_size(c->padding, H, KH, c->stride_h, c->dil_h);
-  od[2] = ref_out_size(c->padding, W, KW, c->stride_w, c->dil_w);
-  od[3] = OC;
-  const int32_t pt = ref_pad(H, od[1], KH, c->stride_h, c->dil_h);
-  const int32_t pl = ref_pad(W, od[2], KW, c->stride_w, c->dil_w);
+  int32_t pt, pl;
+  geometry(c, od, &pt, &pl);
   const int32_t per_group = OC / (C / FC);
-  int64_t *y = calloc(count4(od) + 1, sizeof(int64_t));
+  int64_t *y = calloc(ck_count(4, od) + 1, sizeof(int64_t));
   for (int32_t n = 0; n < od[0]; n++)
     for (int32_t oy = 0; oy < od[1]; oy++)
       for (int32_t ox = 0; ox < od[2]; ox++)
@@ -432,12 +391,12 @@ static void check_quantized(const qconv_case *q, unsigned seed, int64_t bias_ran
   const conv_cfg *c = &q->c;
   int64_t lo, hi;
   qr_type_range(q->type, &lo, &hi);
-  int64_t *x = qr_random_ints(count4(c->in), seed, lo, hi);
-  int64_t *w = q->type == TFL_UINT8 ? qr_random_ints(count4(c->filter), seed + 1, 0, 255)
-                                    : qr_random_ints(count4(c->filter), seed + 1, -127, 127);
+  int64_t *x = qr_random_ints(ck_count(4, c->in), seed, lo, hi);
+  int64_t *w = q->type == TFL_UINT8 ? qr_random_ints(ck_count(4, c->filter), seed + 1, 0, 255)
+                                    : qr_random_ints(ck_count(4, c->filter), seed + 1, -127, 127);
   int64_t *b = qr_random_ints((size_t)c->filter[0], seed + 2, -bias_range, bias_range);
-  qconv_data data = {qr_pack(q->type, x, count4(c->in)),
-                     qr_pack(filter_type_of(q->type), w, count4(c->filter)),
+  qconv_data data = {qr_pack(q->type, x, ck_count(4, c->in)),
+                     qr_pack(filter_type_of(q->type), w, ck_count(4, c->filter)),
                      c->has_bias ? qr_pack(q->bias_type, b, (size_t)c->filter[0]) : NULL};
   int32_t od[4];
   int64_t *acc = ref_qconv_acc(q, x, w, c->has_bias ? b : NULL, od);
@@ -447,7 +406,7 @@ static void check_quantized(const qconv_case *q, unsigned seed, int64_t bias_ran
   if (st != TFL_OK) test_fail(__FILE__, __LINE__, "seed %u: %s", seed, r.error);
   if (st == TFL_OK) {
     for (int i = 0; i < 4; i++) CHECK_EQ_INT(r.out[0].dims[i], od[i]);
-    for (size_t i = 0; i < count4(od) && test_failures_in_current == 0; i++) {
+    for (size_t i = 0; i < ck_count(4, od) && test_failures_in_current == 0; i++) {
       const int32_t want = ref_requantize(q, (int32_t)(i % (size_t)od[3]), acc[i]);
       if (qr_code_at(q->type, r.out[0].data, i) != want)
         test_fail(__FILE__, __LINE__, "seed %u element %zu: got %lld, want %d", seed, i,
@@ -587,11 +546,11 @@ TEST(quantized_matches_reference) {
 /* Runs a quantized case that must be refused and checks the message mentions `what`. */
 static void check_quantized_fails(const qconv_case *q, const char *what) {
   const conv_cfg *c = &q->c;
-  int64_t *x = qr_random_ints(count4(c->in), 1, 0, 1);
-  int64_t *w = qr_random_ints(count4(c->filter), 2, 0, 1);
+  int64_t *x = qr_random_ints(ck_count(4, c->in), 1, 0, 1);
+  int64_t *w = qr_random_ints(ck_count(4, c->filter), 2, 0, 1);
   int64_t *b = qr_random_ints((size_t)c->filter[0], 3, 0, 1);
-  qconv_data data = {qr_pack(q->type, x, count4(c->in)),
-                     qr_pack(filter_type_of(q->type), w, count4(c->filter)),
+  qconv_data data = {qr_pack(q->type, x, ck_count(4, c->in)),
+                     qr_pack(filter_type_of(q->type), w, ck_count(4, c->filter)),
                      qr_pack(q->bias_type, b, (size_t)c->filter[0])};
   ot_result r;
   memset(&r, 0, sizeof(r));
@@ -694,12 +653,12 @@ TEST(quantized_bias_scale_and_type_are_checked) {
  * the weights' magnitudes. */
 
 static void check_hybrid(const conv_cfg *c, int n_scales, const float *f_scales, unsigned seed) {
-  const size_t n_in = count4(c->in), n_w = count4(c->filter);
+  const size_t n_in = ck_count(4, c->in), n_w = ck_count(4, c->filter);
   const int32_t OC = c->filter[0];
-  float *x = random_floats(n_in, seed, 3.0f);
+  float *x = qr_random_floats(n_in, seed, 3.0f);
   int64_t *w64 = qr_random_ints(n_w, seed + 1, -127, 127);
   int8_t *w = qr_pack(TFL_INT8, w64, n_w);
-  float *b = random_floats((size_t)OC, seed + 2, 1.0f);
+  float *b = qr_random_floats((size_t)OC, seed + 2, 1.0f);
   float *wf = malloc(n_w * sizeof(float));
   const size_t per_filter = n_w / (size_t)OC;
   for (size_t i = 0; i < n_w; i++) wf[i] = (float)w64[i] * f_scales[n_scales > 1 ? i / per_filter : 0];
@@ -717,7 +676,7 @@ static void check_hybrid(const conv_cfg *c, int n_scales, const float *f_scales,
                        &img_zp[n]);
   int32_t od[4];
   double *want_float = ref_conv(c, x, wf, b, od);
-  const size_t per_image_out = count4(od) / (size_t)od[0];
+  const size_t per_image_out = ck_count(4, od) / (size_t)od[0];
 
   int64_t *f_zp = calloc((size_t)n_scales, sizeof(int64_t));
   int32_t bias_dims[1] = {OC};
@@ -747,7 +706,7 @@ static void check_hybrid(const conv_cfg *c, int n_scales, const float *f_scales,
         const float fs = f_scales[n_scales > 1 ? oc : 0];
         float v = asymmetric ? (float)acc[i] * (fs * img_scale[n])
                              : (float)acc[i] * (img_scale[n] * fs);
-        v = (float)ref_activation(c->act, v + b[oc]);
+        v = (float)ck_float_activation(c->act, v + b[oc]);
         const float g = got[n * per_image_out + i];
         CHECK_NEAR(g, v, 1e-6 * (1.0 + fabs(v)));
         /* quantization error: half a step of the input and of the weights, summed over taps */

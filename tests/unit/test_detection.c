@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "format/flexbuf.h"
-#include "util/custom_op_runner.h"
 #include "util/flexbuf_builder.h"
+#include "util/op_runner.h"
 #include "util/test.h"
 
 #ifndef TFL_NO_CUSTOM_OPS

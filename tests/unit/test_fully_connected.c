@@ -6,26 +6,10 @@
 
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/quant_ref.h"
 #include "util/test.h"
-
-/* Deterministic values in [-scale, scale]. */
-static float *random_floats(size_t n, unsigned seed, float scale) {
-  float *p = malloc((n ? n : 1) * sizeof(float));
-  uint32_t s = seed * 2654435761u + 1u;
-  for (size_t i = 0; i < n; i++) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = scale * ((float)(s >> 8) / (float)(1u << 24) * 2.0f - 1.0f);
-  }
-  return p;
-}
-
-static size_t count(int ndim, const int32_t *dims) {
-  size_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
-  return n;
-}
 
 typedef struct fc_case {
   int in_ndim;
@@ -51,25 +35,12 @@ static tfl_status run_fc(const fc_case *c, const float *x, const float *w, const
   return ot_run(TFL_OP_FULLY_CONNECTED, 1, in, n_in, out, 1, TFL_OPTS_FULLY_CONNECTED, opt, r);
 }
 
-static double ref_activation(int act, double x) {
-  switch (act) {
-    case TFL_ACT_RELU:
-      return x < 0 ? 0 : x;
-    case TFL_ACT_RELU_N1_TO_1:
-      return x < -1 ? -1 : x > 1 ? 1 : x;
-    case TFL_ACT_RELU6:
-      return x < 0 ? 0 : x > 6 ? 6 : x;
-    default:
-      return x;
-  }
-}
-
 static void check_against_reference(const fc_case *c, unsigned seed) {
-  const size_t n_in = count(c->in_ndim, c->in);
+  const size_t n_in = ck_count(c->in_ndim, c->in);
   const size_t batch = n_in / (size_t)c->features;
-  float *x = random_floats(n_in, seed, 2.0f);
-  float *w = random_floats((size_t)c->units * c->features, seed + 1, 1.0f);
-  float *b = random_floats((size_t)c->units, seed + 2, 1.0f);
+  float *x = qr_random_floats(n_in, seed, 2.0f);
+  float *w = qr_random_floats((size_t)c->units * c->features, seed + 1, 1.0f);
+  float *b = qr_random_floats((size_t)c->units, seed + 2, 1.0f);
   ot_result r;
   memset(&r, 0, sizeof(r));
   tfl_status st = run_fc(c, x, w, b, &r);
@@ -89,7 +60,7 @@ static void check_against_reference(const fc_case *c, unsigned seed) {
         double s = c->bias == 1 ? b[u] : 0.0;
         for (int32_t k = 0; k < c->features; k++)
           s += (double)x[i * c->features + k] * w[u * c->features + k];
-        s = ref_activation(c->act, s);
+        s = ck_float_activation(c->act, s);
         CHECK_NEAR(got[i * c->units + u], s, 1e-4 * (1.0 + fabs(s)));
       }
   }
@@ -131,10 +102,10 @@ TEST(matches_reference_over_shapes) {
 }
 
 static void check_fails(const fc_case *c, tfl_status expected, const char *needle) {
-  const size_t n_in = count(c->in_ndim, c->in);
-  float *x = random_floats(n_in, 1, 1.0f);
-  float *w = random_floats((size_t)c->units * c->features, 2, 1.0f);
-  float *b = random_floats((size_t)c->units, 3, 1.0f);
+  const size_t n_in = ck_count(c->in_ndim, c->in);
+  float *x = qr_random_floats(n_in, 1, 1.0f);
+  float *w = qr_random_floats((size_t)c->units * c->features, 2, 1.0f);
+  float *b = qr_random_floats((size_t)c->units, 3, 1.0f);
   ot_result r;
   memset(&r, 0, sizeof(r));
   tfl_status st = run_fc(c, x, w, b, &r);
@@ -429,15 +400,15 @@ static tfl_status run_hfc(const hfc_case *h, const float *x, const int8_t *w, co
 static double ref_hybrid_activation(int act, double v) {
   if (act == TFL_ACT_TANH) return tanh(v);
   if (act == TFL_ACT_SIGN_BIT) return signbit(v) ? 1.0 : 0.0;
-  return ref_activation(act, v);
+  return ck_float_activation(act, v);
 }
 
 static void check_hybrid(const hfc_case *h, unsigned seed) {
   const size_t n_x = (size_t)h->batches * h->features, n_w = (size_t)h->units * h->features;
-  float *x = random_floats(n_x, seed, 3.0f);
+  float *x = qr_random_floats(n_x, seed, 3.0f);
   int64_t *w64 = qr_random_ints(n_w, seed + 1, -127, 127);
   int8_t *w = qr_pack(TFL_INT8, w64, n_w);
-  float *b = random_floats((size_t)h->units, seed + 2, 1.0f);
+  float *b = qr_random_floats((size_t)h->units, seed + 2, 1.0f);
   int8_t *q = malloc(n_x);
   ot_result r;
   tfl_status st = run_hfc(h, x, w, b, &r);

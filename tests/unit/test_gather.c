@@ -6,46 +6,9 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
-
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
-
-static size_t count_of(int ndim, const int32_t *dims) {
-  size_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
-  return n;
-}
-
-static void unravel(size_t flat, int ndim, const int32_t *dims, int32_t *idx) {
-  for (int d = ndim - 1; d >= 0; d--) {
-    idx[d] = (int32_t)(flat % (size_t)dims[d]);
-    flat /= (size_t)dims[d];
-  }
-}
-
-static size_t ravel(int ndim, const int32_t *dims, const int32_t *idx) {
-  size_t flat = 0;
-  for (int d = 0; d < ndim; d++) flat = flat * (size_t)dims[d] + (size_t)idx[d];
-  return flat;
-}
-
-static int shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
-  if (t->ndim != ndim) return 0;
-  for (int i = 0; i < ndim; i++)
-    if (t->dims[i] != dims[i]) return 0;
-  return 1;
-}
-
-static void *pattern(size_t bytes, unsigned seed) {
-  uint8_t *p = malloc(bytes ? bytes : 1);
-  uint32_t s = seed * 2654435761u + 7u;
-  for (size_t i = 0; i < bytes; i++) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = (uint8_t)(s >> 24);
-  }
-  return p;
-}
 
 /* Index values as any index type. */
 static void *indices_as(tfl_type type, const int64_t *v, size_t n) {
@@ -79,7 +42,7 @@ typedef struct gather_case {
 } gather_case;
 
 static tfl_status run_case(const gather_case *c, ot_result *r) {
-  void *idx = indices_as(c->itype, c->idx, count_of(c->idx_ndim, c->idx_dims));
+  void *idx = indices_as(c->itype, c->idx, ck_count(c->idx_ndim, c->idx_dims));
   ot_spec in[2] = {OT_IN(c->type, c->ndim, c->dims, c->data),
                    OT_IN(c->itype, c->idx_ndim, c->idx_dims, idx)};
   in[0].constant = c->data_const;
@@ -101,7 +64,7 @@ TEST(gather_rows_by_hand) {
                    1, DIMS(3), (const int64_t[]){2, 0, 2}, 0, 0, 0, 1};
   ot_result r;
   REQUIRE(run_case(&c, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(3, 2)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(3, 2)));
   const float want[6] = {5, 6, 1, 2, 5, 6};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -113,7 +76,7 @@ TEST(gather_negative_axis_2d_indices) {
                    2, DIMS(2, 2), (const int64_t[]){2, 1, 0, 0}, -1, 0, 1, 0};
   ot_result r;
   REQUIRE(run_case(&c, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 3, DIMS(2, 2, 2)));
+  CHECK(ck_shape_is(&r.out[0], 3, DIMS(2, 2, 2)));
   const int32_t want[8] = {3, 2, 1, 1, 6, 5, 4, 4};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -125,7 +88,7 @@ TEST(gather_scalar_index) {
                    0, NULL, (const int64_t[]){1}, 1, 0, 0, 1};
   ot_result r;
   REQUIRE(run_case(&c, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 1, DIMS(2)));
+  CHECK(ck_shape_is(&r.out[0], 1, DIMS(2)));
   CHECK(((int8_t *)r.out[0].data)[0] == 2 && ((int8_t *)r.out[0].data)[1] == 5);
   ot_result_free(&r);
 }
@@ -141,7 +104,7 @@ TEST(gather_batch_dims_by_hand) {
                      2, DIMS(2, 2), idx, 1, batch_dims[k], 0, k};
     ot_result r;
     REQUIRE(run_case(&c, &r) == TFL_OK);
-    CHECK(shape_is(&r.out[0], 2, DIMS(2, 2)));
+    CHECK(ck_shape_is(&r.out[0], 2, DIMS(2, 2)));
     CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
     ot_result_free(&r);
   }
@@ -179,15 +142,15 @@ static void ref_gather(const gather_case *c, int axis, int bd, int32_t *od, int 
   for (int i = axis + 1; i < c->ndim; i++) od[n++] = c->dims[i];
   *out_ndim = n;
   const int coord_axes = c->idx_ndim - bd;
-  for (size_t f = 0; f < count_of(n, od); f++) {
+  for (size_t f = 0; f < ck_count(n, od); f++) {
     int32_t o[8], src[8], ii[8];
-    unravel(f, n, od, o);
+    ck_unravel(f, n, od, o);
     for (int i = 0; i < bd; i++) ii[i] = o[i];
     for (int i = 0; i < coord_axes; i++) ii[bd + i] = o[axis + i];
     for (int i = 0; i < axis; i++) src[i] = o[i];
-    src[axis] = (int32_t)c->idx[ravel(c->idx_ndim, c->idx_dims, ii)];
+    src[axis] = (int32_t)c->idx[ck_ravel(c->idx_ndim, c->idx_dims, ii)];
     for (int i = axis + 1; i < c->ndim; i++) src[i] = o[i - 1 + coord_axes];
-    memcpy(out + f * elem, (const uint8_t *)c->data + ravel(c->ndim, c->dims, src) * elem,
+    memcpy(out + f * elem, (const uint8_t *)c->data + ck_ravel(c->ndim, c->dims, src) * elem,
            elem);
   }
 }
@@ -199,8 +162,8 @@ static void check_gather(int ndim, const int32_t *dims, int idx_ndim, const int3
                          int axis, int bd, unsigned seed) {
   const int naxis = axis < 0 ? axis + ndim : axis, nbd = bd < 0 ? bd + idx_ndim : bd;
   const tfl_type type = data_types[seed % 5];
-  const size_t elem = tfl_type_size(type), n_idx = count_of(idx_ndim, idx_dims);
-  uint8_t *x = pattern(count_of(ndim, dims) * elem, seed);
+  const size_t elem = tfl_type_size(type), n_idx = ck_count(idx_ndim, idx_dims);
+  uint8_t *x = ck_pattern(ck_count(ndim, dims) * elem, seed);
   int64_t *idx = malloc((n_idx + 1) * sizeof(int64_t));
   uint32_t s = seed;
   for (size_t i = 0; i < n_idx; i++) {
@@ -217,9 +180,9 @@ static void check_gather(int ndim, const int32_t *dims, int idx_ndim, const int3
   if (run_case(&c, &r) != TFL_OK) {
     test_fail(__FILE__, __LINE__, "gather seed %u: %s", seed, r.error);
   } else {
-    const size_t bytes = count_of(out_ndim, od) * elem;
-    CHECK(shape_is(&r.out[0], out_ndim, od));
-    CHECK(r.out[0].bytes == bytes && memcmp(r.out[0].data, want, bytes) == 0);
+    const size_t bytes = ck_count(out_ndim, od) * elem;
+    CHECK(ck_shape_is(&r.out[0], out_ndim, od));
+    CHECK(ck_bytes_are(&r.out[0], want, bytes));
   }
   ot_result_free(&r);
   free(x);
@@ -304,14 +267,14 @@ TEST(gather_nd_by_hand) {
   gather_case c = {TFL_OP_GATHER_ND, TFL_INT32, TFL_INT32, 2, DIMS(2, 2), x,
                    2, DIMS(2, 2), (const int64_t[]){0, 0, 1, 1}, 0, 0, 0, 1};
   REQUIRE(run_case(&c, &r) == TFL_OK); /* elements */
-  CHECK(shape_is(&r.out[0], 1, DIMS(2)));
+  CHECK(ck_shape_is(&r.out[0], 1, DIMS(2)));
   CHECK(memcmp(r.out[0].data, ((const int32_t[]){1, 4}), 8) == 0);
   ot_result_free(&r);
 
   c.idx_dims = DIMS(2, 1);
   c.idx = (const int64_t[]){1, 0};
   REQUIRE(run_case(&c, &r) == TFL_OK); /* rows */
-  CHECK(shape_is(&r.out[0], 2, DIMS(2, 2)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(2, 2)));
   CHECK(memcmp(r.out[0].data, ((const int32_t[]){3, 4, 1, 2}), 16) == 0);
   ot_result_free(&r);
 
@@ -319,7 +282,7 @@ TEST(gather_nd_by_hand) {
   c.idx_dims = DIMS(2, 1, 2);
   c.idx = (const int64_t[]){0, 1, 1, 0};
   REQUIRE(run_case(&c, &r) == TFL_OK); /* batched */
-  CHECK(shape_is(&r.out[0], 2, DIMS(2, 1)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(2, 1)));
   CHECK(memcmp(r.out[0].data, ((const int32_t[]){2, 3}), 8) == 0);
   ot_result_free(&r);
 
@@ -327,7 +290,7 @@ TEST(gather_nd_by_hand) {
   c.idx_dims = DIMS(3, 0);
   c.idx = (const int64_t[]){0};
   REQUIRE(run_case(&c, &r) == TFL_OK); /* empty vectors: the whole params, 3 times */
-  CHECK(shape_is(&r.out[0], 3, DIMS(3, 2, 2)));
+  CHECK(ck_shape_is(&r.out[0], 3, DIMS(3, 2, 2)));
   CHECK(memcmp(r.out[0].data, ((const int32_t[]){1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4}), 48) == 0);
   ot_result_free(&r);
 }
@@ -336,9 +299,9 @@ TEST(gather_nd_by_hand) {
 static void check_gather_nd(int ndim, const int32_t *dims, int idx_ndim, const int32_t *idx_dims,
                             unsigned seed) {
   const tfl_type type = data_types[seed % 5];
-  const size_t elem = tfl_type_size(type), n_idx = count_of(idx_ndim, idx_dims);
+  const size_t elem = tfl_type_size(type), n_idx = ck_count(idx_ndim, idx_dims);
   const int nd = idx_dims[idx_ndim - 1];
-  uint8_t *x = pattern(count_of(ndim, dims) * elem, seed);
+  uint8_t *x = ck_pattern(ck_count(ndim, dims) * elem, seed);
   int64_t *idx = malloc((n_idx + 1) * sizeof(int64_t));
   uint32_t s = seed;
   for (size_t i = 0; i < n_idx; i++) {
@@ -349,15 +312,15 @@ static void check_gather_nd(int ndim, const int32_t *dims, int idx_ndim, const i
   int out_ndim = 0;
   for (int i = 0; i < idx_ndim - 1; i++) od[out_ndim++] = idx_dims[i];
   for (int i = nd; i < ndim; i++) od[out_ndim++] = dims[i];
-  const size_t n_out = count_of(out_ndim, od);
+  const size_t n_out = ck_count(out_ndim, od);
   uint8_t *want = malloc(n_out * elem + 1);
   for (size_t f = 0; f < n_out; f++) {
     int32_t o[8], src[8];
-    unravel(f, out_ndim, od, o);
-    const size_t vec = ravel(idx_ndim - 1, idx_dims, o);
+    ck_unravel(f, out_ndim, od, o);
+    const size_t vec = ck_ravel(idx_ndim - 1, idx_dims, o);
     for (int j = 0; j < nd; j++) src[j] = (int32_t)idx[vec * (size_t)nd + (size_t)j];
     for (int j = nd; j < ndim; j++) src[j] = o[idx_ndim - 1 + j - nd];
-    memcpy(want + f * elem, x + ravel(ndim, dims, src) * elem, elem);
+    memcpy(want + f * elem, x + ck_ravel(ndim, dims, src) * elem, elem);
   }
   gather_case c = {TFL_OP_GATHER_ND, type, index_types[seed % 3], ndim, dims, x,
                    idx_ndim, idx_dims, idx, 0, 0, (int)(seed / 2 % 2), (int)(seed / 4 % 2)};
@@ -365,8 +328,8 @@ static void check_gather_nd(int ndim, const int32_t *dims, int idx_ndim, const i
   if (run_case(&c, &r) != TFL_OK) {
     test_fail(__FILE__, __LINE__, "gather_nd seed %u: %s", seed, r.error);
   } else {
-    CHECK(shape_is(&r.out[0], out_ndim, od));
-    CHECK(r.out[0].bytes == n_out * elem && memcmp(r.out[0].data, want, n_out * elem) == 0);
+    CHECK(ck_shape_is(&r.out[0], out_ndim, od));
+    CHECK(ck_bytes_are(&r.out[0], want, n_out * elem));
   }
   ot_result_free(&r);
   free(x);

@@ -8,37 +8,15 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
-
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
-
-static int shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
-  if (t->ndim != ndim) return 0;
-  for (int i = 0; i < ndim; i++)
-    if (t->dims[i] != dims[i]) return 0;
-  return 1;
-}
-
-static int bytes_are(const ot_tensor *t, const void *want, size_t n) {
-  return t->bytes == n && (n == 0 || memcmp(t->data, want, n) == 0);
-}
 
 /* Runs a one-output op and checks type, shape and bytes of the output. */
 static void check_one(int op, const ot_spec *in, int n_in, tfl_type out_type, int opt_type,
                       const mb_field *opts, int ndim, const int32_t *dims, const void *want,
                       size_t bytes, int line) {
-  ot_spec out[1] = {OT_OUT(out_type)};
-  ot_result r;
-  tfl_status st = ot_run(op, 1, in, n_in, out, 1, opt_type, opts, &r);
-  if (st != TFL_OK) {
-    test_fail(__FILE__, line, "op %d failed: %s", op, r.error);
-  } else {
-    if (r.out[0].type != out_type) test_fail(__FILE__, line, "output type %d", r.out[0].type);
-    if (!shape_is(&r.out[0], ndim, dims)) test_fail(__FILE__, line, "output shape differs");
-    if (!bytes_are(&r.out[0], want, bytes)) test_fail(__FILE__, line, "output values differ");
-  }
-  ot_result_free(&r);
+  ck_run_expect(__FILE__, line, op, in, n_in, out_type, opt_type, opts, ndim, dims, want, bytes);
 }
 
 static tfl_status run_one(int op, const ot_spec *in, int n_in, tfl_type out_type, int opt_type,
@@ -152,10 +130,10 @@ TEST(topk_ties_and_nan) {
     sk.constant = constant;
     ot_result r;
     REQUIRE(run_topk((ot_spec)OT_F32(2, DIMS(2, 4), x), sk, TFL_INT32, &r) == TFL_OK);
-    CHECK(shape_is(&r.out[0], 2, DIMS(2, 3)) && shape_is(&r.out[1], 2, DIMS(2, 3)));
+    CHECK(ck_shape_is(&r.out[0], 2, DIMS(2, 3)) && ck_shape_is(&r.out[1], 2, DIMS(2, 3)));
     const float *v = r.out[0].data;
     CHECK(v[0] == 3 && v[1] == 3 && v[2] == 2 && v[3] == 5 && v[4] == -1 && isnan(v[5]));
-    CHECK(bytes_are(&r.out[1], (const int32_t[]){0, 2, 3, 1, 3, 0}, 24));
+    CHECK(ck_bytes_are(&r.out[1], (const int32_t[]){0, 2, 3, 1, 3, 0}, 24));
     ot_result_free(&r);
   }
 }
@@ -166,12 +144,12 @@ TEST(topk_k_zero_and_int16) {
   ot_result r;
   REQUIRE(run_topk((ot_spec)OT_IN(TFL_INT8, 1, DIMS(5), x),
                    (ot_spec)OT_CONST(TFL_INT16, 0, NULL, &k0), TFL_INT32, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 1, DIMS(0)) && r.out[1].bytes == 0);
+  CHECK(ck_shape_is(&r.out[0], 1, DIMS(0)) && r.out[1].bytes == 0);
   ot_result_free(&r);
   REQUIRE(run_topk((ot_spec)OT_IN(TFL_INT8, 1, DIMS(5), x),
                    (ot_spec)OT_IN(TFL_INT16, 1, DIMS(1), &k5), TFL_INT16, &r) == TFL_OK);
-  CHECK(bytes_are(&r.out[0], (const int8_t[]){127, 4, 4, -1, -128}, 5));
-  CHECK(bytes_are(&r.out[1], (const int16_t[]){4, 1, 2, 0, 3}, 10));
+  CHECK(ck_bytes_are(&r.out[0], (const int8_t[]){127, 4, 4, -1, -128}, 5));
+  CHECK(ck_bytes_are(&r.out[1], (const int16_t[]){4, 1, 2, 0, 3}, 10));
   ot_result_free(&r);
 }
 
@@ -272,7 +250,7 @@ TEST(fill_constant_and_runtime_dims) {
   out[0].zero_points = &zp;
   ot_result r;
   REQUIRE(ot_run(TFL_OP_FILL, 1, in, 2, out, 1, 0, NULL, &r) == TFL_OK);
-  CHECK(bytes_are(&r.out[0], (const int8_t[]){-7, -7, -7}, 3));
+  CHECK(ck_bytes_are(&r.out[0], (const int8_t[]){-7, -7, -7}, 3));
   ot_result_free(&r);
   in[0] = (ot_spec)OT_CONST(TFL_INT32, 1, DIMS(2), d2);
   out[0].scales = &v; /* different quantization */

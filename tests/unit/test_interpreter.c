@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tfl/tfl.h"
+#include "util/check_util.h"
 #include "util/model_builder.h"
 #include "util/test.h"
 
@@ -251,12 +252,6 @@ TEST(writing_a_graph_input_is_rejected) {
   unload(&l);
 }
 
-/* Deterministic generator for random graphs. */
-static uint32_t lcg(uint32_t *s) {
-  *s = *s * 1664525u + 1013904223u;
-  return *s >> 8;
-}
-
 /* A random DAG of Sum ops over tensors of random sizes: checks that tensors alive at the same
  * time never share arena bytes, and that the results equal an independent evaluation. */
 TEST(planner_never_overlaps_live_tensors) {
@@ -276,7 +271,7 @@ TEST(planner_never_overlaps_live_tensors) {
     /* expected values: element k of tensor t is val[t] * (k + 1) for the inputs we feed */
     double val[N_OPS + 2] = {1.0, 0.5};
     for (int op = 0; op < N_OPS; op++) {
-      int a = (int)(lcg(&s) % (uint32_t)n_t), b = (int)(lcg(&s) % (uint32_t)n_t);
+      int a = (int)(ck_lcg(&s) % (uint32_t)n_t), b = (int)(ck_lcg(&s) % (uint32_t)n_t);
       int in[2] = {tensor[a], tensor[b]};
       dims[0] = 8;
       tensor[n_t] = mb_tensor(m, TFL_FLOAT32, 1, dims, NULL, 0, NULL);

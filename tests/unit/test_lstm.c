@@ -11,6 +11,7 @@
 #include "kernels/quant.h"
 #include "model/ops.h"
 #include "tfl/tfl.h"
+#include "util/check_util.h"
 #include "util/model_builder.h"
 #include "util/test.h"
 
@@ -154,13 +155,8 @@ static void ref_sequence(const lstm_cfg *c, const cell_weights *w, const qweight
 
 /* ---- random data ------------------------------------------------------------------ */
 
-static float rnd(uint32_t *seed, float lo, float hi) {
-  *seed = *seed * 1664525u + 1013904223u;
-  return lo + (hi - lo) * (float)((*seed >> 8) & 0xFFFFFF) / (float)0x1000000;
-}
-
 static void fill(uint32_t *seed, float *p, int n, float lo, float hi) {
-  for (int i = 0; i < n; i++) p[i] = rnd(seed, lo, hi);
+  for (int i = 0; i < n; i++) p[i] = ck_rnd(seed, lo, hi);
 }
 
 static void make_weights(uint32_t seed, float scale, cell_weights *w) {
@@ -821,7 +817,7 @@ static void run_int_case(const lstm_cfg *cfg, int invokes) {
     float xf[MAXROWS * MAXN];
     double real[MAXROWS * MAXN];
     for (int i = 0; i < MAXROWS * MAXN; i++) {
-      x[i] = (int8_t)fminf(127.0f, floorf(rnd(&seed, -128.0f, 128.0f)));
+      x[i] = (int8_t)fminf(127.0f, floorf(ck_rnd(&seed, -128.0f, 128.0f)));
       xf[i] = (float)((x[i] - int_io.in_zp) * (double)int_io.in_s);
     }
     tfl_status st = run_invoke(&r, &n, x, NULL, out, NULL);

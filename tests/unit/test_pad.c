@@ -6,35 +6,11 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
 
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
-
 enum { REF_CONSTANT, REF_REFLECT, REF_SYMMETRIC };
-
-static size_t count_of(int ndim, const int32_t *dims) {
-  size_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
-  return n;
-}
-
-static int shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
-  if (t->ndim != ndim) return 0;
-  for (int i = 0; i < ndim; i++)
-    if (t->dims[i] != dims[i]) return 0;
-  return 1;
-}
-
-static void *pattern(size_t bytes, unsigned seed) {
-  uint8_t *p = malloc(bytes ? bytes : 1);
-  uint32_t s = seed * 2654435761u + 11u;
-  for (size_t i = 0; i < bytes; i++) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = (uint8_t)(s >> 24);
-  }
-  return p;
-}
 
 /* Input coordinate for output coordinate o along one axis, or -1 for the fill value. */
 static int32_t ref_source(int mode, int32_t o, int32_t before, int32_t size) {
@@ -50,7 +26,7 @@ static uint8_t *ref_pad(int mode, int ndim, const int32_t *dims, const uint8_t *
                         const int32_t *pads, size_t elem, const uint8_t *fill,
                         int32_t *out_dims) {
   for (int d = 0; d < ndim; d++) out_dims[d] = dims[d] + pads[2 * d] + pads[2 * d + 1];
-  size_t total = count_of(ndim, out_dims);
+  size_t total = ck_count(ndim, out_dims);
   uint8_t *y = malloc(total * elem + 1);
   for (size_t f = 0; f < total; f++) {
     size_t rem = f, src = 0, stride = 1;
@@ -72,7 +48,7 @@ static uint8_t *ref_pad(int mode, int ndim, const int32_t *dims, const uint8_t *
 static void check_pad(int op, int mode, tfl_type type, int ndim, const int32_t *dims,
                       const int32_t *pads, int pads_constant, int pads64) {
   size_t elem = tfl_type_size(type);
-  uint8_t *x = pattern(count_of(ndim, dims) * elem, (unsigned)(ndim * 7 + pads[0] + 1));
+  uint8_t *x = ck_pattern(ck_count(ndim, dims) * elem, (unsigned)(ndim * 7 + pads[0] + 1));
   const uint8_t zero[16] = {0};
   int64_t pads_l[16];
   for (int i = 0; i < 2 * ndim; i++) pads_l[i] = pads[i];
@@ -90,8 +66,8 @@ static void check_pad(int op, int mode, tfl_type type, int ndim, const int32_t *
                       : ot_run(op, 1, in, 2, out, 1, TFL_OPTS_PAD, NULL, &r);
   CHECK_EQ_INT(st, TFL_OK);
   if (st == TFL_OK) {
-    size_t bytes = count_of(ndim, out_dims) * elem;
-    CHECK(shape_is(&r.out[0], ndim, out_dims));
+    size_t bytes = ck_count(ndim, out_dims) * elem;
+    CHECK(ck_shape_is(&r.out[0], ndim, out_dims));
     CHECK_EQ_INT(r.out[0].bytes, bytes);
     if (r.out[0].bytes == bytes) CHECK(memcmp(r.out[0].data, want, bytes) == 0);
   } else {
@@ -112,7 +88,7 @@ TEST(pad_hand_computed) {
                           0, 0, 4, 5, 6, 0};
   ot_result r;
   REQUIRE(ot_run(TFL_OP_PAD, 1, in, 2, out, 1, TFL_OPTS_PAD, NULL, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(3, 6)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(3, 6)));
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
 }
@@ -188,7 +164,7 @@ TEST(pad_scalar_and_empty) {
   ot_spec in2[] = {OT_F32(2, DIMS(0, 2), NULL), OT_CONST(TFL_INT32, 2, DIMS(2, 2), pads)};
   const float zeros[4] = {0};
   REQUIRE(ot_run(TFL_OP_PAD, 1, in2, 2, out, 1, TFL_OPTS_PAD, NULL, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(2, 2)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(2, 2)));
   CHECK(memcmp(r.out[0].data, zeros, sizeof(zeros)) == 0);
   ot_result_free(&r);
 }

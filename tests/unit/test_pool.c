@@ -7,6 +7,7 @@
 
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/quant_ref.h"
 #include "util/test.h"
@@ -22,53 +23,22 @@ typedef struct pool_cfg {
 
 static const int all_pools[3] = {TFL_OP_AVERAGE_POOL_2D, TFL_OP_MAX_POOL_2D, TFL_OP_L2_POOL_2D};
 
-static size_t count4(const int32_t *d) { return (size_t)d[0] * d[1] * d[2] * d[3]; }
-
-/* Deterministic values in [-scale, scale]. */
-static float *random_floats(size_t n, unsigned seed, float scale) {
-  float *p = malloc((n ? n : 1) * sizeof(float));
-  uint32_t s = seed * 2654435761u + 1u;
-  for (size_t i = 0; i < n; i++) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = scale * ((float)(s >> 8) / (float)(1u << 24) * 2.0f - 1.0f);
-  }
-  return p;
-}
-
-/* The fused activation as TFLite's float pools apply it: TANH and SIGN_BIT are ignored. */
-static double ref_activation(int act, double x) {
-  switch (act) {
-    case TFL_ACT_RELU:
-      return x < 0 ? 0 : x;
-    case TFL_ACT_RELU_N1_TO_1:
-      return x < -1 ? -1 : x > 1 ? 1 : x;
-    case TFL_ACT_RELU6:
-      return x < 0 ? 0 : x > 6 ? 6 : x;
-    default:
-      return x;
-  }
-}
-
-static int32_t ref_out_size(int padding, int32_t in, int32_t k, int stride) {
-  if (padding == 0) return (in + stride - 1) / stride;
-  return in >= k ? (in - k) / stride + 1 : 0;
-}
-
-static int32_t ref_pad(int32_t in, int32_t out, int32_t k, int stride) {
-  int32_t total = (out - 1) * stride + k - in;
-  return total > 0 ? total / 2 : 0;
+/* The output shape of a case, and its top and left padding. */
+static void geometry(const pool_cfg *c, int32_t od[4], int32_t *pt, int32_t *pl) {
+  od[0] = c->in[0];
+  od[1] = ck_window_out_size(c->padding, c->in[1], c->filter_h, c->stride_h, 1);
+  od[2] = ck_window_out_size(c->padding, c->in[2], c->filter_w, c->stride_w, 1);
+  od[3] = c->in[3];
+  *pt = ck_window_pad(c->in[1], od[1], c->filter_h, c->stride_h, 1);
+  *pl = ck_window_pad(c->in[2], od[2], c->filter_w, c->stride_w, 1);
 }
 
 /* Pools over the in-bounds values of each window. */
 static double *ref_pool(const pool_cfg *c, const float *x, int32_t od[4]) {
   const int32_t N = c->in[0], H = c->in[1], W = c->in[2], C = c->in[3];
-  od[0] = N;
-  od[1] = ref_out_size(c->padding, H, c->filter_h, c->stride_h);
-  od[2] = ref_out_size(c->padding, W, c->filter_w, c->stride_w);
-  od[3] = C;
-  const int32_t pt = ref_pad(H, od[1], c->filter_h, c->stride_h);
-  const int32_t pl = ref_pad(W, od[2], c->filter_w, c->stride_w);
-  double *y = calloc(count4(od) + 1, sizeof(double));
+  int32_t pt, pl;
+  geometry(c, od, &pt, &pl);
+  double *y = calloc(ck_count(4, od) + 1, sizeof(double));
   for (int32_t n = 0; n < N; n++)
     for (int32_t oy = 0; oy < od[1]; oy++)
       for (int32_t ox = 0; ox < od[2]; ox++)
@@ -88,7 +58,7 @@ static double *ref_pool(const pool_cfg *c, const float *x, int32_t od[4]) {
           double r = c->op == TFL_OP_AVERAGE_POOL_2D ? sum / cnt
                      : c->op == TFL_OP_MAX_POOL_2D   ? mx
                                                      : sqrt(sq / cnt);
-          y[((n * od[1] + oy) * od[2] + ox) * C + ch] = ref_activation(c->act, r);
+          y[((n * od[1] + oy) * od[2] + ox) * C + ch] = ck_float_activation(c->act, r);
         }
   return y;
 }
@@ -103,20 +73,14 @@ static tfl_status run_pool(const pool_cfg *c, const float *x, ot_result *r) {
 }
 
 static void check_against_reference(const pool_cfg *c, unsigned seed) {
-  float *x = random_floats(count4(c->in), seed, 8.0f);
+  float *x = qr_random_floats(ck_count(4, c->in), seed, 8.0f);
   int32_t od[4];
   double *want = ref_pool(c, x, od);
   ot_result r;
   memset(&r, 0, sizeof(r));
   tfl_status st = run_pool(c, x, &r);
   if (st != TFL_OK) test_fail(__FILE__, __LINE__, "op %d seed %u: %s", c->op, seed, r.error);
-  if (st == TFL_OK) {
-    CHECK_EQ_INT(r.out[0].ndim, 4);
-    for (int i = 0; i < 4; i++) CHECK_EQ_INT(r.out[0].dims[i], od[i]);
-    const float *got = ot_f32(&r, 0);
-    for (size_t i = 0; i < count4(od) && test_failures_in_current == 0; i++)
-      CHECK_NEAR(got[i], want[i], 1e-5 * (1.0 + fabs(want[i])));
-  }
+  if (st == TFL_OK) ck_f32_output(&r, 0, 4, od, want, 1e-5);
   ot_result_free(&r);
   free(x);
   free(want);
@@ -176,7 +140,7 @@ TEST(every_fused_activation) {
 }
 
 static void check_fails(const pool_cfg *c, tfl_status expected) {
-  float *x = random_floats(count4(c->in), 1, 1.0f);
+  float *x = qr_random_floats(ck_count(4, c->in), 1, 1.0f);
   ot_result r;
   memset(&r, 0, sizeof(r));
   CHECK_EQ_INT(run_pool(c, x, &r), expected);
@@ -258,15 +222,11 @@ static tfl_status run_qpool(const qpool_case *q, const void *x, ot_result *r) {
 static int64_t *ref_qpool(const qpool_case *q, const int64_t *x, int32_t od[4]) {
   const pool_cfg *c = &q->c;
   const int32_t N = c->in[0], H = c->in[1], W = c->in[2], C = c->in[3];
-  od[0] = N;
-  od[1] = ref_out_size(c->padding, H, c->filter_h, c->stride_h);
-  od[2] = ref_out_size(c->padding, W, c->filter_w, c->stride_w);
-  od[3] = C;
-  const int32_t pt = ref_pad(H, od[1], c->filter_h, c->stride_h);
-  const int32_t pl = ref_pad(W, od[2], c->filter_w, c->stride_w);
+  int32_t pt, pl;
+  geometry(c, od, &pt, &pl);
   int64_t lo, hi;
   qr_act_range(c->act, q->type, q->scale, q->zp, &lo, &hi);
-  int64_t *y = calloc(count4(od) + 1, sizeof(int64_t));
+  int64_t *y = calloc(ck_count(4, od) + 1, sizeof(int64_t));
   for (int32_t n = 0; n < N; n++)
     for (int32_t oy = 0; oy < od[1]; oy++)
       for (int32_t ox = 0; ox < od[2]; ox++)
@@ -293,8 +253,8 @@ static int64_t *ref_qpool(const qpool_case *q, const int64_t *x, int32_t od[4]) 
 static void check_quantized(const qpool_case *q, unsigned seed) {
   int64_t lo, hi;
   qr_type_range(q->type, &lo, &hi);
-  int64_t *x = qr_random_ints(count4(q->c.in), seed, lo, hi);
-  void *xp = qr_pack(q->type, x, count4(q->c.in));
+  int64_t *x = qr_random_ints(ck_count(4, q->c.in), seed, lo, hi);
+  void *xp = qr_pack(q->type, x, ck_count(4, q->c.in));
   int32_t od[4];
   int64_t *want = ref_qpool(q, x, od);
   ot_result r;
@@ -303,7 +263,7 @@ static void check_quantized(const qpool_case *q, unsigned seed) {
   if (st != TFL_OK) test_fail(__FILE__, __LINE__, "seed %u: %s", seed, r.error);
   if (st == TFL_OK) {
     for (int i = 0; i < 4; i++) CHECK_EQ_INT(r.out[0].dims[i], od[i]);
-    for (size_t i = 0; i < count4(od) && test_failures_in_current == 0; i++)
+    for (size_t i = 0; i < ck_count(4, od) && test_failures_in_current == 0; i++)
       if (qr_code_at(q->type, r.out[0].data, i) != want[i])
         test_fail(__FILE__, __LINE__, "seed %u element %zu: got %lld, want %lld", seed, i,
                   (long long)qr_code_at(q->type, r.out[0].data, i), (long long)want[i]);

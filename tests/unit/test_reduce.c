@@ -11,6 +11,7 @@
 
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
 
@@ -20,12 +21,6 @@ typedef struct rcase {
   int naxes;
   int32_t axes[8];
 } rcase;
-
-static size_t count_of(int ndim, const int32_t *dims) {
-  size_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
-  return n;
-}
 
 static tfl_status run_reduce(int op, tfl_type type, int ndim, const int32_t *dims, const void *x,
                              tfl_type axis_type, int naxes, const void *axes, int axis_const,
@@ -49,7 +44,7 @@ static void resolve(const rcase *c, int reduced[TFL_MAX_DIMS]) {
 static double ref_reduce(int op, const rcase *c, const float *x, size_t o, size_t *used) {
   int reduced[TFL_MAX_DIMS];
   resolve(c, reduced);
-  size_t n = count_of(c->ndim, c->dims);
+  size_t n = ck_count(c->ndim, c->dims);
   float acc = op == TFL_OP_REDUCE_PROD ? 1.0f
               : op == TFL_OP_REDUCE_MAX ? -FLT_MAX
               : op == TFL_OP_REDUCE_MIN ? FLT_MAX
@@ -86,7 +81,7 @@ static double ref_reduce(int op, const rcase *c, const float *x, size_t o, size_
 }
 
 static void check_float(int op, const rcase *c, int keep_dims, int axis_const) {
-  size_t n = count_of(c->ndim, c->dims);
+  size_t n = ck_count(c->ndim, c->dims);
   float *x = malloc((n + 1) * sizeof(float));
   for (size_t i = 0; i < n; i++)
     x[i] = (float)((int)((i * 29 + 3) % 17) - 8) * (op == TFL_OP_REDUCE_PROD ? 0.15f : 0.37f);

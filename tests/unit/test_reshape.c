@@ -5,19 +5,11 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
 
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
-
 static const float f6[6] = {1, 2, 3, 4, 5, 6};
-
-static int shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
-  if (t->ndim != ndim) return 0;
-  for (int i = 0; i < ndim; i++)
-    if (t->dims[i] != dims[i]) return 0;
-  return 1;
-}
 
 /* Runs a one-input-plus-extras op and checks the output shape and that the bytes are the
  * input's. Returns the status. */
@@ -27,7 +19,7 @@ static tfl_status run_and_check(int op, const ot_spec *in, int n_in, int opt_typ
   ot_spec out[] = {OT_OUT(in[0].type)};
   tfl_status st = ot_run(op, 1, in, n_in, out, 1, opt_type, opts, &r);
   if (st == TFL_OK) {
-    CHECK(shape_is(&r.out[0], ndim, dims));
+    CHECK(ck_shape_is(&r.out[0], ndim, dims));
     size_t bytes = tfl_type_size(in[0].type);
     for (int i = 0; i < in[0].ndim; i++) bytes *= (size_t)in[0].dims[i];
     CHECK_EQ_INT(r.out[0].bytes, bytes);

@@ -9,10 +9,9 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
-
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
 
 typedef struct resize_cfg {
   int op; /* TFL_OP_RESIZE_BILINEAR or TFL_OP_RESIZE_NEAREST_NEIGHBOR */

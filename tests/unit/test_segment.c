@@ -9,35 +9,13 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
 
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
-
-static int shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
-  if (t->ndim != ndim) return 0;
-  for (int i = 0; i < ndim; i++)
-    if (t->dims[i] != dims[i]) return 0;
-  return 1;
-}
-
-static int bytes_are(const ot_tensor *t, const void *want, size_t n) {
-  return t->bytes == n && (n == 0 || memcmp(t->data, want, n) == 0);
-}
-
 static void check_one(int op, const ot_spec *in, int n_in, tfl_type out_type, int ndim,
                       const int32_t *dims, const void *want, size_t bytes, int line) {
-  ot_spec out[1] = {OT_OUT(out_type)};
-  ot_result r;
-  tfl_status st = ot_run(op, 1, in, n_in, out, 1, 0, NULL, &r);
-  if (st != TFL_OK) {
-    test_fail(__FILE__, line, "op %d failed: %s", op, r.error);
-  } else {
-    if (r.out[0].type != out_type) test_fail(__FILE__, line, "output type %d", r.out[0].type);
-    if (!shape_is(&r.out[0], ndim, dims)) test_fail(__FILE__, line, "output shape differs");
-    if (!bytes_are(&r.out[0], want, bytes)) test_fail(__FILE__, line, "output values differ");
-  }
-  ot_result_free(&r);
+  ck_run_expect(__FILE__, line, op, in, n_in, out_type, 0, NULL, ndim, dims, want, bytes);
 }
 
 static tfl_status run_one(int op, const ot_spec *in, int n_in, tfl_type out_type,

@@ -8,23 +8,9 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
-
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
-
-static size_t count_of(int ndim, const int32_t *dims) {
-  size_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
-  return n;
-}
-
-static int shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
-  if (t->ndim != ndim) return 0;
-  for (int i = 0; i < ndim; i++)
-    if (t->dims[i] != dims[i]) return 0;
-  return 1;
-}
 
 /* --- Python indexing reference ---------------------------------------------------------- */
 
@@ -72,7 +58,7 @@ typedef struct py_result {
 static void py_index(int rank, const int32_t *dims, const uint8_t *x, size_t elem,
                      const item *items, int n, py_result *r) {
   int32_t start[8], step[8]; /* per input axis; integer indices keep step unused */
-  int out_src[8];                      /* per output axis: input axis, or -1 for None */
+  int out_src[8] = {0};                /* per output axis: input axis, or -1 for None */
   int consumed = 0, has_ellipsis = 0;
   for (int i = 0; i < n; i++) {
     consumed += items[i].kind == IT_SLICE || items[i].kind == IT_INDEX;
@@ -106,21 +92,15 @@ static void py_index(int rank, const int32_t *dims, const uint8_t *x, size_t ele
       r->dims[r->ndim++] = len;
     }
   }
-  size_t total = count_of(r->ndim, r->dims);
+  size_t total = ck_count(r->ndim, r->dims);
   r->data = malloc(total * elem + 1);
   for (size_t f = 0; f < total; f++) {
     int32_t pos[8], o[8];
-    size_t rem = f;
-    for (int d = r->ndim - 1; d >= 0; d--) {
-      o[d] = (int32_t)(rem % (size_t)r->dims[d]);
-      rem /= (size_t)r->dims[d];
-    }
+    ck_unravel(f, r->ndim, r->dims, o);
     for (int a = 0; a < rank; a++) pos[a] = start[a];
     for (int d = 0; d < r->ndim; d++)
       if (out_src[d] >= 0) pos[out_src[d]] = start[out_src[d]] + o[d] * step[out_src[d]];
-    size_t src = 0;
-    for (int a = 0; a < rank; a++) src = src * (size_t)dims[a] + (size_t)pos[a];
-    memcpy(r->data + f * elem, x + src * elem, elem);
+    memcpy(r->data + f * elem, x + ck_ravel(rank, dims, pos) * elem, elem);
   }
 }
 
@@ -175,28 +155,18 @@ static tfl_status run_ss(tfl_type type, int rank, const int32_t *dims, const voi
   return ot_run(TFL_OP_STRIDED_SLICE, 1, in, 4, out, 1, TFL_OPTS_STRIDED_SLICE, opt, r);
 }
 
-static void *pattern(size_t bytes, unsigned seed) {
-  uint8_t *p = malloc(bytes ? bytes : 1);
-  uint32_t s = seed * 2654435761u + 3u;
-  for (size_t i = 0; i < bytes; i++) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = (uint8_t)(s >> 24);
-  }
-  return p;
-}
-
 static int check_against_python(tfl_type type, int rank, const int32_t *dims,
                                 const item *items, int n, int index_constant) {
   size_t elem = tfl_type_size(type);
-  uint8_t *x = pattern(count_of(rank, dims) * elem, (unsigned)(n * 13 + rank));
+  uint8_t *x = ck_pattern(ck_count(rank, dims) * elem, (unsigned)(n * 13 + rank));
   py_result want;
   py_index(rank, dims, x, elem, items, n, &want);
   ss_params p;
   to_params(items, n, &p);
   ot_result r;
   tfl_status st = run_ss(type, rank, dims, x, &p, index_constant, 0, &r);
-  int ok = st == TFL_OK && shape_is(&r.out[0], want.ndim, want.dims) &&
-           r.out[0].bytes == count_of(want.ndim, want.dims) * elem &&
+  int ok = st == TFL_OK && ck_shape_is(&r.out[0], want.ndim, want.dims) &&
+           r.out[0].bytes == ck_count(want.ndim, want.dims) * elem &&
            (r.out[0].bytes == 0 || memcmp(r.out[0].data, want.data, r.out[0].bytes) == 0);
   if (!ok) {
     fprintf(stderr, "    mismatch: rank %d dims", rank);
@@ -357,14 +327,14 @@ TEST(strided_slice_offset_mode) {
   ot_result r;
   for (int constant = 0; constant < 2; constant++) {
     REQUIRE(run_ss(TFL_FLOAT32, 1, DIMS(5), x, &p, constant, 1, &r) == TFL_OK);
-    CHECK(shape_is(&r.out[0], 1, DIMS(3)));
+    CHECK(ck_shape_is(&r.out[0], 1, DIMS(3)));
     const float want[3] = {1, 2, 3};
     CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
     ot_result_free(&r);
   }
   ss_params q = {.n = 1, .begin = {0}, .end = {4}, .strides = {2}};
   REQUIRE(run_ss(TFL_FLOAT32, 1, DIMS(5), x, &q, 1, 1, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 1, DIMS(2)));
+  CHECK(ck_shape_is(&r.out[0], 1, DIMS(2)));
   CHECK(ot_f32(&r, 0)[0] == 0 && ot_f32(&r, 0)[1] == 2);
   ot_result_free(&r);
 }
@@ -379,7 +349,7 @@ TEST(strided_slice_int64_indices) {
   REQUIRE(ot_run(TFL_OP_STRIDED_SLICE, 1, in, 4, out, 1, TFL_OPTS_STRIDED_SLICE, NULL, &r) ==
           TFL_OK);
   const int32_t want[6] = {9, 11, 5, 7, 1, 3}; /* x[::-1, 1::2] */
-  CHECK(shape_is(&r.out[0], 2, DIMS(3, 2)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(3, 2)));
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
 }
@@ -431,18 +401,18 @@ TEST(strided_slice_tflite_leniency) {
     /* Entries past the input's rank are ignored: x[1:2, 2:3, <ignored>]. */
     ss_params extra = {.n = 3, .begin = {1, 2, 5}, .end = {2, 3, 0}, .strides = {1, 1, 7}};
     REQUIRE(run_ss(TFL_FLOAT32, 2, DIMS(3, 4), x, &extra, constant, 0, &r) == TFL_OK);
-    CHECK(shape_is(&r.out[0], 2, DIMS(1, 1)));
+    CHECK(ck_shape_is(&r.out[0], 2, DIMS(1, 1)));
     CHECK(ot_f32(&r, 0)[0] == 6);
     ot_result_free(&r);
     /* An out-of-range index is accepted when the output is empty anyway: x[3, 2:1]. */
     ss_params empty = {.n = 2, .begin = {3, 2}, .end = {4, 1}, .strides = {1, 1}, .shrink_mask = 1};
     REQUIRE(run_ss(TFL_FLOAT32, 2, DIMS(3, 4), x, &empty, constant, 0, &r) == TFL_OK);
-    CHECK(shape_is(&r.out[0], 1, DIMS(0)));
+    CHECK(ck_shape_is(&r.out[0], 1, DIMS(0)));
     ot_result_free(&r);
     /* A negative index below -size clamps to 0 instead of failing: x[-5]. */
     ss_params low = {.n = 1, .begin = {-5}, .end = {-4}, .strides = {1}, .shrink_mask = 1};
     REQUIRE(run_ss(TFL_FLOAT32, 2, DIMS(3, 4), x, &low, constant, 0, &r) == TFL_OK);
-    CHECK(shape_is(&r.out[0], 1, DIMS(4)));
+    CHECK(ck_shape_is(&r.out[0], 1, DIMS(4)));
     CHECK(ot_f32(&r, 0)[0] == 0 && ot_f32(&r, 0)[3] == 3);
     ot_result_free(&r);
   }
@@ -470,11 +440,11 @@ TEST(slice_hand_computed) {
   for (int constant = 0; constant < 2; constant++) {
     ot_result r;
     REQUIRE(run_slice(TFL_INT32, b, s, constant, &r) == TFL_OK);
-    CHECK(shape_is(&r.out[0], 3, DIMS(1, 3, 2)));
+    CHECK(ck_shape_is(&r.out[0], 3, DIMS(1, 3, 2)));
     CHECK(memcmp(r.out[0].data, want1, sizeof(want1)) == 0);
     ot_result_free(&r);
     REQUIRE(run_slice(TFL_INT64, bl, sl, constant, &r) == TFL_OK);
-    CHECK(shape_is(&r.out[0], 3, DIMS(2, 1, 4)));
+    CHECK(ck_shape_is(&r.out[0], 3, DIMS(2, 1, 4)));
     CHECK(memcmp(r.out[0].data, want2, sizeof(want2)) == 0);
     ot_result_free(&r);
   }
@@ -482,7 +452,7 @@ TEST(slice_hand_computed) {
   const int32_t b0[3] = {2, 3, 4}, s0[3] = {0, -1, 0};
   ot_result r;
   REQUIRE(run_slice(TFL_INT32, b0, s0, 1, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 3, DIMS(0, 0, 0)));
+  CHECK(ck_shape_is(&r.out[0], 3, DIMS(0, 0, 0)));
   ot_result_free(&r);
 }
 

@@ -7,46 +7,9 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
-
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
-
-static size_t count_of(int ndim, const int32_t *dims) {
-  size_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
-  return n;
-}
-
-static void unravel(size_t flat, int ndim, const int32_t *dims, int32_t *idx) {
-  for (int d = ndim - 1; d >= 0; d--) {
-    idx[d] = (int32_t)(flat % (size_t)dims[d]);
-    flat /= (size_t)dims[d];
-  }
-}
-
-static size_t ravel(int ndim, const int32_t *dims, const int32_t *idx) {
-  size_t flat = 0;
-  for (int d = 0; d < ndim; d++) flat = flat * (size_t)dims[d] + (size_t)idx[d];
-  return flat;
-}
-
-static int shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
-  if (t->ndim != ndim) return 0;
-  for (int i = 0; i < ndim; i++)
-    if (t->dims[i] != dims[i]) return 0;
-  return 1;
-}
-
-static void *pattern(size_t bytes, unsigned seed) {
-  uint8_t *p = malloc(bytes ? bytes : 1);
-  uint32_t s = seed * 2654435761u + 7u;
-  for (size_t i = 0; i < bytes; i++) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = (uint8_t)(s >> 24);
-  }
-  return p;
-}
 
 static const tfl_type elem_types[4] = {TFL_UINT8, TFL_INT16, TFL_FLOAT32, TFL_INT64};
 
@@ -68,7 +31,7 @@ TEST(depth_to_space_by_hand) {
   ot_result r;
   REQUIRE(run_block_op(TFL_OP_DEPTH_TO_SPACE, TFL_FLOAT32, DIMS(1, 1, 1, 12), x, 2, 4, &r) ==
           TFL_OK);
-  CHECK(shape_is(&r.out[0], 4, DIMS(1, 2, 2, 3)));
+  CHECK(ck_shape_is(&r.out[0], 4, DIMS(1, 2, 2, 3)));
   CHECK(memcmp(r.out[0].data, x, sizeof(x)) == 0); /* [[[1 2 3] [4 5 6]] [[7 8 9] ...]] */
   ot_result_free(&r);
 
@@ -76,7 +39,7 @@ TEST(depth_to_space_by_hand) {
   const int32_t y[16] = {1, 2, 5, 6, 3, 4, 7, 8, 9, 10, 13, 14, 11, 12, 15, 16};
   REQUIRE(run_block_op(TFL_OP_DEPTH_TO_SPACE, TFL_INT32, DIMS(1, 2, 2, 4), y, 2, 4, &r) ==
           TFL_OK);
-  CHECK(shape_is(&r.out[0], 4, DIMS(1, 4, 4, 1)));
+  CHECK(ck_shape_is(&r.out[0], 4, DIMS(1, 4, 4, 1)));
   const int32_t want[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -87,7 +50,7 @@ TEST(space_to_depth_by_hand) {
   ot_result r;
   REQUIRE(run_block_op(TFL_OP_SPACE_TO_DEPTH, TFL_INT32, DIMS(1, 4, 4, 1), x, 2, 4, &r) ==
           TFL_OK);
-  CHECK(shape_is(&r.out[0], 4, DIMS(1, 2, 2, 4)));
+  CHECK(ck_shape_is(&r.out[0], 4, DIMS(1, 2, 2, 4)));
   const int32_t want[16] = {1, 2, 5, 6, 3, 4, 7, 8, 9, 10, 13, 14, 11, 12, 15, 16};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -96,7 +59,7 @@ TEST(space_to_depth_by_hand) {
 /* TFLite's index formula: depth index d + ((h % b) * b + w % b) * depth of the shallow side. */
 static void check_block_op(int op, const int32_t *dims, int b, unsigned seed) {
   const tfl_type type = elem_types[seed % 4];
-  const size_t elem = tfl_type_size(type), n = count_of(4, dims);
+  const size_t elem = tfl_type_size(type), n = ck_count(4, dims);
   const int to_space = op == TFL_OP_DEPTH_TO_SPACE;
   int32_t od[4] = {dims[0], 0, 0, 0};
   if (to_space) {
@@ -105,21 +68,22 @@ static void check_block_op(int op, const int32_t *dims, int b, unsigned seed) {
     od[1] = dims[1] / b, od[2] = dims[2] / b, od[3] = dims[3] * b * b;
   }
   const int32_t *deep = to_space ? dims : od, *wide = to_space ? od : dims;
-  uint8_t *x = pattern(n * elem, seed), *want = malloc(n * elem + 1);
+  uint8_t *x = ck_pattern(n * elem, seed), *want = malloc(n * elem + 1);
   for (size_t f = 0; f < n; f++) { /* f walks the wide (spatial) side */
     int32_t w[4], d[4];
-    unravel(f, 4, wide, w);
+    ck_unravel(f, 4, wide, w);
     d[0] = w[0], d[1] = w[1] / b, d[2] = w[2] / b;
     d[3] = w[3] + ((w[1] % b) * b + w[2] % b) * wide[3];
-    const size_t src = to_space ? ravel(4, deep, d) : f, dst = to_space ? f : ravel(4, deep, d);
+    const size_t deep_flat = ck_ravel(4, deep, d);
+    const size_t src = to_space ? deep_flat : f, dst = to_space ? f : deep_flat;
     memcpy(want + dst * elem, x + src * elem, elem);
   }
   ot_result r;
   if (run_block_op(op, type, dims, x, b, 4, &r) != TFL_OK) {
     test_fail(__FILE__, __LINE__, "seed %u: %s", seed, r.error);
   } else {
-    CHECK(shape_is(&r.out[0], 4, od));
-    CHECK(r.out[0].bytes == n * elem && memcmp(r.out[0].data, want, n * elem) == 0);
+    CHECK(ck_shape_is(&r.out[0], 4, od));
+    CHECK(ck_bytes_are(&r.out[0], want, n * elem));
   }
   ot_result_free(&r);
   free(x);
@@ -198,14 +162,14 @@ TEST(space_to_batch_by_hand) {
                DIMS(2, 2), DIMS(0, 0, 0, 0), 1, 1, 0, 0, 0};
   ot_result r;
   REQUIRE(run_sb(&c, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 4, DIMS(4, 1, 1, 1)));
+  CHECK(ck_shape_is(&r.out[0], 4, DIMS(4, 1, 1, 1)));
   CHECK(memcmp(r.out[0].data, x, sizeof(x)) == 0);
   ot_result_free(&r);
 
   /* Padded by one on every side: a 4x4 image with 1 2 / 3 4 in the middle. */
   c.pads = DIMS(1, 1, 1, 1);
   REQUIRE(run_sb(&c, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 4, DIMS(4, 2, 2, 1)));
+  CHECK(ck_shape_is(&r.out[0], 4, DIMS(4, 2, 2, 1)));
   const float want[16] = {0, 0, 0, 4, 0, 0, 3, 0, 0, 2, 0, 0, 1, 0, 0, 0};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -215,7 +179,7 @@ TEST(space_to_batch_by_hand) {
   c = (sb_case){TFL_OP_SPACE_TO_BATCH_ND, TFL_INT16, 3, DIMS(2, 4, 1), y,
                 DIMS(2), DIMS(0, 0), 0, 1, 0, 0, 0};
   REQUIRE(run_sb(&c, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 3, DIMS(4, 2, 1)));
+  CHECK(ck_shape_is(&r.out[0], 3, DIMS(4, 2, 1)));
   const int16_t want16[8] = {1, 3, 5, 7, 2, 4, 6, 8};
   CHECK(memcmp(r.out[0].data, want16, sizeof(want16)) == 0);
   ot_result_free(&r);
@@ -227,7 +191,7 @@ TEST(space_to_batch_pads_with_zero_point) {
                DIMS(1, 2), DIMS(0, 0, 1, 1), 1, 0, 1, -128, -128};
   ot_result r;
   REQUIRE(run_sb(&c, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 4, DIMS(2, 1, 2, 1)));
+  CHECK(ck_shape_is(&r.out[0], 4, DIMS(2, 1, 2, 1)));
   const int8_t want[4] = {-128, 6, 5, -128};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -239,7 +203,7 @@ TEST(batch_to_space_by_hand) {
                DIMS(2, 2), DIMS(1, 1, 1, 1), 1, 0, 0, 0, 0};
   ot_result r;
   REQUIRE(run_sb(&c, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 4, DIMS(1, 2, 2, 1)));
+  CHECK(ck_shape_is(&r.out[0], 4, DIMS(1, 2, 2, 1)));
   const float want[4] = {1, 2, 3, 4};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -252,16 +216,16 @@ static void ref_space_batch(const sb_case *c, const int32_t *od, size_t elem, ui
                             uint8_t fill) {
   const int m = c->ndim - 2;
   const int to_batch = c->op == TFL_OP_SPACE_TO_BATCH_ND;
-  const size_t n = count_of(c->ndim, od);
+  const size_t n = ck_count(c->ndim, od);
   for (size_t f = 0; f < n; f++) {
     int32_t o[8], src[8], shift[8];
-    unravel(f, c->ndim, od, o);
+    ck_unravel(f, c->ndim, od, o);
     src[c->ndim - 1] = o[c->ndim - 1];
     int inside = 1;
     if (to_batch) {
       const int32_t images = c->dims[0];
       src[0] = o[0] % images;
-      unravel((size_t)(o[0] / images), m, c->block, shift);
+      ck_unravel((size_t)(o[0] / images), m, c->block, shift);
       for (int i = 0; i < m; i++) {
         src[i + 1] = o[i + 1] * c->block[i] + shift[i] - c->pads[2 * i];
         inside &= src[i + 1] >= 0 && src[i + 1] < c->dims[i + 1];
@@ -272,10 +236,10 @@ static void ref_space_batch(const sb_case *c, const int32_t *od, size_t elem, ui
         src[i + 1] = p / c->block[i];
         shift[i] = p % c->block[i];
       }
-      src[0] = (int32_t)ravel(m, c->block, shift) * od[0] + o[0];
+      src[0] = (int32_t)ck_ravel(m, c->block, shift) * od[0] + o[0];
     }
     if (inside)
-      memcpy(want + f * elem, (const uint8_t *)c->data + ravel(c->ndim, c->dims, src) * elem,
+      memcpy(want + f * elem, (const uint8_t *)c->data + ck_ravel(c->ndim, c->dims, src) * elem,
              elem);
     else
       memset(want + f * elem, fill, elem);
@@ -299,8 +263,8 @@ static void check_space_batch(int op, int ndim, const int32_t *dims, const int32
       od[i + 1] = dims[i + 1] * block[i] - pads[2 * i] - pads[2 * i + 1];
     }
   }
-  uint8_t *x = pattern(count_of(ndim, dims) * elem, seed);
-  const size_t out_bytes = count_of(ndim, od) * elem;
+  uint8_t *x = ck_pattern(ck_count(ndim, dims) * elem, seed);
+  const size_t out_bytes = ck_count(ndim, od) * elem;
   uint8_t *want = malloc(out_bytes + 1);
   sb_case c = {op, type, ndim, dims, x, block, pads, seed % 3 != 0, (seed / 3) % 2 == 0,
                0, 0, 0};
@@ -309,8 +273,8 @@ static void check_space_batch(int op, int ndim, const int32_t *dims, const int32
   if (run_sb(&c, &r) != TFL_OK) {
     test_fail(__FILE__, __LINE__, "seed %u: %s", seed, r.error);
   } else {
-    CHECK(shape_is(&r.out[0], ndim, od));
-    CHECK(r.out[0].bytes == out_bytes && memcmp(r.out[0].data, want, out_bytes) == 0);
+    CHECK(ck_shape_is(&r.out[0], ndim, od));
+    CHECK(ck_bytes_are(&r.out[0], want, out_bytes));
   }
   ot_result_free(&r);
   free(x);

@@ -12,6 +12,7 @@
 #include "kernels/quant.h"
 #include "model/ops.h"
 #include "tfl/tfl.h"
+#include "util/check_util.h"
 #include "util/model_builder.h"
 #include "util/test.h"
 
@@ -28,19 +29,6 @@ typedef struct svdf_cfg {
 static int filters(const svdf_cfg *c) { return c->units * c->rank; }
 
 /* ---- random data ------------------------------------------------------------------ */
-
-static uint32_t lcg(uint32_t *seed) {
-  *seed = *seed * 1664525u + 1013904223u;
-  return *seed >> 8;
-}
-
-static float rnd(uint32_t *seed, float lo, float hi) {
-  return lo + (hi - lo) * (float)(lcg(seed) & 0xFFFFFF) / (float)0x1000000;
-}
-
-static int32_t rnd_int(uint32_t *seed, int32_t lo, int32_t hi) {
-  return lo + (int32_t)(lcg(seed) % (uint32_t)(hi - lo + 1));
-}
 
 /* The parameters of one case: weights in every representation the kinds use. */
 typedef struct svdf_params {
@@ -64,17 +52,17 @@ static void make_params(const svdf_cfg *c, uint32_t seed, svdf_params *p) {
   p->out_scale = 0.015f;
   p->out_zp = -20;
   for (int i = 0; i < MAXF * MAXI; i++) {
-    p->wf_q[i] = (int8_t)rnd_int(&seed, -127, 127);
-    p->wf[i] = c->kind == KIND_FLOAT ? rnd(&seed, -1.0f, 1.0f) : p->wf_q[i] * p->wf_scale;
+    p->wf_q[i] = (int8_t)ck_rnd_int(&seed, -127, 127);
+    p->wf[i] = c->kind == KIND_FLOAT ? ck_rnd(&seed, -1.0f, 1.0f) : p->wf_q[i] * p->wf_scale;
   }
   for (int i = 0; i < MAXF * MAXM; i++) {
-    p->wt_q8[i] = (int8_t)rnd_int(&seed, -127, 127);
-    p->wt_q16[i] = (int16_t)rnd_int(&seed, -400, 400);
-    p->wt[i] = c->kind == KIND_FLOAT ? rnd(&seed, -1.0f, 1.0f) : p->wt_q8[i] * p->wt_scale;
+    p->wt_q8[i] = (int8_t)ck_rnd_int(&seed, -127, 127);
+    p->wt_q16[i] = (int16_t)ck_rnd_int(&seed, -400, 400);
+    p->wt[i] = c->kind == KIND_FLOAT ? ck_rnd(&seed, -1.0f, 1.0f) : p->wt_q8[i] * p->wt_scale;
   }
   for (int i = 0; i < MAXU; i++) {
-    p->bias[i] = rnd(&seed, -0.5f, 0.5f);
-    p->bias_q[i] = rnd_int(&seed, -2000000, 2000000);
+    p->bias[i] = ck_rnd(&seed, -0.5f, 0.5f);
+    p->bias_q[i] = ck_rnd_int(&seed, -2000000, 2000000);
   }
 }
 
@@ -364,7 +352,7 @@ static void run_float_case(const svdf_cfg *c, int invokes) {
     float x[MAXB * MAXI], got[MAXB * MAXU];
     double xd[MAXB * MAXI], ref[MAXB * MAXU], real[MAXB * MAXU];
     for (int i = 0; i < MAXB * MAXI; i++) {
-      x[i] = inv == 1 ? 0.0f : rnd(&seed, -1.0f, 1.0f);
+      x[i] = inv == 1 ? 0.0f : ck_rnd(&seed, -1.0f, 1.0f);
       xd[i] = x[i];
     }
     if (run_invoke(&r, x, got) != TFL_OK) {
@@ -406,7 +394,7 @@ static void run_integer_case(const svdf_cfg *c, int invokes) {
     int8_t x[MAXB * MAXI], got[MAXB * MAXU], ref[MAXB * MAXU];
     double xd[MAXB * MAXI], real[MAXB * MAXU];
     for (int i = 0; i < MAXB * MAXI; i++) {
-      x[i] = (int8_t)rnd_int(&seed, -128, 127);
+      x[i] = (int8_t)ck_rnd_int(&seed, -128, 127);
       xd[i] = (x[i] - p.in_zp) * (double)p.in_scale;
     }
     if (run_invoke(&r, x, got) != TFL_OK) {

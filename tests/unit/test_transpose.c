@@ -6,46 +6,9 @@
 #include <string.h>
 
 #include "model/ops.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
-
-#define DIMS(...) ((const int32_t[]){__VA_ARGS__})
-
-static size_t count_of(int ndim, const int32_t *dims) {
-  size_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
-  return n;
-}
-
-static void unravel(size_t flat, int ndim, const int32_t *dims, int32_t *idx) {
-  for (int d = ndim - 1; d >= 0; d--) {
-    idx[d] = (int32_t)(flat % (size_t)dims[d]);
-    flat /= (size_t)dims[d];
-  }
-}
-
-static size_t ravel(int ndim, const int32_t *dims, const int32_t *idx) {
-  size_t flat = 0;
-  for (int d = 0; d < ndim; d++) flat = flat * (size_t)dims[d] + (size_t)idx[d];
-  return flat;
-}
-
-static int shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
-  if (t->ndim != ndim) return 0;
-  for (int i = 0; i < ndim; i++)
-    if (t->dims[i] != dims[i]) return 0;
-  return 1;
-}
-
-static void *pattern(size_t bytes, unsigned seed) {
-  uint8_t *p = malloc(bytes ? bytes : 1);
-  uint32_t s = seed * 2654435761u + 7u;
-  for (size_t i = 0; i < bytes; i++) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = (uint8_t)(s >> 24);
-  }
-  return p;
-}
 
 static const tfl_type elem_types[4] = {TFL_INT8, TFL_INT16, TFL_FLOAT32, TFL_INT64};
 
@@ -74,7 +37,7 @@ TEST(transpose_2d_by_hand) {
   const int32_t perm[2] = {1, 0};
   ot_result r;
   REQUIRE(run_transpose(TFL_FLOAT32, 2, DIMS(2, 3), x, perm, 1, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(3, 2)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(3, 2)));
   const float want[6] = {1, 4, 2, 5, 3, 6};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -89,7 +52,7 @@ TEST(transpose_3d_by_hand_with_negative_perm) {
   const int32_t perm[3] = {-1, 0, -2};
   ot_result r;
   REQUIRE(run_transpose(TFL_INT32, 3, DIMS(2, 2, 3), x, perm, 1, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 3, DIMS(3, 2, 2)));
+  CHECK(ck_shape_is(&r.out[0], 3, DIMS(3, 2, 2)));
   const int32_t want[12] = {0, 10, 100, 110, 1, 11, 101, 111, 2, 12, 102, 112};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -100,19 +63,19 @@ static void ref_transpose(int ndim, const int32_t *dims, const int *perm, size_t
                           const uint8_t *in, uint8_t *out) {
   int32_t od[8];
   for (int i = 0; i < ndim; i++) od[i] = dims[perm[i]];
-  const size_t n = count_of(ndim, dims);
+  const size_t n = ck_count(ndim, dims);
   for (size_t f = 0; f < n; f++) {
     int32_t idx[8], src[8];
-    unravel(f, ndim, od, idx);
+    ck_unravel(f, ndim, od, idx);
     for (int i = 0; i < ndim; i++) src[perm[i]] = idx[i];
-    memcpy(out + f * elem, in + ravel(ndim, dims, src) * elem, elem);
+    memcpy(out + f * elem, in + ck_ravel(ndim, dims, src) * elem, elem);
   }
 }
 
 static int check_transpose(int ndim, const int32_t *dims, const int *perm, unsigned seed) {
   const tfl_type type = elem_types[seed % 4];
-  const size_t elem = tfl_type_size(type), bytes = count_of(ndim, dims) * elem;
-  uint8_t *x = pattern(bytes, seed), *want = malloc(bytes ? bytes : 1);
+  const size_t elem = tfl_type_size(type), bytes = ck_count(ndim, dims) * elem;
+  uint8_t *x = ck_pattern(bytes, seed), *want = malloc(bytes ? bytes : 1);
   ref_transpose(ndim, dims, perm, elem, x, want);
   int32_t p[8], od[8];
   for (int i = 0; i < ndim; i++) {
@@ -121,7 +84,7 @@ static int check_transpose(int ndim, const int32_t *dims, const int *perm, unsig
   }
   ot_result r;
   int ok = run_transpose(type, ndim, dims, x, p, seed % 2, &r) == TFL_OK &&
-           shape_is(&r.out[0], ndim, od) && r.out[0].bytes == bytes &&
+           ck_shape_is(&r.out[0], ndim, od) && r.out[0].bytes == bytes &&
            memcmp(r.out[0].data, want, bytes) == 0;
   if (!ok) test_fail(__FILE__, __LINE__, "transpose of %d-D, seed %u: %s", ndim, seed, r.error);
   ot_result_free(&r);
@@ -202,7 +165,7 @@ TEST(transpose_int64_perm) {
   REQUIRE(run2(TFL_OP_TRANSPOSE, TFL_OPTS_TRANSPOSE, TFL_INT16, 2, DIMS(3, 2), x, 1, TFL_INT64,
                2, perm, 1, &r) == TFL_OK);
   const int16_t want[6] = {1, 3, 5, 2, 4, 6};
-  CHECK(shape_is(&r.out[0], 2, DIMS(2, 3)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(2, 3)));
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
 }
@@ -241,7 +204,7 @@ TEST(tile_by_hand) {
   ot_result r;
   REQUIRE(run2(TFL_OP_TILE, TFL_OPTS_TILE, TFL_INT32, 2, DIMS(2, 2), x, 0, TFL_INT32, 2,
                (const int32_t[]){2, 3}, 1, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(4, 6)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(4, 6)));
   const int32_t want[24] = {1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4,
                             1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
@@ -253,7 +216,7 @@ TEST(tile_bool_with_int64_multiples) {
   ot_result r;
   REQUIRE(run2(TFL_OP_TILE, TFL_OPTS_TILE, TFL_BOOL, 2, DIMS(3, 1), x, 1, TFL_INT64, 2,
                (const int64_t[]){1, 2}, 1, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(3, 2)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(3, 2)));
   const uint8_t want[6] = {1, 1, 0, 0, 1, 1};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -262,12 +225,12 @@ TEST(tile_bool_with_int64_multiples) {
 /* out[idx] = in[idx mod in_dims]. */
 static void ref_tile(int ndim, const int32_t *dims, const int32_t *od, size_t elem,
                      const uint8_t *in, uint8_t *out) {
-  const size_t n = count_of(ndim, od);
+  const size_t n = ck_count(ndim, od);
   for (size_t f = 0; f < n; f++) {
     int32_t idx[8];
-    unravel(f, ndim, od, idx);
+    ck_unravel(f, ndim, od, idx);
     for (int i = 0; i < ndim; i++) idx[i] %= dims[i];
-    memcpy(out + f * elem, in + ravel(ndim, dims, idx) * elem, elem);
+    memcpy(out + f * elem, in + ck_ravel(ndim, dims, idx) * elem, elem);
   }
 }
 
@@ -276,8 +239,8 @@ static void check_tile(int ndim, const int32_t *dims, const int32_t *mult, unsig
   const size_t elem = tfl_type_size(type);
   int32_t od[8];
   for (int i = 0; i < ndim; i++) od[i] = dims[i] * mult[i];
-  const size_t out_bytes = count_of(ndim, od) * elem;
-  uint8_t *x = pattern(count_of(ndim, dims) * elem, seed), *want = malloc(out_bytes + 1);
+  const size_t out_bytes = ck_count(ndim, od) * elem;
+  uint8_t *x = ck_pattern(ck_count(ndim, dims) * elem, seed), *want = malloc(out_bytes + 1);
   ref_tile(ndim, dims, od, elem, x, want);
   ot_result r;
   const int mult_const = seed % 3 != 0;
@@ -285,8 +248,8 @@ static void check_tile(int ndim, const int32_t *dims, const int32_t *mult, unsig
            mult, mult_const, &r) != TFL_OK) {
     test_fail(__FILE__, __LINE__, "tile seed %u: %s", seed, r.error);
   } else {
-    CHECK(shape_is(&r.out[0], ndim, od));
-    CHECK(r.out[0].bytes == out_bytes && memcmp(r.out[0].data, want, out_bytes) == 0);
+    CHECK(ck_shape_is(&r.out[0], ndim, od));
+    CHECK(ck_bytes_are(&r.out[0], want, out_bytes));
   }
   ot_result_free(&r);
   free(x);
@@ -340,7 +303,7 @@ TEST(broadcast_to_by_hand) {
   ot_result r;
   REQUIRE(run2(TFL_OP_BROADCAST_TO, TFL_OPTS_BROADCAST_TO, TFL_FLOAT32, 1, DIMS(3), x, 0,
                TFL_INT32, 2, (const int32_t[]){2, 3}, 1, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 2, DIMS(2, 3)));
+  CHECK(ck_shape_is(&r.out[0], 2, DIMS(2, 3)));
   const float want[6] = {1, 2, 3, 1, 2, 3};
   CHECK(memcmp(r.out[0].data, want, sizeof(want)) == 0);
   ot_result_free(&r);
@@ -348,7 +311,7 @@ TEST(broadcast_to_by_hand) {
   const int8_t y[2] = {5, -6}; /* [2, 1] -> [2, 2, 3] */
   REQUIRE(run2(TFL_OP_BROADCAST_TO, TFL_OPTS_BROADCAST_TO, TFL_INT8, 2, DIMS(2, 1), y, 1,
                TFL_INT64, 3, (const int64_t[]){2, 2, 3}, 0, &r) == TFL_OK);
-  CHECK(shape_is(&r.out[0], 3, DIMS(2, 2, 3)));
+  CHECK(ck_shape_is(&r.out[0], 3, DIMS(2, 2, 3)));
   const int8_t want8[12] = {5, 5, 5, -6, -6, -6, 5, 5, 5, -6, -6, -6};
   CHECK(memcmp(r.out[0].data, want8, sizeof(want8)) == 0);
   ot_result_free(&r);
@@ -357,29 +320,29 @@ TEST(broadcast_to_by_hand) {
 /* out[idx] = in[idx aligned at the last axis, 0 where the input has size 1]. */
 static void ref_broadcast(int ndim, const int32_t *dims, int out_ndim, const int32_t *od,
                           size_t elem, const uint8_t *in, uint8_t *out) {
-  const size_t n = count_of(out_ndim, od);
+  const size_t n = ck_count(out_ndim, od);
   const int lead = out_ndim - ndim;
   for (size_t f = 0; f < n; f++) {
     int32_t idx[8], src[8];
-    unravel(f, out_ndim, od, idx);
+    ck_unravel(f, out_ndim, od, idx);
     for (int i = 0; i < ndim; i++) src[i] = dims[i] == 1 ? 0 : idx[lead + i];
-    memcpy(out + f * elem, in + ravel(ndim, dims, src) * elem, elem);
+    memcpy(out + f * elem, in + ck_ravel(ndim, dims, src) * elem, elem);
   }
 }
 
 static void check_broadcast(int ndim, const int32_t *dims, int out_ndim, const int32_t *od,
                             unsigned seed) {
   const tfl_type type = elem_types[seed % 4];
-  const size_t elem = tfl_type_size(type), out_bytes = count_of(out_ndim, od) * elem;
-  uint8_t *x = pattern(count_of(ndim, dims) * elem, seed), *want = malloc(out_bytes + 1);
+  const size_t elem = tfl_type_size(type), out_bytes = ck_count(out_ndim, od) * elem;
+  uint8_t *x = ck_pattern(ck_count(ndim, dims) * elem, seed), *want = malloc(out_bytes + 1);
   ref_broadcast(ndim, dims, out_ndim, od, elem, x, want);
   ot_result r;
   if (run2(TFL_OP_BROADCAST_TO, TFL_OPTS_BROADCAST_TO, type, ndim, dims, x, seed % 2, TFL_INT32,
            out_ndim, od, (seed / 2) % 2, &r) != TFL_OK) {
     test_fail(__FILE__, __LINE__, "broadcast_to seed %u: %s", seed, r.error);
   } else {
-    CHECK(shape_is(&r.out[0], out_ndim, od));
-    CHECK(r.out[0].bytes == out_bytes && memcmp(r.out[0].data, want, out_bytes) == 0);
+    CHECK(ck_shape_is(&r.out[0], out_ndim, od));
+    CHECK(ck_bytes_are(&r.out[0], want, out_bytes));
   }
   ot_result_free(&r);
   free(x);

@@ -10,7 +10,7 @@
 #include "kernels/quant.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
-#include "util/custom_op_runner.h"
+#include "util/op_runner.h"
 #include "util/test.h"
 
 enum { PAD_SAME = 0, PAD_VALID = 1 };

@@ -1,11 +1,13 @@
-/* Runs one builtin op through the public API (see op_runner.h): builds a one-op model, loads
- * it, feeds the non-constant inputs, invokes and copies the outputs out. */
+/* Runs one op through the public API (see op_runner.h): builds a one-op model, loads it, feeds
+ * the non-constant inputs, invokes and copies the outputs out. */
 #include "util/op_runner.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "model/model.h"
 
 #define OT_MAX_IN 64
 
@@ -40,9 +42,8 @@ static int ot_add_tensor(mb_model *m, const ot_spec *s, int ndim, const void *da
 }
 
 /* The one-op model; feed[k] receives the index of the spec behind graph input k. */
-static uint8_t *ot_build(int code, int version, const ot_spec *in, int n_in, const ot_spec *out,
-                         int n_out, int options_type, const mb_field *options, int *feed,
-                         int *n_feed, size_t *size) {
+static uint8_t *ot_build(const ot_op *op, const ot_spec *in, int n_in, const ot_spec *out,
+                         int n_out, int *feed, int *n_feed, size_t *size) {
   mb_model *m = mb_new();
   if (!m) return NULL;
   int op_in[OT_MAX_IN], op_out[OT_MAX_OUT], graph_in[OT_MAX_IN];
@@ -58,10 +59,16 @@ static uint8_t *ot_build(int code, int version, const ot_spec *in, int n_in, con
       graph_in[(*n_feed)++] = op_in[i];
     }
   }
-  for (int i = 0; i < n_out; i++) op_out[i] = ot_add_tensor(m, &out[i], 0, NULL, "output", i);
+  for (int i = 0; i < n_out; i++)
+    op_out[i] = ot_add_tensor(m, &out[i], out[i].ndim, NULL, "output", i);
   mb_inputs(m, *n_feed, graph_in);
   mb_outputs(m, n_out, op_out);
-  mb_op(m, code, version, n_in, op_in, n_out, op_out, options_type, options);
+  if (op->custom_name)
+    mb_custom_op(m, op->custom_name, n_in, op_in, n_out, op_out, op->custom_options,
+                 op->custom_options_size);
+  else
+    mb_op(m, op->builtin_code, op->version, n_in, op_in, n_out, op_out, op->options_type,
+          op->options);
   uint8_t *bytes = mb_finish(m, size);
   mb_free(m);
   return bytes;
@@ -106,29 +113,68 @@ static tfl_status ot_invoke(tfl_interpreter *interp, const ot_spec *in, const in
   return st;
 }
 
-tfl_status ot_run(int builtin_code, int version, const ot_spec *in, int n_in,
-                  const ot_spec *out, int n_out, int options_type, const mb_field *options,
-                  ot_result *result) {
+/* Gives the model's custom operator codes the requested version. */
+static void ot_set_custom_version(tfl_model *model, const char *name, int version) {
+  for (int i = 0; i < model->n_opcodes; i++)
+    if (model->opcodes[i].custom_code && strcmp(model->opcodes[i].custom_code, name) == 0)
+      model->opcodes[i].version = version;
+}
+
+static tfl_status ot_create(const ot_op *op, const tfl_model *model, tfl_interpreter **interp,
+                            ot_result *r) {
+  if (op->threads <= 1)
+    return tfl_interpreter_create(model, NULL, interp, r->error, sizeof(r->error));
+  tfl_options *options = tfl_options_create();
+  if (!options) return ot_fail(r, TFL_OUT_OF_MEMORY, "ot_run: out of memory");
+  tfl_status st = tfl_options_set_threads(options, op->threads);
+  if (st == TFL_OK) st = tfl_interpreter_create(model, options, interp, r->error, sizeof(r->error));
+  tfl_options_free(options);
+  return st;
+}
+
+tfl_status ot_run_op(const ot_op *op, const ot_spec *in, int n_in, const ot_spec *out, int n_out,
+                     ot_result *result) {
   memset(result, 0, sizeof(*result));
   if (n_in < 0 || n_in > OT_MAX_IN || n_out < 1 || n_out > OT_MAX_OUT || (n_in && !in) || !out)
     return ot_fail(result, TFL_INVALID_ARGUMENT, "ot_run: bad input or output count");
   int feed[OT_MAX_IN], n_feed;
   size_t size;
-  uint8_t *bytes = ot_build(builtin_code, version, in, n_in, out, n_out, options_type, options,
-                            feed, &n_feed, &size);
+  uint8_t *bytes = ot_build(op, in, n_in, out, n_out, feed, &n_feed, &size);
   if (!bytes) return ot_fail(result, TFL_INVALID_ARGUMENT, "ot_run: the model builder failed");
   tfl_model *model = NULL;
   tfl_interpreter *interp = NULL;
   tfl_status st =
       tfl_model_load_buffer(bytes, size, &model, result->error, sizeof(result->error));
-  if (st == TFL_OK)
-    st = tfl_interpreter_create(model, NULL, &interp, result->error, sizeof(result->error));
+  if (st == TFL_OK) {
+    if (op->custom_name) ot_set_custom_version(model, op->custom_name, op->version);
+    st = ot_create(op, model, &interp, result);
+  }
   if (st == TFL_OK) st = ot_invoke(interp, in, feed, n_feed, result);
   if (interp) tfl_interpreter_free(interp);
   if (model) tfl_model_free(model);
   free(bytes);
   if (st != TFL_OK) ot_result_free(result);
   return st;
+}
+
+tfl_status ot_run(int builtin_code, int version, const ot_spec *in, int n_in,
+                  const ot_spec *out, int n_out, int options_type, const mb_field *options,
+                  ot_result *result) {
+  const ot_op op = {.builtin_code = builtin_code,
+                    .version = version,
+                    .options_type = options_type,
+                    .options = options};
+  return ot_run_op(&op, in, n_in, out, n_out, result);
+}
+
+tfl_status ot_run_custom(const char *name, int version, const void *options, size_t options_size,
+                         const ot_spec *in, int n_in, const ot_spec *out, int n_out,
+                         ot_result *result) {
+  const ot_op op = {.version = version,
+                    .custom_name = name,
+                    .custom_options = options,
+                    .custom_options_size = options_size};
+  return ot_run_op(&op, in, n_in, out, n_out, result);
 }
 
 void ot_result_free(ot_result *r) {

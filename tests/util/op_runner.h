@@ -1,4 +1,4 @@
-/* Runs one builtin op through the public API, for kernel unit tests:
+/* Runs one op (builtin or custom) through the public API, for kernel unit tests:
  *
  *   ot_spec in[] = {OT_F32(2, ((int32_t[]){1, 3}), x), OT_F32_CONST(1, ((int32_t[]){3}), w)};
  *   ot_spec out[] = {OT_OUT(TFL_FLOAT32)};
@@ -58,12 +58,37 @@ typedef struct ot_result {
   char error[512]; /* the interpreter's message when the status is not TFL_OK */
 } ot_result;
 
-/* Output specs give only the type (and optionally quantization); shapes come from the op.
- * On failure returns the status with the loader's or interpreter's message in result->error
- * and no outputs. Call ot_result_free in every case. */
+/* Output specs give the type (and optionally quantization); shapes come from the op, and a
+ * shape an output spec gives (ndim, dims) is only what the model declares. On failure returns
+ * the status with the loader's or interpreter's message in result->error and no outputs. Call
+ * ot_result_free in every case. */
 tfl_status ot_run(int builtin_code, int version, const ot_spec *in, int n_in,
                   const ot_spec *out, int n_out, int options_type, const mb_field *options,
                   ot_result *result);
+
+/* For what ot_run does not cover: custom ops (by name and version, with raw custom_options
+ * bytes) and several worker threads. The op is a builtin (custom_name NULL) with its options,
+ * or a custom op; threads 0 or 1 runs everything in the caller. The model builder writes custom
+ * ops as version 1; other versions are set on the loaded model (a white-box edit of its
+ * operator code) before the interpreter is created. */
+typedef struct ot_op {
+  int builtin_code;
+  int version;
+  int options_type;
+  const mb_field *options;
+  const char *custom_name;
+  const void *custom_options;
+  size_t custom_options_size;
+  int threads;
+} ot_op;
+
+tfl_status ot_run_op(const ot_op *op, const ot_spec *in, int n_in, const ot_spec *out, int n_out,
+                     ot_result *result);
+
+/* A custom op, single-threaded. */
+tfl_status ot_run_custom(const char *name, int version, const void *options, size_t options_size,
+                         const ot_spec *in, int n_in, const ot_spec *out, int n_out,
+                         ot_result *result);
 void ot_result_free(ot_result *r);
 
 /* Convenience for float outputs. */

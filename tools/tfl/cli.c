@@ -62,6 +62,31 @@ int cli_next(cli_args *a, const char **value) {
   return i;
 }
 
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_take_fn take, void *ctx) {
+  cli_args it;
+  const char *value;
+  int opt;
+  cli_args_init(&it, cmd, argc, argv);
+  while ((opt = cli_next(&it, &value)) != CLI_ARG_END) {
+    if (opt == CLI_ARG_ERROR) return CLI_EXIT_USAGE;
+    if (opt == CLI_ARG_HELP) {
+      cli_print_help(cmd, stdout);
+      return CLI_EXIT_OK;
+    }
+    if (!take(cmd, opt, value, ctx)) return CLI_EXIT_USAGE;
+  }
+  return -1;
+}
+
+int cli_take_one_positional(const cli_command *cmd, const char *value, const char **slot) {
+  if (*slot) {
+    cli_usage_error(cmd, "unexpected argument '%s'", value);
+    return 0;
+  }
+  *slot = value;
+  return 1;
+}
+
 void cli_print_usage(const cli_command *cmd, FILE *out) {
   fprintf(out, "usage: tfl %s %s (see tfl %s --help)\n", cmd->name, cmd->synopsis, cmd->name);
 }

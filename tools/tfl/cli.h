@@ -42,6 +42,19 @@ void cli_args_init(cli_args *a, const cli_command *cmd, int argc, char **argv);
  * CLI_ARG_END, or CLI_ARG_ERROR after printing a usage error. */
 int cli_next(cli_args *a, const char **value);
 
+/* Takes one argument for cli_parse: opt is an option's index in cmd->options (value: its
+ * value, if it takes one) or CLI_ARG_POSITIONAL (value: the argument). Returns 1, or 0 after
+ * reporting a usage error. */
+typedef int (*cli_take_fn)(const cli_command *cmd, int opt, const char *value, void *ctx);
+
+/* A command's argument loop. Returns -1 to go on, or the exit code: CLI_EXIT_OK after
+ * printing --help, CLI_EXIT_USAGE after a usage error. */
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_take_fn take, void *ctx);
+
+/* For a cli_take_fn: stores the command's one positional argument in *slot; a second one is
+ * a usage error. Returns 1 or 0 as cli_take_fn does. */
+int cli_take_one_positional(const cli_command *cmd, const char *value, const char **slot);
+
 void cli_print_help(const cli_command *cmd, FILE *out);
 void cli_print_usage(const cli_command *cmd, FILE *out);
 

@@ -121,9 +121,11 @@ static uint64_t count_macs(const tfl_model *model, tfl_interpreter *interp) {
 
 /* --- arguments --------------------------------------------------------------------------- */
 
-static int parse_option(const cli_command *cmd, int opt, const char *value, bench_args *a) {
+static int take_arg(const cli_command *cmd, int opt, const char *value, void *ctx) {
+  bench_args *a = ctx;
   long n;
   switch (opt) {
+    case CLI_ARG_POSITIONAL: return cli_take_one_positional(cmd, value, &a->model);
     case OPT_THREADS:
       if (!tool_parse_int(cmd, "--threads", value, 1, TOOL_MAX_THREADS, &n)) return 0;
       a->threads = (int)n;
@@ -150,26 +152,11 @@ static int parse_option(const cli_command *cmd, int opt, const char *value, benc
 
 /* Returns -1 to go on, or the exit code (after --help or a usage error). */
 static int parse_args(const cli_command *cmd, int argc, char **argv, bench_args *a) {
-  cli_args it;
-  const char *value;
-  int opt;
   a->threads = 1;
   a->warmup = 1;
   a->runs = 50;
-  cli_args_init(&it, cmd, argc, argv);
-  while ((opt = cli_next(&it, &value)) != CLI_ARG_END) {
-    if (opt == CLI_ARG_ERROR) return CLI_EXIT_USAGE;
-    if (opt == CLI_ARG_HELP) {
-      cli_print_help(cmd, stdout);
-      return CLI_EXIT_OK;
-    }
-    if (opt == CLI_ARG_POSITIONAL) {
-      if (a->model) return cli_usage_error(cmd, "unexpected argument '%s'", value);
-      a->model = value;
-    } else if (!parse_option(cmd, opt, value, a)) {
-      return CLI_EXIT_USAGE;
-    }
-  }
+  int rc = cli_parse(cmd, argc, argv, take_arg, a);
+  if (rc >= 0) return rc;
   if (!a->model) return cli_usage_error(cmd, "no model given");
   return -1;
 }

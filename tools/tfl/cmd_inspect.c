@@ -562,25 +562,21 @@ static void print_json(FILE *out, const inspect_report *r) {
 
 /* --- command ----------------------------------------------------------------------------- */
 
+static int take_arg(const cli_command *cmd, int opt, const char *value, void *ctx) {
+  inspect_report *r = ctx;
+  switch (opt) {
+    case CLI_ARG_POSITIONAL: return cli_take_one_positional(cmd, value, &r->path);
+    case OPT_JSON: r->json = 1; return 1;
+    case OPT_TENSORS: r->tensors_wanted = 1; return 1;
+    case OPT_PLAN: r->plan_wanted = 1; return 1;
+    default: return 0;
+  }
+}
+
 /* Returns -1 to go on, or the exit code (after --help or a usage error). */
 static int parse_args(const cli_command *cmd, int argc, char **argv, inspect_report *r) {
-  cli_args it;
-  const char *value;
-  int opt;
-  cli_args_init(&it, cmd, argc, argv);
-  while ((opt = cli_next(&it, &value)) != CLI_ARG_END) {
-    switch (opt) {
-      case CLI_ARG_HELP: cli_print_help(cmd, stdout); return CLI_EXIT_OK;
-      case CLI_ARG_POSITIONAL:
-        if (r->path) return cli_usage_error(cmd, "unexpected argument '%s'", value);
-        r->path = value;
-        break;
-      case OPT_JSON: r->json = 1; break;
-      case OPT_TENSORS: r->tensors_wanted = 1; break;
-      case OPT_PLAN: r->plan_wanted = 1; break;
-      default: return CLI_EXIT_USAGE;
-    }
-  }
+  int rc = cli_parse(cmd, argc, argv, take_arg, r);
+  if (rc >= 0) return rc;
   if (!r->path) return cli_usage_error(cmd, "no model given");
   return -1;
 }

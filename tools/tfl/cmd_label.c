@@ -73,9 +73,13 @@ typedef struct label_session {
 
 /* --- arguments --------------------------------------------------------------------------- */
 
-static int parse_option(const cli_command *cmd, int opt, const char *value, label_args *a) {
+static int take_arg(const cli_command *cmd, int opt, const char *value, void *ctx) {
+  label_args *a = ctx;
   long n;
   switch (opt) {
+    case CLI_ARG_POSITIONAL:
+      cli_usage_error(cmd, "unexpected argument '%s'", value);
+      return 0;
     case OPT_MODEL: a->model = value; return 1;
     case OPT_IMAGE: a->image = value; return 1;
     case OPT_LABELS: a->labels = value; return 1;
@@ -104,20 +108,9 @@ static int parse_option(const cli_command *cmd, int opt, const char *value, labe
 
 /* Returns -1 to go on, or the exit code (after --help or a usage error). */
 static int parse_args(const cli_command *cmd, int argc, char **argv, label_args *a) {
-  cli_args it;
-  const char *value;
-  int opt;
   *a = (label_args){.top = 5, .mean = 127.5, .std = 127.5, .threads = 1, .runs = 1};
-  cli_args_init(&it, cmd, argc, argv);
-  while ((opt = cli_next(&it, &value)) != CLI_ARG_END) {
-    if (opt == CLI_ARG_ERROR) return CLI_EXIT_USAGE;
-    if (opt == CLI_ARG_HELP) {
-      cli_print_help(cmd, stdout);
-      return CLI_EXIT_OK;
-    }
-    if (opt == CLI_ARG_POSITIONAL) return cli_usage_error(cmd, "unexpected argument '%s'", value);
-    if (!parse_option(cmd, opt, value, a)) return CLI_EXIT_USAGE;
-  }
+  int rc = cli_parse(cmd, argc, argv, take_arg, a);
+  if (rc >= 0) return rc;
   if (!a->model) return cli_usage_error(cmd, "--model is required");
   if (!a->image) return cli_usage_error(cmd, "--image is required");
   return -1;

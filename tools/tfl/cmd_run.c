@@ -28,32 +28,26 @@ typedef struct run_session {
   tfl_interpreter *interp;
 } run_session;
 
+static int take_arg(const cli_command *cmd, int opt, const char *value, void *ctx) {
+  run_args *a = ctx;
+  long n;
+  switch (opt) {
+    case CLI_ARG_POSITIONAL: return cli_take_one_positional(cmd, value, &a->model);
+    case OPT_INPUT: a->inputs.paths[a->inputs.n++] = value; return 1;
+    case OPT_OUTPUT_DIR: a->output_dir = value; return 1;
+    case OPT_THREADS:
+      if (!tool_parse_int(cmd, "--threads", value, 1, TOOL_MAX_THREADS, &n)) return 0;
+      a->threads = (int)n;
+      return 1;
+    default: return 0;
+  }
+}
+
 /* Returns -1 to go on, or the exit code (after --help or a usage error). */
 static int parse_args(const cli_command *cmd, int argc, char **argv, run_args *a) {
-  cli_args it;
-  const char *value;
-  int opt;
   a->threads = 1;
-  cli_args_init(&it, cmd, argc, argv);
-  while ((opt = cli_next(&it, &value)) != CLI_ARG_END) {
-    long n;
-    switch (opt) {
-      case CLI_ARG_ERROR: return CLI_EXIT_USAGE;
-      case CLI_ARG_HELP: cli_print_help(cmd, stdout); return CLI_EXIT_OK;
-      case CLI_ARG_POSITIONAL:
-        if (a->model) return cli_usage_error(cmd, "unexpected argument '%s'", value);
-        a->model = value;
-        break;
-      case OPT_INPUT: a->inputs.paths[a->inputs.n++] = value; break;
-      case OPT_OUTPUT_DIR: a->output_dir = value; break;
-      case OPT_THREADS:
-        if (!tool_parse_int(cmd, "--threads", value, 1, TOOL_MAX_THREADS, &n))
-          return CLI_EXIT_USAGE;
-        a->threads = (int)n;
-        break;
-      default: return CLI_EXIT_USAGE;
-    }
-  }
+  int rc = cli_parse(cmd, argc, argv, take_arg, a);
+  if (rc >= 0) return rc;
   if (!a->model) return cli_usage_error(cmd, "no model given");
   if (!a->output_dir) return cli_usage_error(cmd, "--output-dir is required");
   return -1;

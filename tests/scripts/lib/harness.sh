@@ -62,6 +62,13 @@ end() {
 npy() { # FILE PYTHON-EXPR: writes the array with numpy
   "$py" -c "import numpy as np; np.save('$1', $2)"
 }
+require_tfl() { # stops the script, counting one failure, when $tfl was not built
+  if [ ! -x "$tfl" ]; then
+    echo "FAIL: $tfl is not built"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+}
 summary() {
   if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"

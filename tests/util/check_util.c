@@ -1,0 +1,110 @@
+#include "util/check_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/kernel.h"
+#include "util/test.h"
+
+size_t ck_count(int ndim, const int32_t *dims) {
+  size_t n = 1;
+  for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
+  return n;
+}
+
+void ck_unravel(size_t flat, int ndim, const int32_t *dims, int32_t *idx) {
+  for (int d = ndim - 1; d >= 0; d--) {
+    idx[d] = (int32_t)(flat % (size_t)dims[d]);
+    flat /= (size_t)dims[d];
+  }
+}
+
+size_t ck_ravel(int ndim, const int32_t *dims, const int32_t *idx) {
+  size_t flat = 0;
+  for (int d = 0; d < ndim; d++) flat = flat * (size_t)dims[d] + (size_t)idx[d];
+  return flat;
+}
+
+int ck_shape_is(const ot_tensor *t, int ndim, const int32_t *dims) {
+  if (t->ndim != ndim) return 0;
+  for (int i = 0; i < ndim; i++)
+    if (t->dims[i] != dims[i]) return 0;
+  return 1;
+}
+
+int ck_bytes_are(const ot_tensor *t, const void *want, size_t n) {
+  return t->bytes == n && (n == 0 || memcmp(t->data, want, n) == 0);
+}
+
+void ck_run_expect(const char *file, int line, int op, const ot_spec *in, int n_in,
+                   tfl_type out_type, int opt_type, const mb_field *opts, int ndim,
+                   const int32_t *dims, const void *want, size_t bytes) {
+  ot_spec out[1] = {OT_OUT(out_type)};
+  ot_result r;
+  tfl_status st = ot_run(op, 1, in, n_in, out, 1, opt_type, opts, &r);
+  if (st != TFL_OK) {
+    test_fail(file, line, "op %d failed: %s", op, r.error);
+  } else {
+    if (r.out[0].type != out_type) test_fail(file, line, "output type %d", r.out[0].type);
+    if (!ck_shape_is(&r.out[0], ndim, dims)) test_fail(file, line, "output shape differs");
+    if (!ck_bytes_are(&r.out[0], want, bytes)) test_fail(file, line, "output values differ");
+  }
+  ot_result_free(&r);
+}
+
+void ck_f32_output(const ot_result *r, int i, int ndim, const int32_t *dims, const double *want,
+                   double rel_tol) {
+  CHECK_EQ_INT(r->out[i].ndim, ndim);
+  for (int d = 0; d < ndim; d++) CHECK_EQ_INT(r->out[i].dims[d], dims[d]);
+  const float *got = ot_f32(r, i);
+  for (size_t k = 0; k < ck_count(ndim, dims) && test_failures_in_current == 0; k++)
+    CHECK_NEAR(got[k], want[k], rel_tol * (1.0 + fabs(want[k])));
+}
+
+uint32_t ck_lcg(uint32_t *seed) {
+  *seed = *seed * 1664525u + 1013904223u;
+  return *seed >> 8;
+}
+
+float ck_rnd(uint32_t *seed, float lo, float hi) {
+  return lo + (hi - lo) * (float)(ck_lcg(seed) & 0xFFFFFF) / (float)0x1000000;
+}
+
+int32_t ck_rnd_int(uint32_t *seed, int32_t lo, int32_t hi) {
+  return lo + (int32_t)(ck_lcg(seed) % (uint32_t)(hi - lo + 1));
+}
+
+void *ck_pattern(size_t bytes, unsigned seed) {
+  uint8_t *p = malloc(bytes ? bytes : 1);
+  uint32_t s = seed * 2654435761u + 7u;
+  for (size_t i = 0; i < bytes; i++) {
+    s = s * 1664525u + 1013904223u;
+    p[i] = (uint8_t)(s >> 24);
+  }
+  return p;
+}
+
+double ck_float_activation(int act, double x) {
+  switch (act) {
+    case TFL_ACT_RELU:
+      return x < 0 ? 0 : x;
+    case TFL_ACT_RELU_N1_TO_1:
+      return x < -1 ? -1 : x > 1 ? 1 : x;
+    case TFL_ACT_RELU6:
+      return x < 0 ? 0 : x > 6 ? 6 : x;
+    default:
+      return x;
+  }
+}
+
+int32_t ck_window_out_size(int padding, int32_t in, int32_t k, int stride, int dil) {
+  int32_t eff = (k - 1) * dil + 1;
+  if (padding == 0) return (in + stride - 1) / stride;
+  return in >= eff ? (in - eff) / stride + 1 : 0;
+}
+
+int32_t ck_window_pad(int32_t in, int32_t out, int32_t k, int stride, int dil) {
+  int32_t total = (out - 1) * stride + (k - 1) * dil + 1 - in;
+  return total > 0 ? total / 2 : 0;
+}
