@@ -31,6 +31,7 @@
 #include "kernels/families.h"
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -679,7 +680,8 @@ static const tfl_op_registration reg_prelu = {.name = "PRELU",
                                               .builtin_code = TFL_OP_PRELU,
                                               .data_size = sizeof(prelu_data),
                                               .prepare = prelu_prepare,
-                                              .eval = prelu_eval};
+                                              .eval = prelu_eval,
+                                              .types = TFL_TYPES_F32 | TFL_TYPES_QUANT};
 
 /* --- tables and registrations --------------------------------------------------------- */
 
@@ -715,42 +717,54 @@ static const unary_kernel neg_kernels[] = {{TFL_FLOAT32, neg_f32}, {TFL_INT8, ne
 static const unary_kernel sign_kernels[] = {
     {TFL_FLOAT32, sign_f32_run}, {TFL_INT32, sign_i32}, KERNELS_END};
 
-#define UNARY(var, op_name, code, kernels_, options, configure_, qprepare_)        \
+#define UNARY(var, op_name, code, kernels_, options, configure_, qprepare_, types_) \
   static const unary_op var##_op = {kernels_, options, configure_, qprepare_};      \
   static const tfl_op_registration var = {.name = op_name,                          \
                                           .builtin_code = code,                     \
                                           .data_size = sizeof(unary_data),          \
                                           .prepare = unary_prepare,                 \
                                           .eval = unary_eval,                       \
-                                          .op_user_data = (void *)&var##_op};
+                                          .op_user_data = (void *)&var##_op,        \
+                                          .types = types_};
 
-UNARY(reg_relu, "RELU", TFL_OP_RELU, relu_kernels, 0, NULL, relu_qprepare)
-UNARY(reg_relu6, "RELU6", TFL_OP_RELU6, relu6_kernels, 0, NULL, relu_qprepare)
+/* Each op's types: those of its kernels table plus those its qprepare takes. */
+#define F32_QUANT (TFL_TYPES_F32 | TFL_TYPES_QUANT)
+#define F32_QUANT8 (TFL_TYPES_F32 | TFL_TYPES_QUANT8)
+#define F32_I8_I16 (TFL_TYPES_F32 | TFL_TYPE_BIT(TFL_INT8) | TFL_TYPE_BIT(TFL_INT16))
+
+UNARY(reg_relu, "RELU", TFL_OP_RELU, relu_kernels, 0, NULL, relu_qprepare, F32_QUANT)
+UNARY(reg_relu6, "RELU6", TFL_OP_RELU6, relu6_kernels, 0, NULL, relu_qprepare, F32_QUANT)
 UNARY(reg_relu_n1_to_1, "RELU_N1_TO_1", TFL_OP_RELU_N1_TO_1, relu_n1_to_1_kernels, 0, NULL,
-      relu_qprepare)
+      relu_qprepare, F32_QUANT8)
 UNARY(reg_relu_0_to_1, "RELU_0_TO_1", TFL_OP_RELU_0_TO_1, relu_0_to_1_kernels, 0, NULL,
-      relu_qprepare)
+      relu_qprepare, F32_QUANT8)
 UNARY(reg_leaky_relu, "LEAKY_RELU", TFL_OP_LEAKY_RELU, leaky_relu_kernels, TFL_OPTS_LEAKY_RELU,
-      leaky_relu_configure, leaky_relu_qprepare)
-UNARY(reg_logistic, "LOGISTIC", TFL_OP_LOGISTIC, logistic_kernels, 0, NULL, logistic_qprepare)
-UNARY(reg_tanh, "TANH", TFL_OP_TANH, tanh_kernels, 0, NULL, tanh_qprepare)
+      leaky_relu_configure, leaky_relu_qprepare, F32_QUANT)
+UNARY(reg_logistic, "LOGISTIC", TFL_OP_LOGISTIC, logistic_kernels, 0, NULL, logistic_qprepare,
+      F32_QUANT)
+UNARY(reg_tanh, "TANH", TFL_OP_TANH, tanh_kernels, 0, NULL, tanh_qprepare, F32_QUANT)
 UNARY(reg_hard_swish, "HARD_SWISH", TFL_OP_HARD_SWISH, hard_swish_kernels, 0, NULL,
-      hard_swish_qprepare)
-UNARY(reg_elu, "ELU", TFL_OP_ELU, elu_kernels, 0, NULL, elu_qprepare)
-UNARY(reg_gelu, "GELU", TFL_OP_GELU, gelu_kernels, TFL_OPTS_GELU, gelu_configure, gelu_qprepare)
-UNARY(reg_abs, "ABS", TFL_OP_ABS, abs_kernels, 0, NULL, abs_qprepare)
-UNARY(reg_neg, "NEG", TFL_OP_NEG, neg_kernels, 0, NULL, NULL)
-UNARY(reg_exp, "EXP", TFL_OP_EXP, exp_kernels, 0, NULL, exp_qprepare)
-UNARY(reg_log, "LOG", TFL_OP_LOG, log_kernels, 0, NULL, log_qprepare)
-UNARY(reg_sqrt, "SQRT", TFL_OP_SQRT, sqrt_kernels, 0, NULL, NULL)
-UNARY(reg_rsqrt, "RSQRT", TFL_OP_RSQRT, rsqrt_kernels, 0, NULL, NULL)
-UNARY(reg_square, "SQUARE", TFL_OP_SQUARE, square_kernels, 0, NULL, NULL)
-UNARY(reg_sin, "SIN", TFL_OP_SIN, sin_kernels, 0, NULL, NULL)
-UNARY(reg_cos, "COS", TFL_OP_COS, cos_kernels, 0, NULL, NULL)
-UNARY(reg_floor, "FLOOR", TFL_OP_FLOOR, floor_kernels, 0, NULL, NULL)
-UNARY(reg_ceil, "CEIL", TFL_OP_CEIL, ceil_kernels, 0, NULL, NULL)
-UNARY(reg_round, "ROUND", TFL_OP_ROUND, round_kernels, 0, NULL, NULL)
-UNARY(reg_sign, "SIGN", TFL_OP_SIGN, sign_kernels, 0, NULL, NULL)
+      hard_swish_qprepare, F32_QUANT8)
+UNARY(reg_elu, "ELU", TFL_OP_ELU, elu_kernels, 0, NULL, elu_qprepare,
+      TFL_TYPES_F32 | TFL_TYPE_BIT(TFL_INT8))
+UNARY(reg_gelu, "GELU", TFL_OP_GELU, gelu_kernels, TFL_OPTS_GELU, gelu_configure, gelu_qprepare,
+      F32_QUANT)
+UNARY(reg_abs, "ABS", TFL_OP_ABS, abs_kernels, 0, NULL, abs_qprepare,
+      F32_I8_I16 | TFL_TYPE_BIT(TFL_INT32))
+UNARY(reg_neg, "NEG", TFL_OP_NEG, neg_kernels, 0, NULL, NULL,
+      F32_I8_I16 | TFL_TYPE_BIT(TFL_INT32) | TFL_TYPE_BIT(TFL_INT64))
+UNARY(reg_exp, "EXP", TFL_OP_EXP, exp_kernels, 0, NULL, exp_qprepare, F32_I8_I16)
+UNARY(reg_log, "LOG", TFL_OP_LOG, log_kernels, 0, NULL, log_qprepare, F32_I8_I16)
+UNARY(reg_sqrt, "SQRT", TFL_OP_SQRT, sqrt_kernels, 0, NULL, NULL, TFL_TYPES_F32)
+UNARY(reg_rsqrt, "RSQRT", TFL_OP_RSQRT, rsqrt_kernels, 0, NULL, NULL, TFL_TYPES_F32)
+UNARY(reg_square, "SQUARE", TFL_OP_SQUARE, square_kernels, 0, NULL, NULL, TFL_TYPES_F32)
+UNARY(reg_sin, "SIN", TFL_OP_SIN, sin_kernels, 0, NULL, NULL, TFL_TYPES_F32)
+UNARY(reg_cos, "COS", TFL_OP_COS, cos_kernels, 0, NULL, NULL, TFL_TYPES_F32)
+UNARY(reg_floor, "FLOOR", TFL_OP_FLOOR, floor_kernels, 0, NULL, NULL, TFL_TYPES_F32)
+UNARY(reg_ceil, "CEIL", TFL_OP_CEIL, ceil_kernels, 0, NULL, NULL, TFL_TYPES_F32)
+UNARY(reg_round, "ROUND", TFL_OP_ROUND, round_kernels, 0, NULL, NULL, TFL_TYPES_F32)
+UNARY(reg_sign, "SIGN", TFL_OP_SIGN, sign_kernels, 0, NULL, NULL,
+      TFL_TYPES_F32 | TFL_TYPE_BIT(TFL_INT32))
 
 const tfl_op_registration *const tfl_kernels_activations[] = {
     &reg_relu,  &reg_relu6, &reg_relu_n1_to_1, &reg_relu_0_to_1, &reg_leaky_relu, &reg_logistic,

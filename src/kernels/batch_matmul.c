@@ -34,6 +34,7 @@
 #include "kernels/permute.h"
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -467,7 +468,9 @@ static const tfl_op_registration bmm_op = {
     .prepare = bmm_prepare,
     .eval = bmm_eval,
     .free = bmm_free,
-    .types = TFL_TYPE_BIT(TFL_FLOAT32) | TFL_TYPE_BIT(TFL_INT8) | TFL_TYPE_BIT(TFL_INT16),
+    /* int32: the raw output of int8 x int8 */
+    .types = TFL_TYPES_F32 | TFL_TYPE_BIT(TFL_INT8) | TFL_TYPE_BIT(TFL_INT16) |
+             TFL_TYPE_BIT(TFL_INT32),
 };
 
 const tfl_op_registration *const tfl_kernels_batch_matmul[] = {&bmm_op, NULL};

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "kernels/families.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -19,22 +20,9 @@ typedef struct cast_value {
   int64_t i;
 } cast_value;
 
-static int cast_supported(tfl_type t) {
-  switch (t) {
-    case TFL_FLOAT32:
-    case TFL_INT8:
-    case TFL_UINT8:
-    case TFL_INT16:
-    case TFL_UINT16:
-    case TFL_INT32:
-    case TFL_UINT32:
-    case TFL_INT64:
-    case TFL_BOOL:
-      return 1;
-    default:
-      return 0;
-  }
-}
+#define CAST_TYPES                                                                         \
+  (TFL_TYPES_F32 | TFL_TYPES_QUANT | TFL_TYPE_BIT(TFL_UINT16) | TFL_TYPE_BIT(TFL_INT32) |  \
+   TFL_TYPE_BIT(TFL_UINT32) | TFL_TYPE_BIT(TFL_INT64) | TFL_TYPE_BIT(TFL_BOOL))
 
 static cast_value load(tfl_type t, const void *p, size_t i) {
   cast_value v = {0, 0.0, 0};
@@ -141,7 +129,7 @@ static tfl_status cast_prepare(tfl_context *ctx, tfl_node *node) {
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
-  if (!cast_supported(in->type) || !cast_supported(out->type))
+  if (!tfl_type_in(in->type, CAST_TYPES) || !tfl_type_in(out->type, CAST_TYPES))
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "casts %s to %s are not supported",
                             tfl_type_name(in->type), tfl_type_name(out->type));
   return tfl_context_resize(ctx, out, in->ndim, in->dims);
@@ -158,6 +146,7 @@ static tfl_status cast_eval(tfl_context *ctx, tfl_node *node) {
 static const tfl_op_registration reg_cast = {.name = "CAST",
                                              .builtin_code = TFL_OP_CAST,
                                              .prepare = cast_prepare,
-                                             .eval = cast_eval};
+                                             .eval = cast_eval,
+                                             .types = CAST_TYPES};
 
 const tfl_op_registration *const tfl_kernels_cast[] = {&reg_cast, NULL};

@@ -10,6 +10,7 @@
 #include "kernels/families.h"
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -201,6 +202,7 @@ static const tfl_op_registration reg_concatenation = {
     .data_size = sizeof(concat_data),
     .prepare = concat_prepare,
     .eval = concat_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- PACK ------------------------------------------------------------------------------- */
@@ -250,6 +252,7 @@ static const tfl_op_registration reg_pack = {
     .data_size = sizeof(concat_data),
     .prepare = pack_prepare,
     .eval = pack_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- UNPACK ----------------------------------------------------------------------------- */
@@ -302,6 +305,7 @@ static const tfl_op_registration reg_unpack = {
     .data_size = sizeof(concat_data),
     .prepare = unpack_prepare,
     .eval = unpack_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- SPLIT and SPLIT_V ------------------------------------------------------------------ */
@@ -416,6 +420,7 @@ static const tfl_op_registration reg_split = {
     .data_size = sizeof(concat_data),
     .prepare = split_prepare,
     .eval = split_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* SPLIT_V: inputs (value, size_splits, axis); one size may be -1, meaning the rest. */
@@ -474,6 +479,7 @@ static const tfl_op_registration reg_split_v = {
     .data_size = sizeof(concat_data),
     .prepare = split_v_prepare,
     .eval = split_v_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 const tfl_op_registration *const tfl_kernels_concat[] = {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernels/families.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -296,16 +297,19 @@ static tfl_status call_once_eval(tfl_context *ctx, tfl_node *node) {
   return TFL_OK;
 }
 
+/* Values cross by copy, so any type of fixed size; CALL_ONCE moves no values (types 0). */
 static const tfl_op_registration if_op = {
     .name = "IF", .builtin_code = TFL_OP_IF, .data_size = sizeof(if_data),
-    .prepare = if_prepare, .eval = if_eval, .flags = TFL_OP_STATEFUL};
+    .prepare = if_prepare, .eval = if_eval, .flags = TFL_OP_STATEFUL,
+    .types = TFL_TYPES_FIXED_SIZE};
 static const tfl_op_registration while_op = {
     .name = "WHILE", .builtin_code = TFL_OP_WHILE, .data_size = sizeof(while_data),
-    .prepare = while_prepare, .eval = while_eval, .flags = TFL_OP_STATEFUL};
+    .prepare = while_prepare, .eval = while_eval, .flags = TFL_OP_STATEFUL,
+    .types = TFL_TYPES_FIXED_SIZE};
 static const tfl_op_registration composite_op = {
     .name = "STABLEHLO_COMPOSITE", .builtin_code = TFL_OP_STABLEHLO_COMPOSITE,
     .data_size = sizeof(composite_data), .prepare = composite_prepare, .eval = composite_eval,
-    .flags = TFL_OP_STATEFUL};
+    .flags = TFL_OP_STATEFUL, .types = TFL_TYPES_FIXED_SIZE};
 static const tfl_op_registration call_once_op = {
     .name = "CALL_ONCE", .builtin_code = TFL_OP_CALL_ONCE, .data_size = sizeof(call_once_data),
     .prepare = call_once_prepare, .eval = call_once_eval, .flags = TFL_OP_STATEFUL};

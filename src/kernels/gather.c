@@ -10,6 +10,7 @@
 
 #include "kernels/families.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -126,6 +127,7 @@ static const tfl_op_registration reg_gather = {
     .data_size = sizeof(gather_data),
     .prepare = gather_prepare,
     .eval = gather_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- GATHER_ND -------------------------------------------------------------------------- */
@@ -196,6 +198,7 @@ static const tfl_op_registration reg_gather_nd = {
     .data_size = sizeof(gather_nd_data),
     .prepare = gather_nd_prepare,
     .eval = gather_nd_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 const tfl_op_registration *const tfl_kernels_gather[] = {&reg_gather, &reg_gather_nd, NULL};

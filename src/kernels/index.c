@@ -20,6 +20,7 @@
 
 #include "kernels/families.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -113,10 +114,8 @@ static int value_compare(tfl_type type, const void *v, size_t a, size_t b, int n
 
 /* --- ARG_MAX, ARG_MIN ------------------------------------------------------------------- */
 
-static int arg_input_ok(tfl_type type) {
-  return type == TFL_FLOAT32 || type == TFL_UINT8 || type == TFL_INT8 || type == TFL_INT32 ||
-         type == TFL_BOOL;
-}
+#define ARG_TYPES \
+  (TFL_TYPES_F32 | TFL_TYPES_QUANT8 | TFL_TYPE_BIT(TFL_INT32) | TFL_TYPE_BIT(TFL_BOOL))
 
 static tfl_status arg_axis(tfl_context *ctx, const tfl_node *node, int *axis) {
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
@@ -146,7 +145,7 @@ static tfl_status arg_prepare(tfl_context *ctx, tfl_node *node) {
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   const tfl_tensor *axis = tfl_node_input(ctx, node, 1);
-  if (!arg_input_ok(in->type))
+  if (!tfl_type_in(in->type, ARG_TYPES))
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s input '%s' is not supported",
                             tfl_type_name(in->type), in->name);
   if (in->ndim < 1) return tfl_context_error(ctx, node, "input '%s' is a scalar", in->name);
@@ -188,20 +187,19 @@ static const tfl_op_registration reg_arg_max = {.name = "ARG_MAX",
                                                 .builtin_code = TFL_OP_ARG_MAX,
                                                 .data_size = sizeof(later_data),
                                                 .prepare = arg_prepare,
-                                                .eval = arg_eval};
+                                                .eval = arg_eval,
+                                                .types = ARG_TYPES};
 
 static const tfl_op_registration reg_arg_min = {.name = "ARG_MIN",
                                                 .builtin_code = TFL_OP_ARG_MIN,
                                                 .data_size = sizeof(later_data),
                                                 .prepare = arg_prepare,
-                                                .eval = arg_eval};
+                                                .eval = arg_eval,
+                                                .types = ARG_TYPES};
 
 /* --- TOPK_V2 ---------------------------------------------------------------------------- */
 
-static int topk_input_ok(tfl_type type) {
-  return type == TFL_FLOAT32 || type == TFL_UINT8 || type == TFL_INT8 || type == TFL_INT16 ||
-         type == TFL_INT32 || type == TFL_INT64;
-}
+#define TOPK_TYPES (TFL_TYPES_F32_I32_I64 | TFL_TYPES_QUANT)
 
 static int32_t topk_k(const tfl_tensor *k) {
   return k->type == TFL_INT16 ? ((const int16_t *)k->data)[0] : ((const int32_t *)k->data)[0];
@@ -229,7 +227,7 @@ static tfl_status topk_prepare(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   const tfl_tensor *k = tfl_node_input(ctx, node, 1);
   const tfl_tensor *indices = tfl_node_output(ctx, node, 1);
-  if (!topk_input_ok(in->type))
+  if (!tfl_type_in(in->type, TOPK_TYPES))
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s input '%s' is not supported",
                             tfl_type_name(in->type), in->name);
   if (in->ndim < 1) return tfl_context_error(ctx, node, "input '%s' is a scalar", in->name);
@@ -326,7 +324,8 @@ static const tfl_op_registration reg_topk_v2 = {.name = "TOPK_V2",
                                                 .builtin_code = TFL_OP_TOPK_V2,
                                                 .data_size = sizeof(later_data),
                                                 .prepare = topk_prepare,
-                                                .eval = topk_eval};
+                                                .eval = topk_eval,
+                                                .types = TOPK_TYPES};
 
 /* --- SHAPE, RANK ------------------------------------------------------------------------ */
 
@@ -366,7 +365,8 @@ static tfl_status shape_eval(tfl_context *ctx, tfl_node *node) {
 static const tfl_op_registration reg_shape = {.name = "SHAPE",
                                               .builtin_code = TFL_OP_SHAPE,
                                               .prepare = shape_prepare,
-                                              .eval = shape_eval};
+                                              .eval = shape_eval,
+                                              .types = TFL_TYPES_INDEX};
 
 static tfl_status rank_prepare(tfl_context *ctx, tfl_node *node) {
   tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
@@ -386,7 +386,8 @@ static tfl_status rank_eval(tfl_context *ctx, tfl_node *node) {
 static const tfl_op_registration reg_rank = {.name = "RANK",
                                              .builtin_code = TFL_OP_RANK,
                                              .prepare = rank_prepare,
-                                             .eval = rank_eval};
+                                             .eval = rank_eval,
+                                             .types = TFL_TYPE_BIT(TFL_INT32)};
 
 /* --- FILL, ZEROS_LIKE ------------------------------------------------------------------- */
 
@@ -440,14 +441,15 @@ static const tfl_op_registration reg_fill = {.name = "FILL",
                                              .builtin_code = TFL_OP_FILL,
                                              .data_size = sizeof(later_data),
                                              .prepare = fill_prepare,
-                                             .eval = fill_eval};
+                                             .eval = fill_eval,
+                                             .types = TFL_TYPES_FIXED_SIZE};
 
 static tfl_status zeros_like_prepare(tfl_context *ctx, tfl_node *node) {
   tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
-  if (in->type != TFL_FLOAT32 && in->type != TFL_INT32 && in->type != TFL_INT64)
+  if (!tfl_type_in(in->type, TFL_TYPES_F32_I32_I64))
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s input '%s' is not supported",
                             tfl_type_name(in->type), in->name);
   st = tfl_context_set_type(ctx, out, in->type);
@@ -464,7 +466,8 @@ static tfl_status zeros_like_eval(tfl_context *ctx, tfl_node *node) {
 static const tfl_op_registration reg_zeros_like = {.name = "ZEROS_LIKE",
                                                    .builtin_code = TFL_OP_ZEROS_LIKE,
                                                    .prepare = zeros_like_prepare,
-                                                   .eval = zeros_like_eval};
+                                                   .eval = zeros_like_eval,
+                                                   .types = TFL_TYPES_F32_I32_I64};
 
 /* --- RANGE ------------------------------------------------------------------------------ */
 
@@ -516,7 +519,7 @@ static tfl_status range_prepare(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *in[3];
   static const char *const what[3] = {"start", "limit", "delta"};
   const tfl_type type = tfl_node_input(ctx, node, 0)->type;
-  if (type != TFL_FLOAT32 && type != TFL_INT32 && type != TFL_INT64)
+  if (!tfl_type_in(type, TFL_TYPES_F32_I32_I64))
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s inputs are not supported",
                             tfl_type_name(type));
   int all_constant = 1;
@@ -555,14 +558,12 @@ static const tfl_op_registration reg_range = {.name = "RANGE",
                                               .builtin_code = TFL_OP_RANGE,
                                               .data_size = sizeof(later_data),
                                               .prepare = range_prepare,
-                                              .eval = range_eval};
+                                              .eval = range_eval,
+                                              .types = TFL_TYPES_F32_I32_I64};
 
 /* --- ONE_HOT ---------------------------------------------------------------------------- */
 
-static int one_hot_type_ok(tfl_type type) {
-  return type == TFL_FLOAT32 || type == TFL_INT16 || type == TFL_INT32 || type == TFL_INT64 ||
-         type == TFL_INT8 || type == TFL_UINT8 || type == TFL_BOOL;
-}
+#define ONE_HOT_TYPES (TFL_TYPES_F32_I32_I64 | TFL_TYPES_QUANT | TFL_TYPE_BIT(TFL_BOOL))
 
 /* OneHotOptions.axis (field 0): -1 is after the indices' last dimension. */
 static int one_hot_axis(const tfl_node *node, const tfl_tensor *indices) {
@@ -590,7 +591,7 @@ static tfl_status one_hot_prepare(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *depth = tfl_node_input(ctx, node, 1);
   const tfl_tensor *on = tfl_node_input(ctx, node, 2);
   const tfl_tensor *off = tfl_node_input(ctx, node, 3);
-  if (!one_hot_type_ok(on->type))
+  if (!tfl_type_in(on->type, ONE_HOT_TYPES))
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s values are not supported",
                             tfl_type_name(on->type));
   st = tfl_check_index_type(ctx, node, indices, "indices");
@@ -638,15 +639,14 @@ static const tfl_op_registration reg_one_hot = {.name = "ONE_HOT",
                                                 .builtin_code = TFL_OP_ONE_HOT,
                                                 .data_size = sizeof(later_data),
                                                 .prepare = one_hot_prepare,
-                                                .eval = one_hot_eval};
+                                                .eval = one_hot_eval,
+                                                .types = ONE_HOT_TYPES};
 
 /* --- REVERSE_V2 ------------------------------------------------------------------------- */
 
-static int reverse_type_ok(tfl_type type) {
-  return type == TFL_FLOAT32 || type == TFL_INT32 || type == TFL_UINT8 || type == TFL_INT8 ||
-         type == TFL_INT16 || type == TFL_INT64 || type == TFL_BOOL || type == TFL_FLOAT16 ||
-         type == TFL_BFLOAT16;
-}
+#define REVERSE_TYPES                                                      \
+  (TFL_TYPES_F32_I32_I64 | TFL_TYPES_QUANT | TFL_TYPE_BIT(TFL_BOOL) |      \
+   TFL_TYPE_BIT(TFL_FLOAT16) | TFL_TYPE_BIT(TFL_BFLOAT16))
 
 static tfl_status reverse_prepare(tfl_context *ctx, tfl_node *node) {
   tfl_status st = tfl_check_io(ctx, node, 2, 2, 1);
@@ -654,7 +654,7 @@ static tfl_status reverse_prepare(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   const tfl_tensor *axis = tfl_node_input(ctx, node, 1);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
-  if (!reverse_type_ok(in->type))
+  if (!tfl_type_in(in->type, REVERSE_TYPES))
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s input '%s' is not supported",
                             tfl_type_name(in->type), in->name);
   st = tfl_check_type(ctx, node, axis, "axis", TFL_INT32);
@@ -711,7 +711,8 @@ static tfl_status reverse_eval(tfl_context *ctx, tfl_node *node) {
 static const tfl_op_registration reg_reverse_v2 = {.name = "REVERSE_V2",
                                                    .builtin_code = TFL_OP_REVERSE_V2,
                                                    .prepare = reverse_prepare,
-                                                   .eval = reverse_eval};
+                                                   .eval = reverse_eval,
+                                                   .types = REVERSE_TYPES};
 
 /* --- CUMSUM ----------------------------------------------------------------------------- */
 
@@ -750,7 +751,7 @@ static tfl_status cumsum_prepare(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   const tfl_tensor *axis = tfl_node_input(ctx, node, 1);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
-  if (in->type != TFL_FLOAT32 && in->type != TFL_INT32 && in->type != TFL_INT64)
+  if (!tfl_type_in(in->type, TFL_TYPES_F32_I32_I64))
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s input '%s' is not supported",
                             tfl_type_name(in->type), in->name);
   if (in->ndim < 1) return tfl_context_error(ctx, node, "input '%s' is a scalar", in->name);
@@ -790,7 +791,8 @@ static const tfl_op_registration reg_cumsum = {.name = "CUMSUM",
                                                .builtin_code = TFL_OP_CUMSUM,
                                                .data_size = sizeof(cumsum_data),
                                                .prepare = cumsum_prepare,
-                                               .eval = cumsum_eval};
+                                               .eval = cumsum_eval,
+                                               .types = TFL_TYPES_F32_I32_I64};
 
 /* --- BROADCAST_ARGS --------------------------------------------------------------------- */
 
@@ -830,7 +832,8 @@ static tfl_status broadcast_args_eval(tfl_context *ctx, tfl_node *node) {
 static const tfl_op_registration reg_broadcast_args = {.name = "BROADCAST_ARGS",
                                                        .builtin_code = TFL_OP_BROADCAST_ARGS,
                                                        .prepare = broadcast_args_prepare,
-                                                       .eval = broadcast_args_eval};
+                                                       .eval = broadcast_args_eval,
+                                                       .types = TFL_TYPES_INDEX};
 
 const tfl_op_registration *const tfl_kernels_index[] = {
     &reg_arg_max, &reg_arg_min, &reg_topk_v2,  &reg_shape,   &reg_rank,

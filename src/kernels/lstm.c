@@ -59,6 +59,7 @@
 #include "kernels/families.h"
 #include "kernels/hybrid.h"
 #include "kernels/quant.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -1362,6 +1363,7 @@ static const tfl_op_registration lstm_step_op = {
     .prepare = lstm_step_prepare,
     .eval = lstm_eval,
     .flags = TFL_OP_STATEFUL,
+    .types = TFL_TYPES_F32 | TFL_TYPE_BIT(TFL_INT8),
 };
 
 static const tfl_op_registration lstm_unidi_op = {
@@ -1373,6 +1375,7 @@ static const tfl_op_registration lstm_unidi_op = {
     .prepare = lstm_unidi_prepare,
     .eval = lstm_eval,
     .flags = TFL_OP_STATEFUL,
+    .types = TFL_TYPES_F32 | TFL_TYPE_BIT(TFL_INT8),
 };
 
 static const tfl_op_registration lstm_bidi_op = {
@@ -1384,6 +1387,7 @@ static const tfl_op_registration lstm_bidi_op = {
     .prepare = lstm_bidi_prepare,
     .eval = lstm_eval,
     .flags = TFL_OP_STATEFUL,
+    .types = TFL_TYPES_F32 | TFL_TYPE_BIT(TFL_INT8),
 };
 
 const tfl_op_registration *const tfl_kernels_lstm[] = {&lstm_step_op, &lstm_unidi_op,

@@ -8,6 +8,7 @@
 
 #include "kernels/families.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -213,6 +214,7 @@ static const tfl_op_registration reg_pad = {
     .data_size = sizeof(pad_data),
     .prepare = pad_prepare,
     .eval = pad_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 static const tfl_op_registration reg_padv2 = {
@@ -221,6 +223,7 @@ static const tfl_op_registration reg_padv2 = {
     .data_size = sizeof(pad_data),
     .prepare = pad_prepare,
     .eval = pad_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- MIRROR_PAD ------------------------------------------------------------------------- */
@@ -258,6 +261,7 @@ static const tfl_op_registration reg_mirror_pad = {
     .data_size = sizeof(pad_data),
     .prepare = mirror_pad_prepare,
     .eval = pad_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 const tfl_op_registration *const tfl_kernels_pad[] = {&reg_pad, &reg_padv2, &reg_mirror_pad, NULL};

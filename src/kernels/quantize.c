@@ -16,6 +16,7 @@
 
 #include "kernels/families.h"
 #include "kernels/quant.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -144,7 +145,10 @@ static const tfl_op_registration reg_dequantize = {.name = "DEQUANTIZE",
                                                    .builtin_code = TFL_OP_DEQUANTIZE,
                                                    .data_size = sizeof(dequantize_data),
                                                    .prepare = dequantize_prepare,
-                                                   .eval = dequantize_eval};
+                                                   .eval = dequantize_eval,
+                                                   .types = TFL_TYPES_F32 |
+                                                            TFL_TYPE_BIT(TFL_FLOAT16) |
+                                                            TFL_TYPES_QUANT};
 
 /* --- QUANTIZE --------------------------------------------------------------------------- */
 
@@ -296,6 +300,8 @@ static const tfl_op_registration reg_quantize = {.name = "QUANTIZE",
                                                  .builtin_code = TFL_OP_QUANTIZE,
                                                  .data_size = sizeof(quantize_data),
                                                  .prepare = quantize_prepare,
-                                                 .eval = quantize_eval};
+                                                 .eval = quantize_eval,
+                                                 .types = TFL_TYPES_F32 | TFL_TYPES_QUANT |
+                                                          TFL_TYPE_BIT(TFL_INT32)};
 
 const tfl_op_registration *const tfl_kernels_quantize[] = {&reg_dequantize, &reg_quantize, NULL};

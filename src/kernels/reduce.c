@@ -32,6 +32,7 @@
 #include "kernels/families.h"
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -453,21 +454,28 @@ static tfl_status reduce_eval(tfl_context *ctx, tfl_node *node) {
   return TFL_OK;
 }
 
-#define REDUCE_REGISTRATION(var, op_name, code, table)                              \
+/* types_ repeats the types of the table's reducers. */
+#define REDUCE_REGISTRATION(var, op_name, code, table, types_)                      \
   static const tfl_op_registration var = {.name = op_name,                          \
                                           .builtin_code = code,                     \
                                           .data_size = sizeof(reduce_data),         \
                                           .prepare = reduce_prepare,                \
                                           .eval = reduce_eval,                      \
-                                          .op_user_data = (void *)table};
+                                          .op_user_data = (void *)table,            \
+                                          .types = types_};
 
-REDUCE_REGISTRATION(reg_mean, "MEAN", TFL_OP_MEAN, mean_reducers)
-REDUCE_REGISTRATION(reg_sum, "SUM", TFL_OP_SUM, sum_reducers)
-REDUCE_REGISTRATION(reg_prod, "REDUCE_PROD", TFL_OP_REDUCE_PROD, prod_reducers)
-REDUCE_REGISTRATION(reg_max, "REDUCE_MAX", TFL_OP_REDUCE_MAX, max_reducers)
-REDUCE_REGISTRATION(reg_min, "REDUCE_MIN", TFL_OP_REDUCE_MIN, min_reducers)
-REDUCE_REGISTRATION(reg_any, "REDUCE_ANY", TFL_OP_REDUCE_ANY, any_reducers)
-REDUCE_REGISTRATION(reg_all, "REDUCE_ALL", TFL_OP_REDUCE_ALL, all_reducers)
+#define REDUCE_ALL_NUMERIC (TFL_TYPES_F32_I32_I64 | TFL_TYPES_QUANT)
+
+REDUCE_REGISTRATION(reg_mean, "MEAN", TFL_OP_MEAN, mean_reducers, REDUCE_ALL_NUMERIC)
+REDUCE_REGISTRATION(reg_sum, "SUM", TFL_OP_SUM, sum_reducers, REDUCE_ALL_NUMERIC)
+REDUCE_REGISTRATION(reg_prod, "REDUCE_PROD", TFL_OP_REDUCE_PROD, prod_reducers,
+                    TFL_TYPES_F32_I32_I64)
+REDUCE_REGISTRATION(reg_max, "REDUCE_MAX", TFL_OP_REDUCE_MAX, max_reducers, REDUCE_ALL_NUMERIC)
+REDUCE_REGISTRATION(reg_min, "REDUCE_MIN", TFL_OP_REDUCE_MIN, min_reducers, REDUCE_ALL_NUMERIC)
+REDUCE_REGISTRATION(reg_any, "REDUCE_ANY", TFL_OP_REDUCE_ANY, any_reducers,
+                    TFL_TYPE_BIT(TFL_BOOL))
+REDUCE_REGISTRATION(reg_all, "REDUCE_ALL", TFL_OP_REDUCE_ALL, all_reducers,
+                    TFL_TYPE_BIT(TFL_BOOL))
 
 const tfl_op_registration *const tfl_kernels_reduce[] = {
     &reg_mean, &reg_sum, &reg_prod, &reg_max, &reg_min, &reg_any, &reg_all, NULL};

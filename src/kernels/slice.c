@@ -10,6 +10,7 @@
 
 #include "kernels/families.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -306,6 +307,7 @@ static const tfl_op_registration reg_strided_slice = {
     .data_size = sizeof(slice_data),
     .prepare = strided_slice_prepare,
     .eval = strided_slice_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- SLICE ------------------------------------------------------------------------------ */
@@ -361,6 +363,7 @@ static const tfl_op_registration reg_slice = {
     .data_size = sizeof(slice_data),
     .prepare = slice_prepare,
     .eval = slice_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 const tfl_op_registration *const tfl_kernels_slice[] = {&reg_strided_slice, &reg_slice, NULL};

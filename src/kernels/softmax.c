@@ -22,6 +22,7 @@
 #include "kernels/families.h"
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -331,12 +332,14 @@ static const tfl_op_registration reg_softmax = {.name = "SOFTMAX",
                                                 .builtin_code = TFL_OP_SOFTMAX,
                                                 .data_size = sizeof(softmax_data),
                                                 .prepare = softmax_prepare,
-                                                .eval = softmax_eval};
+                                                .eval = softmax_eval,
+                                                .types = TFL_TYPES_F32 | TFL_TYPES_QUANT};
 
 static const tfl_op_registration reg_log_softmax = {.name = "LOG_SOFTMAX",
                                                     .builtin_code = TFL_OP_LOG_SOFTMAX,
                                                     .data_size = sizeof(softmax_data),
                                                     .prepare = softmax_prepare,
-                                                    .eval = softmax_eval};
+                                                    .eval = softmax_eval,
+                                                    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT8};
 
 const tfl_op_registration *const tfl_kernels_softmax[] = {&reg_softmax, &reg_log_softmax, NULL};

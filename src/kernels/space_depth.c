@@ -15,6 +15,7 @@
 #include "kernels/families.h"
 #include "kernels/permute.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -103,6 +104,7 @@ static const tfl_op_registration reg_depth_to_space = {
     .data_size = sizeof(block_data),
     .prepare = depth_to_space_prepare,
     .eval = block_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 static const tfl_op_registration reg_space_to_depth = {
@@ -111,6 +113,7 @@ static const tfl_op_registration reg_space_to_depth = {
     .data_size = sizeof(block_data),
     .prepare = space_to_depth_prepare,
     .eval = block_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND -------------------------------------------- */
@@ -319,6 +322,7 @@ static const tfl_op_registration reg_space_to_batch_nd = {
     .data_size = sizeof(space_batch_data),
     .prepare = space_to_batch_prepare,
     .eval = space_batch_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 static const tfl_op_registration reg_batch_to_space_nd = {
@@ -327,6 +331,7 @@ static const tfl_op_registration reg_batch_to_space_nd = {
     .data_size = sizeof(space_batch_data),
     .prepare = batch_to_space_prepare,
     .eval = space_batch_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 const tfl_op_registration *const tfl_kernels_space_depth[] = {

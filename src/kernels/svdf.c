@@ -29,6 +29,7 @@
 #include "kernels/families.h"
 #include "kernels/hybrid.h"
 #include "kernels/quant.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -364,6 +365,7 @@ static const tfl_op_registration svdf_op = {
     .prepare = svdf_prepare,
     .eval = svdf_eval,
     .flags = TFL_OP_STATEFUL,
+    .types = TFL_TYPES_F32 | TFL_TYPE_BIT(TFL_INT8),
 };
 
 const tfl_op_registration *const tfl_kernels_svdf[] = {&svdf_op, NULL};

@@ -12,6 +12,7 @@
 #include "kernels/families.h"
 #include "kernels/permute.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -96,6 +97,7 @@ static const tfl_op_registration reg_transpose = {
     .data_size = sizeof(transpose_data),
     .prepare = transpose_prepare,
     .eval = transpose_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- expand: the repetition shared by TILE and BROADCAST_TO ------------------------------ */
@@ -224,6 +226,7 @@ static const tfl_op_registration reg_tile = {
     .data_size = sizeof(expand_data),
     .prepare = tile_prepare,
     .eval = tile_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- BROADCAST_TO ----------------------------------------------------------------------- */
@@ -275,6 +278,7 @@ static const tfl_op_registration reg_broadcast_to = {
     .data_size = sizeof(expand_data),
     .prepare = broadcast_to_prepare,
     .eval = broadcast_to_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 const tfl_op_registration *const tfl_kernels_transpose[] = {&reg_transpose, &reg_tile,

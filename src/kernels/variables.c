@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels/families.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -49,9 +50,17 @@ static tfl_status check_handle(tfl_context *ctx, const tfl_node *node) {
   return TFL_OK;
 }
 
+/* Variables are sized by element count, so their values need a fixed element size. */
+static tfl_status check_value_type(tfl_context *ctx, const tfl_node *node, const tfl_tensor *t) {
+  if (t->type != TFL_STRING && tfl_type_size(t->type) > 0) return TFL_OK;
+  return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "variables of type %s are not supported",
+                          tfl_type_name(t->type));
+}
+
 static tfl_status read_prepare(tfl_context *ctx, tfl_node *node) {
   tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
   if (st == TFL_OK) st = check_handle(ctx, node);
+  if (st == TFL_OK) st = check_value_type(ctx, node, tfl_node_output(ctx, node, 0));
   /* The variable's shape is whatever was last assigned: known only when running. */
   return st == TFL_OK ? tfl_context_set_dynamic(ctx, tfl_node_output(ctx, node, 0)) : st;
 }
@@ -71,6 +80,7 @@ static tfl_status read_eval(tfl_context *ctx, tfl_node *node) {
 
 static tfl_status assign_prepare(tfl_context *ctx, tfl_node *node) {
   tfl_status st = tfl_check_io(ctx, node, 2, 2, 0);
+  if (st == TFL_OK) st = check_value_type(ctx, node, tfl_node_input(ctx, node, 1));
   return st == TFL_OK ? check_handle(ctx, node) : st;
 }
 
@@ -89,13 +99,14 @@ static tfl_status assign_eval(tfl_context *ctx, tfl_node *node) {
 
 static const tfl_op_registration var_handle_op = {
     .name = "VAR_HANDLE", .builtin_code = TFL_OP_VAR_HANDLE, .data_size = sizeof(var_handle_data),
-    .prepare = var_handle_prepare, .eval = var_handle_eval, .flags = TFL_OP_STATEFUL};
+    .prepare = var_handle_prepare, .eval = var_handle_eval, .flags = TFL_OP_STATEFUL,
+    .types = TFL_TYPE_BIT(TFL_RESOURCE) | TFL_TYPE_BIT(TFL_INT32)};
 static const tfl_op_registration read_op = {
     .name = "READ_VARIABLE", .builtin_code = TFL_OP_READ_VARIABLE, .prepare = read_prepare,
-    .eval = read_eval, .flags = TFL_OP_STATEFUL};
+    .eval = read_eval, .flags = TFL_OP_STATEFUL, .types = TFL_TYPES_FIXED_SIZE};
 static const tfl_op_registration assign_op = {
     .name = "ASSIGN_VARIABLE", .builtin_code = TFL_OP_ASSIGN_VARIABLE, .prepare = assign_prepare,
-    .eval = assign_eval, .flags = TFL_OP_STATEFUL};
+    .eval = assign_eval, .flags = TFL_OP_STATEFUL, .types = TFL_TYPES_FIXED_SIZE};
 
 const tfl_op_registration *const tfl_kernels_variables[] = {&var_handle_op, &read_op, &assign_op,
                                                              NULL};
