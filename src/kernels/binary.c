@@ -36,6 +36,7 @@
 #include "kernels/families.h"
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -651,24 +652,33 @@ static const binary_op floor_div_op = {0, CHECK_DIVISOR, 0, floor_div_kernels, N
 static const binary_op floor_mod_op = {0, CHECK_INT_DIVISOR, 0, floor_mod_kernels, NULL};
 static const binary_op pow_op = {0, CHECK_EXPONENT, 0, pow_kernels, NULL};
 
-#define BINARY_REGISTRATION(var, op_name, code, desc)                                   \
+#define BINARY_REGISTRATION(var, op_name, code, desc, types_)                           \
   static const tfl_op_registration var = {.name = op_name,                              \
                                           .builtin_code = code,                         \
                                           .data_size = sizeof(binary_data),             \
                                           .prepare = binary_prepare,                    \
                                           .eval = binary_eval,                          \
-                                          .op_user_data = (void *)&desc};
+                                          .op_user_data = (void *)&desc,                \
+                                          .types = types_};
 
-BINARY_REGISTRATION(reg_add, "ADD", TFL_OP_ADD, add_op)
-BINARY_REGISTRATION(reg_sub, "SUB", TFL_OP_SUB, sub_op)
-BINARY_REGISTRATION(reg_mul, "MUL", TFL_OP_MUL, mul_op)
-BINARY_REGISTRATION(reg_div, "DIV", TFL_OP_DIV, div_op)
-BINARY_REGISTRATION(reg_maximum, "MAXIMUM", TFL_OP_MAXIMUM, max_op)
-BINARY_REGISTRATION(reg_minimum, "MINIMUM", TFL_OP_MINIMUM, min_op)
-BINARY_REGISTRATION(reg_sqdiff, "SQUARED_DIFFERENCE", TFL_OP_SQUARED_DIFFERENCE, sqdiff_op)
-BINARY_REGISTRATION(reg_floor_div, "FLOOR_DIV", TFL_OP_FLOOR_DIV, floor_div_op)
-BINARY_REGISTRATION(reg_floor_mod, "FLOOR_MOD", TFL_OP_FLOOR_MOD, floor_mod_op)
-BINARY_REGISTRATION(reg_pow, "POW", TFL_OP_POW, pow_op)
+/* Each op's types: those of its kernels table plus those its qprepare takes (int16 goes to
+ * ADD/SUB/MUL's qprepare only when quantized; SUB has no unquantized int16 kernel). */
+#define F32_I32 (TFL_TYPES_F32 | TFL_TYPE_BIT(TFL_INT32))
+#define F32_I32_I64_QUANT (TFL_TYPES_F32_I32_I64 | TFL_TYPES_QUANT)
+
+BINARY_REGISTRATION(reg_add, "ADD", TFL_OP_ADD, add_op, F32_I32_I64_QUANT)
+BINARY_REGISTRATION(reg_sub, "SUB", TFL_OP_SUB, sub_op, F32_I32_I64_QUANT)
+BINARY_REGISTRATION(reg_mul, "MUL", TFL_OP_MUL, mul_op, F32_I32_I64_QUANT)
+BINARY_REGISTRATION(reg_div, "DIV", TFL_OP_DIV, div_op, F32_I32)
+BINARY_REGISTRATION(reg_maximum, "MAXIMUM", TFL_OP_MAXIMUM, max_op, F32_I32_I64_QUANT)
+BINARY_REGISTRATION(reg_minimum, "MINIMUM", TFL_OP_MINIMUM, min_op, F32_I32_I64_QUANT)
+BINARY_REGISTRATION(reg_sqdiff, "SQUARED_DIFFERENCE", TFL_OP_SQUARED_DIFFERENCE, sqdiff_op,
+                    F32_I32 | TFL_TYPE_BIT(TFL_INT8))
+BINARY_REGISTRATION(reg_floor_div, "FLOOR_DIV", TFL_OP_FLOOR_DIV, floor_div_op,
+                    F32_I32 | TFL_TYPE_BIT(TFL_INT8) | TFL_TYPE_BIT(TFL_INT16))
+BINARY_REGISTRATION(reg_floor_mod, "FLOOR_MOD", TFL_OP_FLOOR_MOD, floor_mod_op,
+                    TFL_TYPES_F32_I32_I64 | TFL_TYPE_BIT(TFL_INT8) | TFL_TYPE_BIT(TFL_INT16))
+BINARY_REGISTRATION(reg_pow, "POW", TFL_OP_POW, pow_op, F32_I32)
 
 const tfl_op_registration *const tfl_kernels_binary[] = {
     &reg_add,       &reg_sub,       &reg_mul,       &reg_div,       &reg_maximum,

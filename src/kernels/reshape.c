@@ -6,6 +6,7 @@
 
 #include "kernels/families.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -145,6 +146,7 @@ static const tfl_op_registration reg_reshape = {
     .data_size = sizeof(reshape_data),
     .prepare = reshape_prepare,
     .eval = reshape_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- SQUEEZE ---------------------------------------------------------------------------- */
@@ -184,6 +186,7 @@ static const tfl_op_registration reg_squeeze = {
     .builtin_code = TFL_OP_SQUEEZE,
     .prepare = squeeze_prepare,
     .eval = squeeze_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* --- EXPAND_DIMS ------------------------------------------------------------------------ */
@@ -229,6 +232,7 @@ static const tfl_op_registration reg_expand_dims = {
     .data_size = sizeof(reshape_data),
     .prepare = expand_dims_prepare,
     .eval = expand_dims_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 /* DENSIFY: the runtime expands sparse constants when it loads them, so by the time this op
@@ -249,6 +253,7 @@ static const tfl_op_registration reg_densify = {
     .builtin_code = TFL_OP_DENSIFY,
     .prepare = densify_prepare,
     .eval = densify_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 const tfl_op_registration *const tfl_kernels_reshape[] = {&reg_reshape, &reg_squeeze,

@@ -19,6 +19,7 @@
 
 #include "kernels/families.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -272,11 +273,11 @@ static void bilinear_integer(const resize_geom *g, int align, int half_pixel, co
   }
 }
 
+#define BILINEAR_TYPES (TFL_TYPES_F32 | TFL_TYPES_QUANT)
+
 static tfl_status bilinear_check_input(tfl_context *ctx, const tfl_node *node,
                                        const tfl_tensor *in) {
-  if (in->type == TFL_FLOAT32 || in->type == TFL_UINT8 || in->type == TFL_INT8 ||
-      in->type == TFL_INT16)
-    return TFL_OK;
+  if (tfl_type_in(in->type, BILINEAR_TYPES)) return TFL_OK;
   return tfl_context_fail(ctx, node, TFL_UNSUPPORTED,
                           "input type %s is not supported (float32, uint8, int8, int16)",
                           tfl_type_name(in->type));
@@ -324,6 +325,7 @@ static const tfl_op_registration reg_resize_bilinear = {
     .data_size = sizeof(resize_data),
     .prepare = bilinear_prepare,
     .eval = bilinear_eval,
+    .types = BILINEAR_TYPES,
 };
 
 /* --- RESIZE_NEAREST_NEIGHBOR ------------------------------------------------------------ */
@@ -382,6 +384,7 @@ static const tfl_op_registration reg_resize_nearest = {
     .data_size = sizeof(resize_data),
     .prepare = nearest_prepare,
     .eval = nearest_eval,
+    .types = TFL_TYPES_FIXED_SIZE,
 };
 
 const tfl_op_registration *const tfl_kernels_resize[] = {&reg_resize_bilinear,

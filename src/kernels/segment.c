@@ -23,6 +23,7 @@
 
 #include "kernels/families.h"
 #include "kernels/shape_util.h"
+#include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -80,9 +81,12 @@ static const segment_reducer reduce_prod = {mul_f32, wrap_mul32, 1.0f, 1};
 static const segment_reducer reduce_max = {max_f32, max_i32, -FLT_MAX, INT32_MIN};
 static const segment_reducer reduce_min = {min_f32, min_i32, FLT_MAX, INT32_MAX};
 
+/* The data types segment_reduce handles. */
+#define SEGMENT_TYPES (TFL_TYPES_F32 | TFL_TYPE_BIT(TFL_INT32))
+
 static tfl_status check_segment_types(tfl_context *ctx, const tfl_node *node) {
   const tfl_tensor *data = tfl_node_input(ctx, node, 0);
-  if (data->type != TFL_FLOAT32 && data->type != TFL_INT32)
+  if (!tfl_type_in(data->type, SEGMENT_TYPES))
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s data '%s' is not supported",
                             tfl_type_name(data->type), data->name);
   tfl_status st = tfl_check_type(ctx, node, tfl_node_input(ctx, node, 1), "segment ids",
@@ -163,7 +167,8 @@ static const tfl_op_registration reg_segment_sum = {.name = "SEGMENT_SUM",
                                                     .builtin_code = TFL_OP_SEGMENT_SUM,
                                                     .data_size = sizeof(later_data),
                                                     .prepare = segment_sum_prepare,
-                                                    .eval = segment_sum_eval};
+                                                    .eval = segment_sum_eval,
+                                                    .types = SEGMENT_TYPES};
 
 /* --- UNSORTED_SEGMENT_SUM, _PROD, _MAX, _MIN ------------------------------------------- */
 
@@ -223,7 +228,8 @@ static tfl_status unsorted_eval(tfl_context *ctx, tfl_node *node) {
                                           .data_size = sizeof(later_data),            \
                                           .prepare = unsorted_prepare,                \
                                           .eval = unsorted_eval,                      \
-                                          .op_user_data = (void *)&reducer};
+                                          .op_user_data = (void *)&reducer,           \
+                                          .types = SEGMENT_TYPES};
 
 UNSORTED_REGISTRATION(reg_unsorted_sum, "UNSORTED_SEGMENT_SUM", TFL_OP_UNSORTED_SEGMENT_SUM,
                       reduce_sum)
@@ -317,14 +323,13 @@ static const tfl_op_registration reg_embedding_lookup = {.name = "EMBEDDING_LOOK
                                                          .builtin_code = TFL_OP_EMBEDDING_LOOKUP,
                                                          .data_size = sizeof(lookup_data),
                                                          .prepare = lookup_prepare,
-                                                         .eval = lookup_eval};
+                                                         .eval = lookup_eval,
+                                                         .types = TFL_TYPES_FIXED_SIZE};
 
 /* --- SCATTER_ND ------------------------------------------------------------------------- */
 
-static int scatter_type_ok(tfl_type type) {
-  return type == TFL_FLOAT32 || type == TFL_UINT8 || type == TFL_INT8 || type == TFL_INT32 ||
-         type == TFL_INT64 || type == TFL_BOOL;
-}
+/* The update types scatter_add handles. */
+#define SCATTER_TYPES (TFL_TYPES_F32_I32_I64 | TFL_TYPES_QUANT8 | TFL_TYPE_BIT(TFL_BOOL))
 
 /* Checks indices [..., ix] and updates [..., shape[ix:]] against the shape values, then
  * sizes the output. */
@@ -352,7 +357,7 @@ static tfl_status scatter_prepare(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *idx = tfl_node_input(ctx, node, 0);
   const tfl_tensor *upd = tfl_node_input(ctx, node, 1);
   const tfl_tensor *shape = tfl_node_input(ctx, node, 2);
-  if (!scatter_type_ok(upd->type))
+  if (!tfl_type_in(upd->type, SCATTER_TYPES))
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s updates '%s' are not supported",
                             tfl_type_name(upd->type), upd->name);
   st = tfl_check_type(ctx, node, idx, "indices", TFL_INT32);
@@ -420,7 +425,8 @@ static const tfl_op_registration reg_scatter_nd = {.name = "SCATTER_ND",
                                                    .builtin_code = TFL_OP_SCATTER_ND,
                                                    .data_size = sizeof(later_data),
                                                    .prepare = scatter_prepare,
-                                                   .eval = scatter_eval};
+                                                   .eval = scatter_eval,
+                                                   .types = SCATTER_TYPES};
 
 const tfl_op_registration *const tfl_kernels_segment[] = {
     &reg_segment_sum,  &reg_unsorted_sum,     &reg_unsorted_prod, &reg_unsorted_max,
