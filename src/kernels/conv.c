@@ -20,6 +20,7 @@
  * w * (q - zero_point) over the in-bounds taps. */
 #include <stddef.h>
 
+#include "kernels/conv_gemm.h"
 #include "kernels/families.h"
 #include "kernels/hybrid.h"
 #include "kernels/window.h"
@@ -50,6 +51,9 @@ typedef struct conv_data {
   int asymmetric;            /* hybrid: per-channel kernel, asymmetric input quantization */
   int patch;                 /* scratch: one gathered window, int32 */
   tfl_hybrid_scratch hybrid; /* scratch: the quantized input */
+  int use_gemm;              /* float: the packed GEMM of conv_gemm.h runs instead */
+  tfl_conv_gemm gemm;
+  int gemm_scratch;          /* scratch: its gathered rows, or -1 */
 } conv_data;
 
 static tfl_status conv_check_shapes(tfl_context *ctx, const tfl_node *node,
@@ -117,6 +121,26 @@ static tfl_status conv_prepare_hybrid(tfl_context *ctx, tfl_node *node,
                                      &d->patch);
 }
 
+/* The float path's fast variant, when the CPU level has one and the weights are constant:
+ * packs them once here. */
+static tfl_status conv_prepare_gemm(tfl_context *ctx, tfl_node *node, const tfl_tensor *filter,
+                                    const tfl_tensor *bias, conv_data *d) {
+  tfl_conv_gemm_free(&d->gemm);
+  d->use_gemm = 0;
+  d->gemm_scratch = -1;
+  const tfl_cpu_level level = tfl_context_cpu(ctx);
+  if (!tfl_conv_gemm_supports(level, &d->win, d->in_c, d->groups) ||
+      !tfl_tensor_is_constant(filter) || (bias && !tfl_tensor_is_constant(bias)))
+    return TFL_OK;
+  if (tfl_conv_gemm_prepare(&d->gemm, level, &d->win, d->batches, d->in_c, d->out_c,
+                            filter->data, bias ? bias->data : NULL) != TFL_OK)
+    return tfl_context_fail(ctx, node, TFL_OUT_OF_MEMORY, "out of memory packing filter '%s'",
+                            filter->name);
+  d->use_gemm = 1;
+  const size_t scratch = tfl_conv_gemm_scratch_bytes(&d->gemm, tfl_context_threads(ctx));
+  return scratch ? tfl_context_request_scratch(ctx, node, scratch, &d->gemm_scratch) : TFL_OK;
+}
+
 static tfl_status conv_prepare(tfl_context *ctx, tfl_node *node) {
   conv_data *d = node->user_data;
   tfl_status st = tfl_check_io(ctx, node, 2, 3, 1);
@@ -137,6 +161,7 @@ static tfl_status conv_prepare(tfl_context *ctx, tfl_node *node) {
     case TFL_PATH_FLOAT:
       st = tfl_window_float_epilogue(ctx, node, bias, CONV_OPT_ACTIVATION, &d->act_lo,
                                      &d->act_hi);
+      if (st == TFL_OK) st = conv_prepare_gemm(ctx, node, filter, bias, d);
       break;
     case TFL_PATH_HYBRID:
       st = conv_prepare_hybrid(ctx, node, input, filter, bias, d);
@@ -283,7 +308,12 @@ static tfl_status conv_eval(tfl_context *ctx, tfl_node *node) {
   tfl_tensor *output = tfl_node_output(ctx, node, 0);
   switch (d->path) {
     case TFL_PATH_FLOAT:
-      conv_eval_float(d, input->data, filter->data, bias ? bias->data : NULL, output->data);
+      if (d->use_gemm)
+        tfl_conv_gemm_eval(ctx, &d->gemm, input->data, output->data,
+                           tfl_context_scratch(ctx, node, d->gemm_scratch), d->act_lo,
+                           d->act_hi);
+      else
+        conv_eval_float(d, input->data, filter->data, bias ? bias->data : NULL, output->data);
       break;
     case TFL_PATH_HYBRID:
       conv_eval_hybrid(ctx, node, d, input, filter, bias, output);
@@ -299,7 +329,9 @@ static tfl_status conv_eval(tfl_context *ctx, tfl_node *node) {
 
 static void conv_free(tfl_context *ctx, void *node_data, void *op_user_data) {
   conv_data *d = node_data;
-  if (d) tfl_window_quant_free(&d->q);
+  if (!d) return;
+  tfl_window_quant_free(&d->q);
+  tfl_conv_gemm_free(&d->gemm);
 }
 
 static const tfl_op_registration conv_2d = {

@@ -16,6 +16,7 @@
  * and computes out = (float(acc) * input_scale) * filter_scale[c] + bias. */
 #include <stddef.h>
 
+#include "kernels/dwconv.h"
 #include "kernels/families.h"
 #include "kernels/hybrid.h"
 #include "kernels/window.h"
@@ -43,6 +44,8 @@ typedef struct dw_data {
   tfl_window_quant q;        /* quantized and hybrid paths */
   int work;                  /* scratch: dw_work */
   tfl_hybrid_scratch hybrid; /* scratch: the quantized input */
+  int use_fast;              /* float: the vectorized kernel of dwconv.h runs instead */
+  tfl_dwconv fast;
 } dw_data;
 
 /* The integer paths' scratch, carved from one buffer: the accumulators of a pixel, the
@@ -140,6 +143,9 @@ static tfl_status dw_prepare(tfl_context *ctx, tfl_node *node) {
     case TFL_PATH_FLOAT:
       st = tfl_window_float_epilogue(ctx, node, bias, DW_OPT_ACTIVATION, &d->act_lo,
                                      &d->act_hi);
+      d->use_fast = st == TFL_OK &&
+                    tfl_dwconv_setup(&d->fast, tfl_context_cpu(ctx), &d->win, d->batches,
+                                     d->in_c, d->out_c, d->act_lo, d->act_hi);
       break;
     case TFL_PATH_HYBRID:
       st = dw_prepare_hybrid(ctx, node, input, filter, bias, d);
@@ -285,7 +291,12 @@ static tfl_status dw_eval(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *bias = tfl_node_input(ctx, node, 2);
   tfl_tensor *output = tfl_node_output(ctx, node, 0);
   if (d->path == TFL_PATH_FLOAT) {
-    dw_eval_float(d, input->data, filter->data, bias ? bias->data : NULL, output->data);
+    const tfl_dwconv_io io = {input->data, filter->data, bias ? bias->data : NULL,
+                              output->data};
+    if (d->use_fast)
+      tfl_dwconv_eval(ctx, &d->fast, &io);
+    else
+      dw_eval_float(d, io.in, io.filter, io.bias, io.out);
     return TFL_OK;
   }
   const dw_work work = dw_work_at(ctx, node, d);

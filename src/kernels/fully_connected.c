@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "kernels/families.h"
+#include "kernels/gemm.h"
 #include "kernels/hybrid.h"
 #include "kernels/window.h"
 #include "model/ops.h"
@@ -44,6 +45,8 @@ typedef struct fc_data {
   tfl_window_quant q;        /* quantized and hybrid paths */
   int row;                   /* scratch: one input row widened to int32 */
   tfl_hybrid_scratch hybrid; /* scratch: the quantized input */
+  int use_gemm;              /* float: the packed GEMM of gemm.h runs instead */
+  tfl_gemm_weights gemm;
 } fc_data;
 
 /* Output shape: see the file comment. Also sets d->batches. */
@@ -138,6 +141,25 @@ static tfl_status fc_prepare_hybrid(tfl_context *ctx, tfl_node *node, const tfl_
                                      &d->row);
 }
 
+/* The float path's fast variant, when the CPU level has one and the weights are constant:
+ * packs them once here. */
+static tfl_status fc_prepare_gemm(tfl_context *ctx, const tfl_node *node,
+                                  const tfl_tensor *weights, const tfl_tensor *bias,
+                                  fc_data *d) {
+  tfl_gemm_weights_free(&d->gemm);
+  d->use_gemm = 0;
+  const tfl_cpu_level level = tfl_context_cpu(ctx);
+  if (level == TFL_CPU_SCALAR || !tfl_tensor_is_constant(weights) ||
+      (bias && !tfl_tensor_is_constant(bias)))
+    return TFL_OK;
+  if (tfl_gemm_pack(&d->gemm, level, weights->data, bias ? bias->data : NULL, d->units,
+                    d->in_features) != TFL_OK)
+    return tfl_context_fail(ctx, node, TFL_OUT_OF_MEMORY, "out of memory packing weights '%s'",
+                            weights->name);
+  d->use_gemm = 1;
+  return TFL_OK;
+}
+
 static tfl_status fc_prepare(tfl_context *ctx, tfl_node *node) {
   fc_data *d = node->user_data;
   tfl_status st = tfl_check_io(ctx, node, 2, 3, 1);
@@ -167,6 +189,7 @@ static tfl_status fc_prepare(tfl_context *ctx, tfl_node *node) {
   switch (d->path) {
     case TFL_PATH_FLOAT:
       st = fc_prepare_float(ctx, node, bias, d);
+      if (st == TFL_OK) st = fc_prepare_gemm(ctx, node, weights, bias, d);
       break;
     case TFL_PATH_HYBRID:
       st = fc_prepare_hybrid(ctx, node, input, weights, bias, d);
@@ -260,7 +283,11 @@ static tfl_status fc_eval(tfl_context *ctx, tfl_node *node) {
   }
   switch (d->path) {
     case TFL_PATH_FLOAT:
-      fc_eval_float(d, input->data, weights->data, bias ? bias->data : NULL, output->data);
+      if (d->use_gemm)
+        tfl_gemm_matrix(ctx, &d->gemm, input->data, (size_t)d->in_features, d->batches,
+                        output->data, (size_t)d->units, d->act_lo, d->act_hi);
+      else
+        fc_eval_float(d, input->data, weights->data, bias ? bias->data : NULL, output->data);
       break;
     case TFL_PATH_HYBRID:
       fc_eval_hybrid(ctx, node, d, input, weights, bias, output);
@@ -274,7 +301,9 @@ static tfl_status fc_eval(tfl_context *ctx, tfl_node *node) {
 
 static void fc_free(tfl_context *ctx, void *node_data, void *op_user_data) {
   fc_data *d = node_data;
-  if (d) tfl_window_quant_free(&d->q);
+  if (!d) return;
+  tfl_window_quant_free(&d->q);
+  tfl_gemm_weights_free(&d->gemm);
 }
 
 static const tfl_op_registration fully_connected = {

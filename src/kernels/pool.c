@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "kernels/families.h"
+#include "kernels/pool_fast.h"
 #include "kernels/quant.h"
 #include "kernels/window.h"
 #include "model/ops.h"
@@ -50,6 +51,8 @@ typedef struct pool_data {
   int quantized;
   int32_t act_min, act_max; /* quantized path */
   int work;                 /* quantized path: scratch int32 accumulators and one tap */
+  int use_fast;             /* float MAX and AVERAGE: the kernel of pool_fast.h runs instead */
+  tfl_pool_fast fast;
 } pool_data;
 
 static void add_sum(float *acc, const float *in, int32_t channels) {
@@ -143,6 +146,11 @@ static tfl_status pool_prepare(tfl_context *ctx, tfl_node *node) {
   st = tfl_window_plan(ctx, node, &pool_fields, input, tfl_opt_int(node, POOL_OPT_FILTER_H, 0),
                        tfl_opt_int(node, POOL_OPT_FILTER_W, 0), &d->win);
   if (st != TFL_OK) return st;
+  const tfl_pool_kind kind =
+      node->builtin_code == TFL_OP_MAX_POOL_2D ? TFL_POOL_MAX : TFL_POOL_AVERAGE;
+  d->use_fast = !d->quantized && node->builtin_code != TFL_OP_L2_POOL_2D &&
+                tfl_pool_fast_setup(&d->fast, tfl_context_cpu(ctx), kind, &d->win, d->batches,
+                                    d->channels, d->act_lo, d->act_hi);
   int32_t dims[4] = {d->batches, d->win.h.out, d->win.w.out, d->channels};
   return tfl_context_resize(ctx, output, 4, dims);
 }
@@ -230,6 +238,10 @@ static tfl_status pool_eval(tfl_context *ctx, tfl_node *node) {
   }
   const float *in = tfl_node_input(ctx, node, 0)->data;
   float *out = tfl_node_output(ctx, node, 0)->data;
+  if (d->use_fast) {
+    tfl_pool_fast_eval(ctx, &d->fast, in, out);
+    return TFL_OK;
+  }
   const size_t in_image = (size_t)d->win.h.in * (size_t)d->win.w.in * (size_t)d->channels;
   for (int32_t n = 0; n < d->batches; n++, in += in_image)
     for (int32_t oy = 0; oy < d->win.h.out; oy++)

@@ -1,0 +1,87 @@
+/* Packed float GEMM for the weighted float kernels (CONV_2D, FULLY_CONNECTED):
+ *
+ *   C[m x n] = clamp(A[m x k] * W^T + bias, lo, hi)
+ *
+ * W is the [n][k] weight matrix as TFLite stores filters and FC weights. It is packed once (in
+ * prepare) into panels of TFL_GEMM_NR columns, k-major, zero-padded, so that a micro-kernel
+ * reads each panel as one sequential stream. A is not packed: the caller hands the micro-kernel
+ * row pointers. A row's k values may come in `taps` pieces of `kc` values each (k = taps * kc),
+ * every piece from its own pointer; a convolution uses one piece per filter row (or tap)
+ * pointing straight into the NHWC input (an indirection buffer, conv_gemm.h), so no im2col
+ * copy is made, and a plain matrix uses one piece per row.
+ *
+ * Every output sums its k products in order in one float accumulator with fused multiply-adds,
+ * then adds the bias and clamps: the same order as the reference kernels, with fewer
+ * roundings, and the same result from every micro-kernel. */
+#ifndef TFL_KERNELS_GEMM_H
+#define TFL_KERNELS_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/simd.h"
+#include "runtime/kernel.h"
+
+#define TFL_GEMM_MR 6  /* rows of a micro-kernel tile */
+#define TFL_GEMM_NR 16 /* columns of a micro-kernel tile, and of a packed panel */
+/* Most pieces a row may have: the row pointers of a tile live on the stack. */
+#define TFL_GEMM_MAX_TAPS 64
+
+/* Computes the tile of rows [0, mr) x columns [0, nr) (mr <= MR, nr <= NR) at c: a holds
+ * taps * MR row pointers, a[t * MR + i] the kc values of piece t of row i (entries i >= mr are
+ * not read); b is the tile's panel, bias its NR biases. */
+typedef void (*tfl_gemm_ukernel_fn)(int mr, int nr, int32_t kc, int32_t taps,
+                                    const float *const *a, const float *b, const float *bias,
+                                    float *c, size_t ldc, float lo, float hi);
+
+typedef struct tfl_gemm_weights {
+  float *panels; /* ceil(n / NR) panels of k * NR floats, then the biases padded to NR */
+  const float *bias;
+  int32_t n, k;
+  tfl_gemm_ukernel_fn ukernel;
+} tfl_gemm_weights;
+
+/* Packs w ([n][k] row-major) and bias (n floats, or NULL for zeros) for the micro-kernel of
+ * `level` (the portable one when the level has none). Packing again replaces the old panels.
+ * TFL_OUT_OF_MEMORY when allocation fails (the weights are then empty). */
+tfl_status tfl_gemm_pack(tfl_gemm_weights *pw, tfl_cpu_level level, const float *w,
+                         const float *bias, int32_t n, int32_t k);
+void tfl_gemm_weights_free(tfl_gemm_weights *pw);
+
+/* Fills ptrs[t * TFL_GEMM_MR + i] for rows row + i, i < mr, and every piece t. The pointers
+ * may point into `scratch`, the calling thread's tfl_gemm_problem.scratch_floats floats,
+ * which stay untouched until the next call on the same thread. */
+typedef void (*tfl_gemm_rows_fn)(const void *arg, int32_t row, int mr, float *scratch,
+                                 const float **ptrs);
+
+typedef struct tfl_gemm_problem {
+  int32_t m;           /* rows of A and C */
+  int32_t taps, kc;    /* pieces per row and values per piece; taps * kc == k of the weights */
+  tfl_gemm_rows_fn rows;
+  const void *rows_arg;
+  float *scratch;        /* scratch_floats per thread of the context, or NULL */
+  size_t scratch_floats;
+  float *c;
+  size_t ldc;          /* floats between rows of C */
+  float lo, hi;        /* clamp of the fused activation */
+} tfl_gemm_problem;
+
+/* Runs the product, split into tiles over the context's threads (ctx NULL: in the caller).
+ * Allocates nothing. */
+void tfl_gemm_run(tfl_context *ctx, const tfl_gemm_weights *pw, const tfl_gemm_problem *p);
+
+/* The plain case: A is m rows of k floats, lda floats apart. */
+void tfl_gemm_matrix(tfl_context *ctx, const tfl_gemm_weights *pw, const float *a, size_t lda,
+                     int32_t m, float *c, size_t ldc, float lo, float hi);
+
+/* The micro-kernels (the portable one always exists). */
+void tfl_gemm_ukernel_scalar(int mr, int nr, int32_t kc, int32_t taps, const float *const *a,
+                             const float *b, const float *bias, float *c, size_t ldc, float lo,
+                             float hi);
+#if TFL_HAVE_X86_KERNELS
+void tfl_gemm_ukernel_avx2(int mr, int nr, int32_t kc, int32_t taps, const float *const *a,
+                           const float *b, const float *bias, float *c, size_t ldc, float lo,
+                           float hi);
+#endif
+
+#endif
