@@ -190,17 +190,20 @@ static void conv_pixel_float(const conv_data *d, const conv_pixel *p, const floa
   for (int32_t oc = 0; oc < d->out_c; oc++) {
     const float *f = filter + (size_t)oc * filter_size;
     const float *in_group = in + (size_t)(oc / per_group) * (size_t)d->filter_c;
-    float total = 0.0f;
+    /* Summed in double: TFLite's builtin kernels sum in an order of their own, and the closest
+     * a portable loop can stay to any order is the exact sum (deep float16-weight models such
+     * as pose_landmark_lite drift past the tolerance with a float accumulator). */
+    double total = 0.0;
     for (int32_t ky = p->ky0; ky < p->ky1; ky++) {
       const int32_t iy = p->y0 + ky * d->win.h.dilation;
       for (int32_t kx = p->kx0; kx < p->kx1; kx++) {
         const int32_t ix = p->x0 + kx * d->win.w.dilation;
         const float *iv = in_group + (size_t)iy * in_row + (size_t)ix * (size_t)d->in_c;
         const float *fv = f + (size_t)ky * tap_row + (size_t)kx * (size_t)d->filter_c;
-        for (int32_t c = 0; c < d->filter_c; c++) total += iv[c] * fv[c];
+        for (int32_t c = 0; c < d->filter_c; c++) total += (double)iv[c] * fv[c];
       }
     }
-    out[oc] = tfl_window_clamp(total + (bias ? bias[oc] : 0.0f), d->act_lo, d->act_hi);
+    out[oc] = tfl_window_clamp((float)(total + (bias ? bias[oc] : 0.0f)), d->act_lo, d->act_hi);
   }
 }
 
