@@ -17,7 +17,7 @@ static tfl_status copy_value(tfl_context *ctx, const tfl_node *node, tfl_tensor 
   if (dst->type != src->type)
     return tfl_context_error(ctx, node, "type mismatch: %s value for a %s tensor",
                              tfl_type_name(src->type), tfl_type_name(dst->type));
-  if (!tfl_same_shape(dst, src)) {
+  if (!tfl_same_shape(dst, src) || (!dst->data && src->bytes)) {
     tfl_status st = tfl_context_resize_dynamic(ctx, dst, src->ndim, src->dims);
     if (st != TFL_OK) return st;
   }

@@ -23,6 +23,7 @@
 #include "kernels/conv_gemm.h"
 #include "kernels/families.h"
 #include "kernels/hybrid.h"
+#include "kernels/qgemm.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -51,6 +52,7 @@ typedef struct conv_data {
   int asymmetric;            /* hybrid: per-channel kernel, asymmetric input quantization */
   int patch;                 /* scratch: one gathered window, int32 */
   tfl_hybrid_scratch hybrid; /* scratch: the quantized input */
+  tfl_qconv qfast;           /* quantized: the fast path of qgemm.h, when active */
   int use_gemm;              /* float: the packed GEMM of conv_gemm.h runs instead */
   tfl_conv_gemm gemm;
   int gemm_scratch;          /* scratch: its gathered rows, or -1 */
@@ -100,7 +102,10 @@ static tfl_status conv_prepare_quantized(tfl_context *ctx, tfl_node *node,
   const int act = tfl_opt_int(node, CONV_OPT_ACTIVATION, TFL_ACT_NONE);
   tfl_status st = tfl_window_quant_prepare(ctx, node, TFL_WINDOW_CONV, d->groups == 1, input,
                                            filter, bias, output, act, d->out_c, &d->q);
-  if (st != TFL_OK) return st;
+  if (st == TFL_OK)
+    st = tfl_qconv_setup(ctx, node, &d->qfast, &d->win, d->batches, d->in_c, d->out_c,
+                         d->groups, &d->q, input, filter, bias);
+  if (st != TFL_OK || d->qfast.active) return st;
   return tfl_context_request_scratch(ctx, node, conv_patch_size(d) * sizeof(int32_t),
                                      &d->patch);
 }
@@ -322,6 +327,10 @@ static tfl_status conv_eval(tfl_context *ctx, tfl_node *node) {
       conv_eval_hybrid(ctx, node, d, input, filter, bias, output);
       break;
     case TFL_PATH_QUANTIZED: {
+      if (d->qfast.active) {
+        tfl_qconv_run(ctx, node, &d->qfast, input->data, output->data);
+        break;
+      }
       conv_quant_args a = {input, filter, bias, output, tfl_context_scratch(ctx, node, d->patch)};
       conv_for_each_pixel(d, input->data, tfl_type_size(input->type), conv_pixel_quantized, &a);
       break;
@@ -334,6 +343,7 @@ static void conv_free(tfl_context *ctx, void *node_data, void *op_user_data) {
   conv_data *d = node_data;
   if (!d) return;
   tfl_window_quant_free(&d->q);
+  tfl_qconv_free(&d->qfast);
   tfl_conv_gemm_free(&d->gemm);
 }
 

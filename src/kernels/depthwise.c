@@ -19,6 +19,7 @@
 #include "kernels/dwconv.h"
 #include "kernels/families.h"
 #include "kernels/hybrid.h"
+#include "kernels/qdwconv.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -44,6 +45,7 @@ typedef struct dw_data {
   tfl_window_quant q;        /* quantized and hybrid paths */
   int work;                  /* scratch: dw_work */
   tfl_hybrid_scratch hybrid; /* scratch: the quantized input */
+  tfl_qdwconv qfast;         /* quantized: the fast path of qdwconv.h, when active */
   int use_fast;              /* float: the vectorized kernel of dwconv.h runs instead */
   tfl_dwconv fast;
 } dw_data;
@@ -105,7 +107,10 @@ static tfl_status dw_prepare_quantized(tfl_context *ctx, tfl_node *node,
   const int act = tfl_opt_int(node, DW_OPT_ACTIVATION, TFL_ACT_NONE);
   tfl_status st = tfl_window_quant_prepare(ctx, node, TFL_WINDOW_DEPTHWISE, 0, input, filter,
                                            bias, output, act, d->out_c, &d->q);
-  if (st != TFL_OK) return st;
+  if (st == TFL_OK)
+    st = tfl_qdwconv_setup(ctx, node, &d->qfast, &d->win, d->batches, d->in_c, d->multiplier,
+                           &d->q, input, filter, bias);
+  if (st != TFL_OK || d->qfast.active) return st;
   return tfl_context_request_scratch(ctx, node, dw_work_bytes(d), &d->work);
 }
 
@@ -299,6 +304,10 @@ static tfl_status dw_eval(tfl_context *ctx, tfl_node *node) {
       dw_eval_float(d, io.in, io.filter, io.bias, io.out);
     return TFL_OK;
   }
+  if (d->path == TFL_PATH_QUANTIZED && d->qfast.active) {
+    tfl_qdwconv_eval(ctx, &d->qfast, input->data, output->data);
+    return TFL_OK;
+  }
   const dw_work work = dw_work_at(ctx, node, d);
   tfl_window_widen(filter->type, filter->data, 0, dw_filter_size(d), d->q.filter_offset,
                    work.filter);
@@ -318,7 +327,9 @@ static tfl_status dw_eval(tfl_context *ctx, tfl_node *node) {
 
 static void dw_free(tfl_context *ctx, void *node_data, void *op_user_data) {
   dw_data *d = node_data;
-  if (d) tfl_window_quant_free(&d->q);
+  if (!d) return;
+  tfl_window_quant_free(&d->q);
+  tfl_qdwconv_free(&d->qfast);
 }
 
 static const tfl_op_registration depthwise_conv_2d = {

@@ -24,6 +24,7 @@
 #include "kernels/families.h"
 #include "kernels/gemm.h"
 #include "kernels/hybrid.h"
+#include "kernels/qgemm.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -45,6 +46,7 @@ typedef struct fc_data {
   tfl_window_quant q;        /* quantized and hybrid paths */
   int row;                   /* scratch: one input row widened to int32 */
   tfl_hybrid_scratch hybrid; /* scratch: the quantized input */
+  tfl_qfc qfast;             /* quantized: the fast path of qgemm.h, when active */
   int use_gemm;              /* float: the packed GEMM of gemm.h runs instead */
   tfl_gemm_weights gemm;
 } fc_data;
@@ -118,7 +120,10 @@ static tfl_status fc_prepare_quantized(tfl_context *ctx, tfl_node *node,
   if (st == TFL_OK)
     st = tfl_window_quant_prepare(ctx, node, TFL_WINDOW_FULLY_CONNECTED, 1, input, weights,
                                   bias, output, act, d->units, &d->q);
-  if (st != TFL_OK) return st;
+  if (st == TFL_OK)
+    st = tfl_qfc_setup(ctx, node, &d->qfast, &d->q, input, weights, bias, d->units,
+                       d->in_features, d->batches);
+  if (st != TFL_OK || d->qfast.active) return st;
   return tfl_context_request_scratch(ctx, node, (size_t)d->in_features * sizeof(int32_t),
                                      &d->row);
 }
@@ -218,6 +223,10 @@ static void fc_eval_float(const fc_data *d, const float *in, const float *weight
 static void fc_eval_quantized(tfl_context *ctx, const tfl_node *node, const fc_data *d,
                               const tfl_tensor *input, const tfl_tensor *weights,
                               const tfl_tensor *bias, tfl_tensor *output) {
+  if (d->qfast.active) {
+    tfl_qfc_run(ctx, node, &d->qfast, input->data, d->batches, output->data);
+    return;
+  }
   int32_t *row = tfl_context_scratch(ctx, node, d->row);
   const size_t k = (size_t)d->in_features;
   size_t out = 0;
@@ -303,6 +312,7 @@ static void fc_free(tfl_context *ctx, void *node_data, void *op_user_data) {
   fc_data *d = node_data;
   if (!d) return;
   tfl_window_quant_free(&d->q);
+  tfl_qfc_free(&d->qfast);
   tfl_gemm_weights_free(&d->gemm);
 }
 

@@ -36,8 +36,9 @@ static inline int32_t tfl_rdbpot(int32_t x, int exponent) {
 
 /* x * real, for (multiplier, shift) from tfl_quantize_multiplier; TFLite's default rounding. */
 static inline int32_t tfl_mul_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
-  int left = shift > 0 ? shift : 0;
-  int right = shift > 0 ? 0 : -shift;
+  /* Valid models keep shift in [-31, 30]; clamping keeps hostile scale ratios defined. */
+  int left = shift > 0 ? (shift > 31 ? 31 : shift) : 0;
+  int right = shift > 0 ? 0 : (-shift > 31 ? 31 : -shift);
   return tfl_rdbpot(tfl_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
@@ -65,8 +66,8 @@ static inline int32_t tfl_rounding_right_shift(int32_t x, int exponent) {
  * ties of the final shift (-2.5 gives -2 here, -3 there). */
 static inline int32_t tfl_mul_by_quantized_multiplier_ruy(int32_t x, int32_t multiplier,
                                                           int shift) {
-  int left = shift > 0 ? shift : 0;
-  int right = shift > 0 ? 0 : -shift;
+  int left = shift > 0 ? (shift > 31 ? 31 : shift) : 0;
+  int right = shift > 0 ? 0 : (-shift > 31 ? 31 : -shift);
   return tfl_rounding_right_shift(tfl_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
@@ -180,6 +181,7 @@ static inline int16_t tfl_rdbpot16(int16_t x, int exponent) {
 
 /* x * 2^amount saturated to int16. */
 static inline int16_t tfl_sat_shift_left16(int16_t x, int amount) {
+  if (amount > 31) return x > 0 ? INT16_MAX : (x < 0 ? INT16_MIN : 0);
   const int64_t r = (int64_t)x * ((int64_t)1 << amount);
   return (int16_t)(r > INT16_MAX ? INT16_MAX : (r < INT16_MIN ? INT16_MIN : r));
 }

@@ -3,6 +3,8 @@
  * Decisions (several differ from TensorFlow Lite, which is stricter or looser):
  * - A buffer whose data is empty makes no constant unless the tensor has no elements.
  * - zero_point may be absent (all zeros); TFLite rejects that.
+ * - A scale must be finite (TFLite does not check): kernels turn scales into fixed-point
+ *   multipliers, for which NaN or inf has no meaning.
  * - quantized_dimension out of range: TFLite rejects it, TFLite Micro ignores it (and
  *   person_detect.tflite has 1-D bias tensors with quantized_dimension 3). tfl accepts it
  *   when there is one scale (per-tensor: the axis does not matter, it is reported as 0) or
@@ -11,6 +13,7 @@
  * - A variable tensor cannot have constant data (TFLite rejects it too).
  * - Sparse tensors are checked completely (traversal order, block map, every segment and
  *   index) so that densifying one cannot read or write out of bounds. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -150,6 +153,10 @@ static tfl_status decode_quant(tfl_decoder *d, fb_table t, int n_tensors, tfl_mo
       return tfl_decode_fail(d, TFL_INVALID_MODEL, "zero point %lld does not fit in 32 bits",
                              (long long)z);
     scales[i] = fb_vec_f32(scale, (uint32_t)i);
+    /* kernels derive fixed-point multipliers from scales: NaN or inf has no meaning there */
+    if (!isfinite(scales[i]))
+      return tfl_decode_fail(d, TFL_INVALID_MODEL, "quantization scale %d is %g", i,
+                             (double)scales[i]);
     zps[i] = (int32_t)z;
   }
   out->quant.count = count;

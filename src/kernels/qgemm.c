@@ -1,0 +1,504 @@
+/* Quantized GEMM: requantization tables, packing, the tile loops and their split over threads,
+ * CONV_2D's row gathering, and the portable kernels (see qgemm.h). */
+#include "kernels/qgemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/quant.h"
+
+/* A task's column block of panels should stay in L2 while its row tiles go by. */
+#define QGEMM_BLOCK_BYTES (192u * 1024u)
+/* Tasks per thread when threads share the work, so that uneven tasks and a busy core even
+ * out; and the most row tiles in one task. */
+#define QGEMM_TASKS_PER_THREAD 8
+#define QGEMM_MAX_CHUNK_TILES 64
+#define QREQ_ALIGN 16
+/* Values a gathered copy may read or write past its end (whole 32-byte vectors). */
+#define QGEMM_SLACK 16
+
+static int32_t div_up(int32_t a, int32_t b) { return (a + b - 1) / b; }
+
+/* --- requantization ------------------------------------------------------------------ */
+
+int tfl_qreq_supports(tfl_cpu_level level, const tfl_window_quant *q, const tfl_tensor *input,
+                      const tfl_tensor *filter, const tfl_tensor *bias) {
+  if (level == TFL_CPU_SCALAR || q->acc64) return 0;
+  if (q->mode != TFL_REQUANT_DOUBLE && q->mode != TFL_REQUANT_RUY) return 0;
+  if (input->type != TFL_INT8 && input->type != TFL_UINT8) return 0;
+  if (!tfl_tensor_is_constant(filter)) return 0;
+  return !bias || (bias->type == TFL_INT32 && tfl_tensor_is_constant(bias));
+}
+
+void tfl_qreq_free(tfl_qreq *r) {
+  free(r->block);
+  memset(r, 0, sizeof(*r));
+}
+
+tfl_status tfl_qreq_init(tfl_qreq *r, int32_t slots, const tfl_window_quant *q,
+                         tfl_type out_type) {
+  tfl_qreq_free(r);
+  const size_t n = (size_t)div_up(slots > 0 ? slots : 1, QREQ_ALIGN) * QREQ_ALIGN;
+  /* 7 int32 arrays, then 2 int64 ones (n is a multiple of 16: they stay aligned). */
+  int32_t *p = calloc(7 * n + 4 * n, sizeof(int32_t));
+  if (!p) return TFL_OUT_OF_MEMORY;
+  r->block = p;
+  int32_t **arrays[7] = {&r->bias, &r->mult, &r->left, &r->right, &r->shift, &r->half,
+                         &r->ruy_offset};
+  for (size_t i = 0; i < 7; i++) *arrays[i] = p + i * n;
+  r->ruy_round = (int64_t *)(void *)(p + 7 * n);
+  r->ruy_shift = r->ruy_round + n;
+  r->ruy = q->mode == TFL_REQUANT_RUY;
+  r->out_offset = q->output_offset;
+  r->act_min = q->act_min;
+  r->act_max = q->act_max;
+  r->out_type = out_type;
+  return TFL_OK;
+}
+
+void tfl_qreq_set(tfl_qreq *r, int32_t slot, const tfl_window_quant *q, int32_t c, int32_t bias) {
+  const int32_t shift = q->shift[c];
+  const int32_t right = shift > 0 ? 0 : -shift;
+  const int64_t half = right > 0 ? (int64_t)1 << (right - 1) : 0;
+  r->bias[slot] = bias;
+  r->mult[slot] = q->multiplier[c];
+  r->shift[slot] = shift;
+  r->left[slot] = shift > 0 ? shift : 0;
+  r->right[slot] = right;
+  if (shift > 0) r->shifts_left = 1;
+  r->half[slot] = (int32_t)half;
+  /* Slot s of its group of 8 goes to position s / 2 (even) or 4 + s / 2 (odd). */
+  const int32_t in_group = slot % 8, at = slot - in_group + (in_group & 1) * 4 + in_group / 2;
+  r->ruy_round[at] = ((int64_t)1 << 62) + ((int64_t)1 << 30) + half * ((int64_t)1 << 31);
+  r->ruy_shift[at] = 31 + right;
+  r->ruy_offset[slot] = (int32_t)((uint32_t)r->out_offset - ((uint32_t)1 << (31 - right)));
+}
+
+int32_t tfl_qreq_apply(const tfl_qreq *r, int32_t slot, int32_t acc) {
+  const int32_t x = tfl_wrap_add32(acc, r->bias[slot]);
+  int32_t v = r->ruy ? tfl_mul_by_quantized_multiplier_ruy(x, r->mult[slot], r->shift[slot])
+                     : tfl_mul_by_quantized_multiplier(x, r->mult[slot], r->shift[slot]);
+  v = tfl_wrap_add32(v, r->out_offset);
+  return v < r->act_min ? r->act_min : v > r->act_max ? r->act_max : v;
+}
+
+/* --- packing ------------------------------------------------------------------------- */
+
+static int32_t bias_value(const tfl_tensor *bias, int32_t c) {
+  return bias ? ((const int32_t *)bias->data)[c] : 0;
+}
+
+/* Filter element i plus the filter offset. */
+static int16_t filter_value(const tfl_tensor *filter, size_t i, int32_t offset) {
+  const int32_t w = filter->type == TFL_UINT8 ? ((const uint8_t *)filter->data)[i]
+                                              : ((const int8_t *)filter->data)[i];
+  return (int16_t)(w + offset);
+}
+
+void tfl_qgemm_weights_free(tfl_qgemm_weights *pw) {
+  free(pw->panels);
+  tfl_qreq_free(&pw->req);
+  memset(pw, 0, sizeof(*pw));
+}
+
+tfl_status tfl_qgemm_pack(tfl_qgemm_weights *pw, tfl_cpu_level level, const tfl_window_quant *q,
+                          const tfl_tensor *filter, const tfl_tensor *bias, tfl_type out_type,
+                          int32_t n, int32_t k, int32_t m) {
+  tfl_qgemm_weights_free(pw);
+  const int avx2 = tfl_simd_avx2(level);
+  const int32_t kp = k + (k & 1);
+  const size_t panels = (size_t)div_up(n, TFL_QGEMM_NR);
+  const size_t panel_values = (size_t)kp * TFL_QGEMM_NR;
+  const size_t value_bytes = avx2 && m == 1 ? 1 : sizeof(int16_t);
+  /* 64-byte alignment keeps every pair row of a panel (16 columns x 2) in one cache line. */
+  const size_t bytes = panels * panel_values * value_bytes;
+  uint8_t *p = aligned_alloc(64, bytes ? (bytes + 63) & ~(size_t)63 : 64);
+  if (!p || tfl_qreq_init(&pw->req, n, q, out_type) != TFL_OK) {
+    free(p);
+    return TFL_OUT_OF_MEMORY;
+  }
+  memset(p, 0, bytes);
+  for (int32_t col = 0; col < n; col++) {
+    const size_t first =
+        (size_t)(col / TFL_QGEMM_NR) * panel_values + (size_t)(col % TFL_QGEMM_NR) * 2;
+    for (int32_t i = 0; i < k; i++) {
+      const size_t at = first + (size_t)(i / 2) * TFL_QGEMM_NR * 2 + (size_t)(i & 1);
+      const size_t from = (size_t)col * (size_t)k + (size_t)i;
+      if (value_bytes == 1)
+        p[at] = ((const uint8_t *)filter->data)[from];
+      else
+        ((int16_t *)(void *)p)[at] = filter_value(filter, from, q->filter_offset);
+    }
+    tfl_qreq_set(&pw->req, col, q, col, bias_value(bias, col));
+  }
+  pw->panels = p;
+  pw->bytes = value_bytes == 1;
+  pw->filter_type = filter->type;
+  pw->filter_offset = q->filter_offset;
+  pw->n = n;
+  pw->k = k;
+  pw->kp = kp;
+  pw->ukernel = tfl_qgemm_ukernel_portable;
+  pw->widen = tfl_qgemm_widen_portable;
+#if TFL_HAVE_X86_KERNELS
+  if (avx2) {
+    pw->ukernel = pw->bytes ? tfl_qgemm_ukernel_row_avx2 : tfl_qgemm_ukernel_avx2;
+    pw->widen = tfl_qgemm_widen_avx2;
+  }
+#endif
+  return TFL_OK;
+}
+
+tfl_status tfl_qgemm_out_of_memory(tfl_context *ctx, const tfl_node *node,
+                                   const tfl_tensor *filter) {
+  return tfl_context_fail(ctx, node, TFL_OUT_OF_MEMORY, "out of memory packing filter '%s'",
+                          filter->name ? filter->name : "");
+}
+
+/* --- portable kernels ------------------------------------------------------------------ */
+
+void tfl_qgemm_widen_portable(tfl_type type, const void *src, int32_t n, int32_t offset,
+                              int16_t *dst) {
+  if (type == TFL_UINT8) {
+    const uint8_t *s = src;
+    for (int32_t i = 0; i < n; i++) dst[i] = (int16_t)(s[i] + offset);
+  } else {
+    const int8_t *s = src;
+    for (int32_t i = 0; i < n; i++) dst[i] = (int16_t)(s[i] + offset);
+  }
+}
+
+/* Rows [0, mr) x columns [col, col + nr) from the panel b. */
+static void portable_tile(const tfl_qgemm_weights *pw, int mr, int nr, int32_t col,
+                          const int16_t *a, const int16_t *b, uint8_t *c, size_t ldc) {
+  const int32_t pairs = pw->kp / 2;
+  for (int i = 0; i < mr; i++) {
+    const int16_t *row = a + (size_t)i * (size_t)pw->kp;
+    uint32_t acc[TFL_QGEMM_NR] = {0};
+    for (int32_t j = 0; j < pairs; j++) {
+      const int16_t *bj = b + (size_t)j * TFL_QGEMM_NR * 2;
+      for (int n = 0; n < TFL_QGEMM_NR; n++)
+        acc[n] += (uint32_t)(row[2 * j] * bj[2 * n] + row[2 * j + 1] * bj[2 * n + 1]);
+    }
+    for (int n = 0; n < nr; n++)
+      tfl_window_store(pw->req.out_type, c, (size_t)i * ldc + (size_t)(col + n),
+                       tfl_qreq_apply(&pw->req, col + n, (int32_t)acc[n]));
+  }
+}
+
+void tfl_qgemm_ukernel_portable(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
+                                int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
+  for (int32_t panel = panel0; panel < panel1; panel++) {
+    const int32_t col = panel * TFL_QGEMM_NR;
+    const int nr = pw->n - col < TFL_QGEMM_NR ? (int)(pw->n - col) : TFL_QGEMM_NR;
+    portable_tile(pw, mr, nr, col, a,
+                  (const int16_t *)pw->panels + (size_t)panel * (size_t)pw->kp * TFL_QGEMM_NR, c,
+                  ldc);
+  }
+}
+
+/* --- the tile loops ------------------------------------------------------------------- */
+
+/* int16 values of one thread's tile of A: the rows, then QGEMM_SLACK values that gathering
+ * may overwrite (it copies whole vectors). */
+static size_t tile_values(const tfl_qgemm_weights *pw) {
+  return TFL_QGEMM_MR * (size_t)pw->kp + QGEMM_SLACK;
+}
+
+size_t tfl_qgemm_scratch_bytes(const tfl_qgemm_weights *pw, int threads) {
+  return (size_t)(threads > 0 ? threads : 1) * tile_values(pw) * sizeof(int16_t);
+}
+
+/* How the product is cut into tasks: `n_blocks` column blocks of `block_panels` panels, times
+ * `m_chunks` row chunks of `chunk_tiles` tiles; task t is chunk t % m_chunks of block
+ * t / m_chunks. */
+typedef struct qgemm_job {
+  const tfl_qgemm_weights *pw;
+  const tfl_qgemm_problem *p;
+  int32_t block_panels, n_blocks, chunk_tiles, m_chunks;
+} qgemm_job;
+
+static void qgemm_plan(qgemm_job *job, int threads) {
+  const int32_t panels = div_up(job->pw->n, TFL_QGEMM_NR);
+  const int32_t tiles = div_up(job->p->m, TFL_QGEMM_MR);
+  const size_t panel_bytes = (size_t)job->pw->kp * TFL_QGEMM_NR * sizeof(int16_t);
+  int32_t block = (int32_t)(QGEMM_BLOCK_BYTES / (panel_bytes ? panel_bytes : 1));
+  if (block < 1) block = 1;
+  if (block > panels) block = panels;
+  int32_t n_blocks = div_up(panels, block);
+  const int32_t want = threads > 1 ? threads * QGEMM_TASKS_PER_THREAD : 1;
+  if (tiles * n_blocks < want) { /* too few rows to share: cut the columns finer */
+    n_blocks = div_up(want, tiles);
+    if (n_blocks > panels) n_blocks = panels;
+    block = div_up(panels, n_blocks);
+    n_blocks = div_up(panels, block);
+  }
+  int32_t m_chunks = div_up(want, n_blocks);
+  if (m_chunks > tiles) m_chunks = tiles;
+  const int32_t min_chunks = div_up(tiles, QGEMM_MAX_CHUNK_TILES);
+  if (m_chunks < min_chunks) m_chunks = min_chunks;
+  job->block_panels = block;
+  job->n_blocks = n_blocks;
+  job->chunk_tiles = div_up(tiles, m_chunks);
+  job->m_chunks = div_up(tiles, job->chunk_tiles);
+}
+
+static void qgemm_task(void *arg, int task, int thread) {
+  const qgemm_job *job = arg;
+  const tfl_qgemm_weights *pw = job->pw;
+  const tfl_qgemm_problem *p = job->p;
+  const int32_t panels = div_up(pw->n, TFL_QGEMM_NR);
+  const int32_t panel0 = (task / job->m_chunks) * job->block_panels;
+  const int32_t panel1 = panel0 + job->block_panels < panels ? panel0 + job->block_panels : panels;
+  const int32_t row0 = (task % job->m_chunks) * job->chunk_tiles * TFL_QGEMM_MR;
+  const int32_t row1 = row0 + job->chunk_tiles * TFL_QGEMM_MR < p->m
+                           ? row0 + job->chunk_tiles * TFL_QGEMM_MR
+                           : p->m;
+  int16_t *a = p->scratch + (size_t)thread * tile_values(pw);
+  for (int32_t row = row0; row < row1; row += TFL_QGEMM_MR) {
+    const int mr = row1 - row < TFL_QGEMM_MR ? (int)(row1 - row) : TFL_QGEMM_MR;
+    p->rows(p->rows_arg, pw, row, mr, a);
+    pw->ukernel(pw, mr, a, panel0, panel1, (uint8_t *)p->c + (size_t)row * p->ldc, p->ldc);
+  }
+}
+
+void tfl_qgemm_run(tfl_context *ctx, const tfl_qgemm_weights *pw, const tfl_qgemm_problem *p) {
+  if (p->m <= 0 || pw->n <= 0) return;
+  qgemm_job job = {pw, p, 0, 0, 0, 0};
+  qgemm_plan(&job, ctx ? tfl_context_threads(ctx) : 1);
+  const int tasks = (int)(job.n_blocks * job.m_chunks);
+  if (!ctx || tasks == 1) {
+    for (int t = 0; t < tasks; t++) qgemm_task(&job, t, 0);
+    return;
+  }
+  tfl_context_parallel(ctx, tasks, qgemm_task, &job);
+}
+
+/* Rows of a plain matrix; also the input pixels of a pointwise convolution. */
+typedef struct qgemm_matrix_rows {
+  tfl_type type;
+  const void *a;
+  size_t lda;
+  int32_t offset;
+} qgemm_matrix_rows;
+
+static void qgemm_matrix_rows_fn(const void *arg, const tfl_qgemm_weights *pw, int32_t row,
+                                 int mr, int16_t *a) {
+  const qgemm_matrix_rows *r = arg;
+  const uint8_t *src = (const uint8_t *)r->a + (size_t)row * r->lda;
+  if (r->lda == (size_t)pw->k && pw->kp == pw->k) { /* the tile's rows are one run */
+    pw->widen(r->type, src, mr * pw->k, r->offset, a);
+    return;
+  }
+  for (int i = 0; i < mr; i++, a += pw->kp, src += r->lda) {
+    pw->widen(r->type, src, pw->k, r->offset, a);
+    if (pw->kp != pw->k) a[pw->k] = 0;
+  }
+}
+
+void tfl_qgemm_matrix(tfl_context *ctx, const tfl_qgemm_weights *pw, tfl_type type,
+                      const void *a, size_t lda, int32_t input_offset, int32_t m, void *c,
+                      size_t ldc, void *scratch) {
+  const qgemm_matrix_rows rows = {type, a, lda, input_offset};
+  const tfl_qgemm_problem p = {m, qgemm_matrix_rows_fn, &rows, c, ldc, scratch};
+  tfl_qgemm_run(ctx, pw, &p);
+}
+
+/* --- CONV_2D --------------------------------------------------------------------------- */
+
+int tfl_qconv_supports(tfl_cpu_level level, int32_t groups, const tfl_window_quant *q,
+                       const tfl_tensor *input, const tfl_tensor *filter,
+                       const tfl_tensor *bias) {
+  return groups == 1 && tfl_qreq_supports(level, q, input, filter, bias);
+}
+
+void tfl_qconv_free(tfl_qconv *qc) {
+  tfl_qgemm_weights_free(&qc->w);
+  memset(qc, 0, sizeof(*qc));
+}
+
+static int is_pointwise(const tfl_window *win) {
+  return win->h.filter == 1 && win->w.filter == 1 && win->h.stride == 1 &&
+         win->w.stride == 1 && win->h.pad == 0 && win->w.pad == 0;
+}
+
+/* The padded image's size along one axis: the input, its leading padding, and whatever the
+ * last window reaches past the input. */
+static int32_t padded_size(const tfl_window_axis *a) {
+  const int32_t reach = (a->out - 1) * a->stride - a->pad + (a->filter - 1) * a->dilation + 1;
+  return a->pad + (reach > a->in ? reach : a->in);
+}
+
+tfl_status tfl_qconv_prepare(tfl_qconv *qc, tfl_cpu_level level, const tfl_window *win,
+                             int32_t batches, int32_t in_c, int32_t out_c,
+                             const tfl_window_quant *q, const tfl_tensor *input,
+                             const tfl_tensor *filter, const tfl_tensor *bias) {
+  tfl_qconv_free(qc);
+  const int32_t k = win->h.filter * win->w.filter * in_c;
+  tfl_status st = tfl_qgemm_pack(&qc->w, level, q, filter, bias, input->type, out_c, k,
+                                 batches * win->h.out * win->w.out);
+  if (st != TFL_OK) return st;
+  qc->win = *win;
+  qc->batches = batches;
+  qc->in_c = in_c;
+  qc->out_c = out_c;
+  qc->input_offset = q->input_offset;
+  qc->type = input->type;
+  qc->pointwise = is_pointwise(win);
+  qc->pad_h = qc->pointwise || win->h.out <= 0 ? 0 : padded_size(&win->h);
+  qc->pad_w = qc->pointwise || win->w.out <= 0 ? 0 : padded_size(&win->w);
+  return TFL_OK;
+}
+
+/* The padded image of all batches, in int16 values. */
+static size_t qconv_image_values(const tfl_qconv *qc) {
+  return (size_t)qc->batches * (size_t)qc->pad_h * (size_t)qc->pad_w * (size_t)qc->in_c;
+}
+
+static size_t qconv_image_bytes(const tfl_qconv *qc) {
+  return ((qconv_image_values(qc) + QGEMM_SLACK) * sizeof(int16_t) + 63) & ~(size_t)63;
+}
+
+size_t tfl_qconv_scratch_bytes(const tfl_qconv *qc, int threads) {
+  return qconv_image_bytes(qc) + tfl_qgemm_scratch_bytes(&qc->w, threads);
+}
+
+/* The input, offset and widened, inside zeros. */
+static void qconv_pad_image(const tfl_qconv *qc, const uint8_t *in, int16_t *image) {
+  const tfl_window *win = &qc->win;
+  const size_t C = (size_t)qc->in_c, row = (size_t)qc->pad_w * C;
+  const size_t left = (size_t)win->w.pad * C, width = (size_t)win->w.in * C;
+  memset(image, 0, (qconv_image_values(qc) + QGEMM_SLACK) * sizeof(int16_t));
+  for (int32_t n = 0; n < qc->batches; n++)
+    for (int32_t y = 0; y < win->h.in; y++) {
+      int16_t *dst = image + ((size_t)n * (size_t)qc->pad_h + (size_t)(y + win->h.pad)) * row;
+      const uint8_t *src = in + ((size_t)n * (size_t)win->h.in + (size_t)y) * width;
+      qc->w.widen(qc->type, src, (int32_t)width, qc->input_offset, dst + left);
+    }
+}
+
+typedef struct qconv_rows {
+  const tfl_qconv *qc;
+  const int16_t *image; /* padded */
+} qconv_rows;
+
+/* n int16 values, copied in whole vectors of 16: up to 15 more are read and written, which
+ * the buffers' slack and the gathering order (each run overwrites the excess of the one
+ * before) allow. The runs of a window are short: a call to memcpy would dominate. */
+static inline void copy_values(int16_t *dst, const int16_t *src, size_t n) {
+  for (size_t i = 0; i < n; i += 16) memcpy(dst + i, src + i, 16 * sizeof(int16_t));
+}
+
+/* Output pixel (oy, ox) of padded image `image`: its window, tap by tap (a row of taps at
+ * once when the dilation is 1: they are adjacent pixels), then a zero up to kp. */
+static void qconv_gather(const tfl_qconv *qc, const int16_t *image, int32_t oy, int32_t ox,
+                         int16_t *a) {
+  const tfl_window *win = &qc->win;
+  const size_t C = (size_t)qc->in_c, row = (size_t)qc->pad_w * C;
+  const int16_t *origin = image + (size_t)(oy * win->h.stride) * row +
+                          (size_t)(ox * win->w.stride) * C;
+  const size_t run = win->w.dilation == 1 ? (size_t)win->w.filter * C : C;
+  const int32_t runs = win->w.dilation == 1 ? 1 : win->w.filter;
+  for (int32_t ky = 0; ky < win->h.filter; ky++) {
+    const int16_t *src = origin + (size_t)(ky * win->h.dilation) * row;
+    for (int32_t kx = 0; kx < runs; kx++, a += run)
+      copy_values(a, src + (size_t)(kx * win->w.dilation) * C, run);
+  }
+  if (qc->w.kp != qc->w.k) *a = 0;
+}
+
+static void qconv_rows_fn(const void *arg, const tfl_qgemm_weights *pw, int32_t row, int mr,
+                          int16_t *a) {
+  const qconv_rows *r = arg;
+  const tfl_qconv *qc = r->qc;
+  const tfl_window *win = &qc->win;
+  const int32_t per_image = win->h.out * win->w.out;
+  const size_t image_values = (size_t)qc->pad_h * (size_t)qc->pad_w * (size_t)qc->in_c;
+  int32_t n = row / per_image, oy = row % per_image / win->w.out, ox = row % win->w.out;
+  for (int i = 0; i < mr; i++, a += pw->kp) {
+    qconv_gather(qc, r->image + (size_t)n * image_values, oy, ox, a);
+    if (++ox < win->w.out) continue;
+    ox = 0;
+    if (++oy < win->h.out) continue;
+    oy = 0;
+    n++;
+  }
+}
+
+void tfl_qconv_eval(tfl_context *ctx, const tfl_qconv *qc, const void *in, void *out,
+                    void *scratch) {
+  const int32_t m = qc->batches * qc->win.h.out * qc->win.w.out;
+  if (qc->pointwise) {
+    tfl_qgemm_matrix(ctx, &qc->w, qc->type, in, (size_t)qc->in_c, qc->input_offset, m, out,
+                     (size_t)qc->out_c, scratch);
+    return;
+  }
+  if (m <= 0) return;
+  int16_t *image = scratch;
+  qconv_pad_image(qc, in, image);
+  const qconv_rows rows = {qc, image};
+  const tfl_qgemm_problem p = {m, qconv_rows_fn, &rows, out, (size_t)qc->out_c,
+                               (int16_t *)((uint8_t *)scratch + qconv_image_bytes(qc))};
+  tfl_qgemm_run(ctx, &qc->w, &p);
+}
+
+tfl_status tfl_qconv_setup(tfl_context *ctx, tfl_node *node, tfl_qconv *qc,
+                           const tfl_window *win, int32_t batches, int32_t in_c, int32_t out_c,
+                           int32_t groups, const tfl_window_quant *q, const tfl_tensor *input,
+                           const tfl_tensor *filter, const tfl_tensor *bias) {
+  const tfl_cpu_level level = tfl_context_cpu(ctx);
+  if (!tfl_qconv_supports(level, groups, q, input, filter, bias)) {
+    tfl_qconv_free(qc);
+    return TFL_OK;
+  }
+  if (tfl_qconv_prepare(qc, level, win, batches, in_c, out_c, q, input, filter, bias) != TFL_OK)
+    return tfl_qgemm_out_of_memory(ctx, node, filter);
+  const tfl_status st = tfl_context_request_scratch(
+      ctx, node, tfl_qconv_scratch_bytes(qc, tfl_context_threads(ctx)), &qc->scratch);
+  if (st != TFL_OK) {
+    tfl_qconv_free(qc);
+    return st;
+  }
+  qc->active = 1;
+  return TFL_OK;
+}
+
+void tfl_qconv_run(tfl_context *ctx, const tfl_node *node, const tfl_qconv *qc, const void *in,
+                   void *out) {
+  tfl_qconv_eval(ctx, qc, in, out, tfl_context_scratch(ctx, node, qc->scratch));
+}
+
+/* --- FULLY_CONNECTED ------------------------------------------------------------------- */
+
+void tfl_qfc_free(tfl_qfc *fc) {
+  tfl_qgemm_weights_free(&fc->w);
+  memset(fc, 0, sizeof(*fc));
+}
+
+tfl_status tfl_qfc_setup(tfl_context *ctx, tfl_node *node, tfl_qfc *fc, const tfl_window_quant *q,
+                         const tfl_tensor *input, const tfl_tensor *weights,
+                         const tfl_tensor *bias, int32_t units, int32_t in_features,
+                         int32_t batches) {
+  tfl_qfc_free(fc);
+  const tfl_cpu_level level = tfl_context_cpu(ctx);
+  if (!tfl_qreq_supports(level, q, input, weights, bias)) return TFL_OK;
+  if (tfl_qgemm_pack(&fc->w, level, q, weights, bias, input->type, units, in_features,
+                     batches) != TFL_OK)
+    return tfl_qgemm_out_of_memory(ctx, node, weights);
+  const tfl_status st = tfl_context_request_scratch(
+      ctx, node, tfl_qgemm_scratch_bytes(&fc->w, tfl_context_threads(ctx)), &fc->scratch);
+  if (st != TFL_OK) {
+    tfl_qfc_free(fc);
+    return st;
+  }
+  fc->input_offset = q->input_offset;
+  fc->type = input->type;
+  fc->active = 1;
+  return TFL_OK;
+}
+
+void tfl_qfc_run(tfl_context *ctx, const tfl_node *node, const tfl_qfc *fc, const void *in,
+                 int32_t batches, void *out) {
+  tfl_qgemm_matrix(ctx, &fc->w, fc->type, in, (size_t)fc->w.k, fc->input_offset, batches, out,
+                   (size_t)fc->w.n, tfl_context_scratch(ctx, node, fc->scratch));
+}

@@ -1,0 +1,222 @@
+/* The AVX2 quantized GEMM micro-kernel: up to 6 x 16 outputs in 12 ymm int32 accumulators,
+ * which start from the bias. Each step broadcasts two int16 A values of a row (one 32-bit
+ * word) against a panel row of 16 columns x 2 k values, and vpmaddwd adds both products into
+ * each column's lane: exact, since every factor is within [-255, 255]. One instance per row
+ * count, with the accumulators as named variables, keeps every tile in registers. */
+#include <string.h>
+
+#include "kernels/x86/qreq_avx2.h"
+
+static inline __m256i bcast_pair(const int16_t *p) {
+  int32_t v;
+  memcpy(&v, p, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+
+#define QG_STEP(i)                                                     \
+  if (mr > i) {                                                        \
+    const __m256i v = bcast_pair(a##i + q);                            \
+    c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(v, b0));     \
+    c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(v, b1));     \
+  }
+
+/* The tile's products plus the bias, into acc[row][half]. */
+static inline __attribute__((always_inline)) void
+tile_product(const int mr, int32_t kp, const int16_t *a, const int16_t *b, const int32_t *bias,
+             __m256i acc[TFL_QGEMM_MR][2]) {
+  const __m256i bias0 = _mm256_loadu_si256((const __m256i *)bias);
+  const __m256i bias1 = _mm256_loadu_si256((const __m256i *)(bias + 8));
+  __m256i c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
+  __m256i c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
+  const int16_t *a0 = a, *a1 = a0 + kp, *a2 = a1 + kp, *a3 = a2 + kp, *a4 = a3 + kp,
+                *a5 = a4 + kp;
+  for (int32_t q = 0; q < kp; q += 2, b += 2 * TFL_QGEMM_NR) {
+    const __m256i b0 = _mm256_load_si256((const __m256i *)b);
+    const __m256i b1 = _mm256_load_si256((const __m256i *)(b + TFL_QGEMM_NR));
+    QG_STEP(0) QG_STEP(1) QG_STEP(2) QG_STEP(3) QG_STEP(4) QG_STEP(5)
+  }
+  acc[0][0] = c00, acc[0][1] = c01, acc[1][0] = c10, acc[1][1] = c11;
+  acc[2][0] = c20, acc[2][1] = c21, acc[3][0] = c30, acc[3][1] = c31;
+  acc[4][0] = c40, acc[4][1] = c41, acc[5][0] = c50, acc[5][1] = c51;
+}
+
+static inline void store_codes(uint8_t *c, __m128i codes, int nr) {
+  if (nr == TFL_QGEMM_NR) {
+    _mm_storeu_si128((__m128i *)c, codes);
+    return;
+  }
+  uint8_t tmp[TFL_QGEMM_NR];
+  _mm_storeu_si128((__m128i *)tmp, codes);
+  memcpy(c, tmp, (size_t)nr);
+}
+
+/* The codes of the tile's 6 rows as int16, for the rounding variant (ruy, shifts_left). */
+static inline __attribute__((always_inline)) void
+tile_scale(const int ruy, const int shifts_left, const tfl_qreq *r, const qreq_flags *f,
+           int32_t col, __m256i acc[TFL_QGEMM_MR][2], __m256i w[TFL_QGEMM_MR]) {
+  __m256i lo[TFL_QGEMM_MR];
+  const qreq_vec p0 = qreq_params(r, ruy, f, col);
+#pragma GCC unroll 6
+  for (int i = 0; i < TFL_QGEMM_MR; i++) lo[i] = qreq_scale8(ruy, shifts_left, &p0, acc[i][0]);
+  const qreq_vec p1 = qreq_params(r, ruy, f, col + 8);
+#pragma GCC unroll 6
+  for (int i = 0; i < TFL_QGEMM_MR; i++)
+    w[i] = _mm256_packs_epi32(lo[i], qreq_scale8(ruy, shifts_left, &p1, acc[i][1]));
+}
+
+/* Requantizes the tile and stores the nr codes of its rows [0, mr), two rows at a time.
+ * Rows past mr are computed too (they hold the bias) and dropped. */
+static void tile_store(const tfl_qreq *r, int mr, int32_t col, __m256i acc[TFL_QGEMM_MR][2],
+                       int nr, uint8_t *c, size_t ldc) {
+  const qreq_flags f = qreq_flags_of(r);
+  __m256i w[TFL_QGEMM_MR];
+#define TILE_SCALE(ruy, left) tile_scale(ruy, left, r, &f, col, acc, w)
+  QREQ_DISPATCH(&f, TILE_SCALE);
+#undef TILE_SCALE
+  /* packs, then narrowing two rows, leave 4-code groups in the order row0: 0 8 | 4 12 and
+   * row1: 0 8 | 4 12 within the lanes (groups named by first column); this puts them back. */
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int i = 0; i < mr; i += 2) {
+    const __m256i v = _mm256_permutevar8x32_epi32(qreq_narrow_clamp(&f, w[i], w[i + 1]), order);
+    store_codes(c + (size_t)i * ldc, _mm256_castsi256_si128(v), nr);
+    if (i + 1 < mr) store_codes(c + (size_t)(i + 1) * ldc, _mm256_extracti128_si256(v, 1), nr);
+  }
+}
+
+/* The tile against every panel of [panel0, panel1). */
+static inline __attribute__((always_inline)) void
+tile_panels(const int mr, const tfl_qgemm_weights *pw, const int16_t *a, int32_t panel0,
+            int32_t panel1, uint8_t *c, size_t ldc) {
+  const size_t panel_values = (size_t)pw->kp * TFL_QGEMM_NR;
+  for (int32_t panel = panel0; panel < panel1; panel++) {
+    const int32_t col = panel * TFL_QGEMM_NR;
+    const int nr = pw->n - col < TFL_QGEMM_NR ? (int)(pw->n - col) : TFL_QGEMM_NR;
+    __m256i acc[TFL_QGEMM_MR][2];
+    tile_product(mr, pw->kp, a, (const int16_t *)pw->panels + (size_t)panel * panel_values,
+                 pw->req.bias + col, acc);
+    tile_store(&pw->req, mr, col, acc, nr, c + col, ldc);
+  }
+}
+
+void tfl_qgemm_ukernel_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
+                            int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
+  switch (mr) {
+    case 6: tile_panels(6, pw, a, panel0, panel1, c, ldc); break;
+    case 5: tile_panels(5, pw, a, panel0, panel1, c, ldc); break;
+    case 4: tile_panels(4, pw, a, panel0, panel1, c, ldc); break;
+    case 3: tile_panels(3, pw, a, panel0, panel1, c, ldc); break;
+    case 2: tile_panels(2, pw, a, panel0, panel1, c, ldc); break;
+    default: tile_panels(1, pw, a, panel0, panel1, c, ldc); break;
+  }
+}
+
+/* --- one row against byte panels -------------------------------------------------------- */
+
+/* Panels a row step covers: 4 x 2 accumulators, one broadcast of A for 64 columns. */
+#define ROW_PANELS 4
+
+/* The 32 codes of a byte panel's pair row (16 columns x 2 k values), widened: columns 0-7
+ * and 8-15. */
+static inline void load_codes(const int u8, const uint8_t *p, __m256i *lo, __m256i *hi) {
+  const __m128i v0 = _mm_load_si128((const __m128i *)p);
+  const __m128i v1 = _mm_load_si128((const __m128i *)(p + 16));
+  *lo = u8 ? _mm256_cvtepu8_epi16(v0) : _mm256_cvtepi8_epi16(v0);
+  *hi = u8 ? _mm256_cvtepu8_epi16(v1) : _mm256_cvtepi8_epi16(v1);
+}
+
+/* Panels [panel, panel + np) for row a, whose products start from the bias plus `start` (the
+ * filter offset times the row's sum). */
+static inline __attribute__((always_inline)) void
+row_panels(const int u8, const int np, const tfl_qgemm_weights *pw, const int16_t *a,
+           int32_t panel, int32_t start, uint8_t *c) {
+  const size_t panel_bytes = (size_t)pw->kp * TFL_QGEMM_NR;
+  const uint8_t *b = (const uint8_t *)pw->panels + (size_t)panel * panel_bytes;
+  const int32_t col = panel * TFL_QGEMM_NR;
+  __m256i acc[ROW_PANELS][2];
+  for (int j = 0; j < np; j++)
+    for (int h = 0; h < 2; h++)
+      acc[j][h] = _mm256_add_epi32(
+          _mm256_loadu_si256((const __m256i *)(pw->req.bias + col + 16 * j + 8 * h)),
+          _mm256_set1_epi32(start));
+  for (int32_t q = 0; q < pw->kp; q += 2, b += 2 * TFL_QGEMM_NR) {
+    const __m256i v = bcast_pair(a + q);
+    for (int j = 0; j < np; j++) {
+      __m256i lo, hi;
+      load_codes(u8, b + (size_t)j * panel_bytes, &lo, &hi);
+      acc[j][0] = _mm256_add_epi32(acc[j][0], _mm256_madd_epi16(v, lo));
+      acc[j][1] = _mm256_add_epi32(acc[j][1], _mm256_madd_epi16(v, hi));
+    }
+  }
+  for (int j = 0; j < np; j++) {
+    const int32_t cj = col + 16 * j;
+    const int nr = pw->n - cj < TFL_QGEMM_NR ? (int)(pw->n - cj) : TFL_QGEMM_NR;
+    __m256i tile[TFL_QGEMM_MR][2];
+    for (int i = 0; i < TFL_QGEMM_MR; i++) { /* row 0 is stored, the others are copies */
+      tile[i][0] = acc[j][0];
+      tile[i][1] = acc[j][1];
+    }
+    tile_store(&pw->req, 1, cj, tile, nr, c + cj, 0);
+  }
+}
+
+static inline __attribute__((always_inline)) void
+row_all_panels(const int u8, const tfl_qgemm_weights *pw, const int16_t *a, int32_t panel0,
+               int32_t panel1, int32_t start, uint8_t *c) {
+  int32_t panel = panel0;
+  for (; panel + ROW_PANELS <= panel1; panel += ROW_PANELS)
+    row_panels(u8, ROW_PANELS, pw, a, panel, start, c);
+  switch (panel1 - panel) {
+    case 3: row_panels(u8, 3, pw, a, panel, start, c); break;
+    case 2: row_panels(u8, 2, pw, a, panel, start, c); break;
+    case 1: row_panels(u8, 1, pw, a, panel, start, c); break;
+    default: break;
+  }
+}
+
+/* The sum of a row's kp values (exact: each is within [-255, 255]). */
+static int32_t row_sum(const int16_t *a, int32_t kp) {
+  __m256i sum = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  int32_t q = 0;
+  for (; q + 16 <= kp; q += 16)
+    sum = _mm256_add_epi32(
+        sum, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + q)), ones));
+  int32_t lanes[8], total = 0;
+  _mm256_storeu_si256((__m256i *)lanes, sum);
+  for (int i = 0; i < 8; i++) total += lanes[i];
+  for (; q < kp; q++) total += a[q];
+  return total;
+}
+
+void tfl_qgemm_ukernel_row_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
+                                int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
+  for (int i = 0; i < mr; i++, a += pw->kp, c += ldc) {
+    const int32_t start =
+        pw->filter_offset ? (int32_t)((uint32_t)pw->filter_offset * (uint32_t)row_sum(a, pw->kp))
+                          : 0;
+    if (pw->filter_type == TFL_UINT8)
+      row_all_panels(1, pw, a, panel0, panel1, start, c);
+    else
+      row_all_panels(0, pw, a, panel0, panel1, start, c);
+  }
+}
+
+void tfl_qgemm_widen_avx2(tfl_type type, const void *src, int32_t n, int32_t offset,
+                          int16_t *dst) {
+  const __m256i off = _mm256_set1_epi16((short)offset);
+  const uint8_t *s = src;
+  int32_t i = 0;
+  if (type == TFL_UINT8) {
+    for (; i + 16 <= n; i += 16) {
+      const __m256i v = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(s + i)));
+      _mm256_storeu_si256((__m256i *)(dst + i), _mm256_add_epi16(v, off));
+    }
+    for (; i < n; i++) dst[i] = (int16_t)(s[i] + offset);
+    return;
+  }
+  for (; i + 16 <= n; i += 16) {
+    const __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(s + i)));
+    _mm256_storeu_si256((__m256i *)(dst + i), _mm256_add_epi16(v, off));
+  }
+  for (; i < n; i++) dst[i] = (int16_t)((int8_t)s[i] + offset);
+}

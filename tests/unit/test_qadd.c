@@ -1,0 +1,126 @@
+/* The quantized ADD/SUB fast path (qadd.h) against TFLite's formula written out here with
+ * quant.h's multiplier, for every kernel this machine runs: random multipliers, shifts, zero
+ * points and clamps, both 8-bit types, ADD and SUB, broadcast operands (step 0) and lengths
+ * around the 32-element vector step. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/qadd.h"
+#include "kernels/quant.h"
+#include "runtime/cpu.h"
+#include "util/test.h"
+
+static uint32_t next_random(uint32_t *state) {
+  *state ^= *state << 13;
+  *state ^= *state >> 17;
+  *state ^= *state << 5;
+  return *state;
+}
+
+static int32_t random_in(uint32_t *state, int32_t lo, int32_t hi) {
+  return lo + (int32_t)(next_random(state) % (uint32_t)(hi - lo + 1));
+}
+
+static int32_t code_at(tfl_type type, const uint8_t *p, size_t i) {
+  return type == TFL_UINT8 ? p[i] : (int8_t)p[i];
+}
+
+static int32_t expected(const tfl_qadd *q, int32_t x, int32_t y) {
+  const int32_t a = tfl_mul_by_quantized_multiplier((x + q->in1_offset) * (1 << q->left_shift),
+                                                    q->in1_multiplier, q->in1_shift);
+  const int32_t b = tfl_mul_by_quantized_multiplier((y + q->in2_offset) * (1 << q->left_shift),
+                                                    q->in2_multiplier, q->in2_shift);
+  int32_t v = tfl_mul_by_quantized_multiplier(q->sub ? a - b : a + b, q->out_multiplier,
+                                              q->out_shift);
+  v += q->out_offset;
+  return v < q->act_min ? q->act_min : v > q->act_max ? q->act_max : v;
+}
+
+/* `sensitive`: little headroom (left_shift 0 to 3) and an output multiplier near 1, so that
+ * rounding ties of every multiplication show in the output codes (TFLite's own parameters,
+ * left_shift 20 and a tiny output multiplier, hide most of them). */
+static void random_params(tfl_qadd *q, int sensitive, uint32_t *rng) {
+  const int32_t lo = q->type == TFL_UINT8 ? 0 : -128, hi = q->type == TFL_UINT8 ? 255 : 127;
+  q->in1_offset = -random_in(rng, lo, hi);
+  q->in2_offset = -random_in(rng, lo, hi);
+  q->out_offset = random_in(rng, lo, hi);
+  q->left_shift = sensitive ? random_in(rng, 0, 3) : 20;
+  /* Input multipliers below 1/2 as TFLite's (in_scale / 2 max(in_scales)); output ones
+   * anywhere, including SUB's above 1. */
+  tfl_quantize_multiplier(0.05 + 0.45 * (double)(next_random(rng) % 1000) / 1000.0,
+                          &q->in1_multiplier, &q->in1_shift);
+  tfl_quantize_multiplier(0.5 * (double)(next_random(rng) % 1000 + 1) / 1000.0,
+                          &q->in2_multiplier, &q->in2_shift);
+  /* Sums reach 2^28: most outputs land inside the type's range, some clamp; SUB sometimes
+   * gets a multiplier of 1 or more (a left shift), as TFLite allows there. */
+  const double u = (double)(next_random(rng) % 1000) / 1000.0;
+  const double out_real = q->sub && next_random(rng) % 8 == 0 ? 1.0 + 3.0 * u
+                          : sensitive ? (0.25 + 0.7 * u) / (1 << q->left_shift)
+                                      : (0.02 + 0.98 * u) / (1 << 18);
+  tfl_quantize_multiplier(out_real, &q->out_multiplier, &q->out_shift);
+  q->act_min = random_in(rng, lo, lo + 30);
+  q->act_max = random_in(rng, hi - 30, hi);
+}
+
+static int check_run(tfl_cpu_level level, tfl_type type, int sub, int a_step, int b_step,
+                     size_t n, uint32_t seed) {
+  uint32_t rng = seed;
+  tfl_qadd q;
+  memset(&q, 0, sizeof(q));
+  if (!tfl_qadd_setup(&q, level, type)) q.run = tfl_qadd_run_portable;
+  q.sub = sub;
+  random_params(&q, seed & 1, &rng);
+  uint8_t *a = malloc(n + 1), *b = malloc(n + 1), *out = malloc(n + 1);
+  for (size_t i = 0; i <= n; i++) {
+    a[i] = (uint8_t)next_random(&rng);
+    b[i] = (uint8_t)next_random(&rng);
+  }
+  out[n] = 0x5A;
+  q.run(&q, a, a_step, b, b_step, out, n);
+  int ok = out[n] == 0x5A;
+  for (size_t i = 0; i < n && ok; i++) {
+    const int32_t want = expected(&q, code_at(type, a, i * (size_t)a_step),
+                                  code_at(type, b, i * (size_t)b_step));
+    if (code_at(type, out, i) != want) {
+      test_fail(__FILE__, __LINE__, "%s %s steps %d/%d n=%zu level %s: out[%zu] = %d, want %d",
+                type == TFL_UINT8 ? "uint8" : "int8", sub ? "sub" : "add", a_step, b_step, n,
+                tfl_cpu_level_name(level), i, (int)code_at(type, out, i), (int)want);
+      ok = 0;
+    }
+  }
+  free(a);
+  free(b);
+  free(out);
+  return ok;
+}
+
+TEST(matches_the_formula) {
+  tfl_cpu_level levels[2] = {TFL_CPU_NEON, TFL_CPU_AVX2};
+  const tfl_cpu_level hw = tfl_cpu_detect_hardware();
+  const int nl = hw >= TFL_CPU_AVX2 && hw < TFL_CPU_NEON ? 2 : 1;
+  static const size_t lengths[] = {0, 1, 7, 31, 32, 33, 64, 95, 1000};
+  static const int steps[][2] = {{1, 1}, {0, 1}, {1, 0}};
+  uint32_t seed = 1;
+  for (int l = 0; l < nl; l++)
+    for (int t = 0; t < 2; t++)
+      for (int sub = 0; sub < 2; sub++)
+        for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++)
+          for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++)
+            for (int rep = 0; rep < 8; rep++)
+              if (!check_run(levels[l], t ? TFL_INT8 : TFL_UINT8, sub, steps[s][0], steps[s][1],
+                             lengths[i], seed++))
+                return;
+}
+
+TEST(setup_declines_what_it_cannot_run) {
+  tfl_qadd q;
+  CHECK(!tfl_qadd_setup(&q, TFL_CPU_SCALAR, TFL_INT8));
+  CHECK(!tfl_qadd_setup(&q, TFL_CPU_AVX2, TFL_INT16));
+  CHECK(q.run == NULL);
+}
+
+int main(void) {
+  RUN(matches_the_formula);
+  RUN(setup_declines_what_it_cannot_run);
+  return test_summary();
+}
