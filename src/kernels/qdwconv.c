@@ -108,7 +108,9 @@ tfl_status tfl_qdwconv_setup(tfl_context *ctx, const tfl_node *node, tfl_qdwconv
                              const tfl_window_quant *q, const tfl_tensor *input,
                              const tfl_tensor *filter, const tfl_tensor *bias) {
   const tfl_cpu_level level = tfl_context_cpu(ctx);
-  if (!tfl_qdwconv_supports(level, multiplier, win, q, input, filter, bias)) {
+  /* Output rows of the whole batch are counted in int32. */
+  const int64_t rows = (int64_t)batches * win->h.out;
+  if (!tfl_qdwconv_supports(level, multiplier, win, q, input, filter, bias) || rows > INT32_MAX) {
     tfl_qdwconv_free(dw);
     return TFL_OK;
   }

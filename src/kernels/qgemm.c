@@ -447,7 +447,9 @@ tfl_status tfl_qconv_setup(tfl_context *ctx, tfl_node *node, tfl_qconv *qc,
                            int32_t groups, const tfl_window_quant *q, const tfl_tensor *input,
                            const tfl_tensor *filter, const tfl_tensor *bias) {
   const tfl_cpu_level level = tfl_context_cpu(ctx);
-  if (!tfl_qconv_supports(level, groups, q, input, filter, bias)) {
+  /* Rows of A are counted in int32. */
+  const int64_t rows = (int64_t)batches * win->h.out * win->w.out;
+  if (!tfl_qconv_supports(level, groups, q, input, filter, bias) || rows > INT32_MAX) {
     tfl_qconv_free(qc);
     return TFL_OK;
   }

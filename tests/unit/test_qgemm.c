@@ -508,23 +508,24 @@ static int activation(mb_model *m, tfl_type type, int ndim, const int32_t *dims,
   return t;
 }
 
-/* A weighted op's filter (one scale, or `channels` along `axis` for int8) and int32 bias whose
- * scales are input_scale times the filter's. */
+/* A weighted op's filter (one scale, or with `per_channel` one for each of the `channels`
+ * along `axis`) and int32 bias whose scales are in_scale times the filter's. */
 static void weights(mb_model *m, tfl_type type, int ndim, const int32_t *dims, int axis,
-                    int32_t channels, float in_scale, uint32_t *rng, int *filter, int *bias) {
+                    int32_t channels, int per_channel, float in_scale, uint32_t *rng,
+                    int *filter, int *bias) {
   size_t n = 1;
   for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
   *filter = random_const(m, type, ndim, dims, n, rng);
   *bias = random_const(m, TFL_INT32, 1, &channels, (size_t)channels, rng);
   float ws[64], bs[64];
   int64_t zps[64] = {0}, bzp[64] = {0};
-  const int count = type == TFL_UINT8 ? 1 : channels;
+  const int count = per_channel ? channels : 1;
   for (int c = 0; c < count; c++) {
     ws[c] = 0.002f + 0.0005f * (float)(c % 7);
     bs[c] = in_scale * ws[c];
   }
   if (type == TFL_UINT8) zps[0] = 121;
-  mb_quant(m, *filter, count, ws, zps, type == TFL_UINT8 ? 0 : axis);
+  mb_quant(m, *filter, count, ws, zps, per_channel ? axis : 0);
   mb_quant(m, *bias, count, bs, bzp, 0);
 }
 
@@ -540,14 +541,14 @@ static uint8_t *quant_chain_model(tfl_type type, size_t *size) {
   mb_model *m = mb_new();
   int w[4], b[4];
   const int x = activation(m, type, 4, in_dims, 0.05f, zp + 3, "x");
-  weights(m, type, 4, conv_f, 0, 12, 0.05f, &rng, &w[0], &b[0]);
+  const int pc = type == TFL_INT8;
+  weights(m, type, 4, conv_f, 0, 12, pc, 0.05f, &rng, &w[0], &b[0]);
   const int t1 = activation(m, type, 4, conv_o, 0.03f, relu_zp, NULL);
-  weights(m, type, 4, dw_f, 3, 12, 0.03f, &rng, &w[1], &b[1]);
+  weights(m, type, 4, dw_f, 3, 12, pc, 0.03f, &rng, &w[1], &b[1]);
   const int t2 = activation(m, type, 4, dw_o, 0.004f, zp - 10, NULL);
-  weights(m, type, 4, pw_f, 0, 16, 0.004f, &rng, &w[2], &b[2]);
+  weights(m, type, 4, pw_f, 0, 16, pc, 0.004f, &rng, &w[2], &b[2]);
   const int t3 = activation(m, type, 4, pw_o, 0.0015f, zp + 5, NULL);
-  weights(m, type == TFL_UINT8 ? TFL_UINT8 : TFL_INT8, 2, fc_w, 0, 1, 0.0015f, &rng, &w[3],
-          &b[3]);
+  weights(m, type, 2, fc_w, 0, 7, 0, 0.0015f, &rng, &w[3], &b[3]);
   const int y = activation(m, type, 2, fc_o, 0.002f, zp, "y");
   const mb_field conv_opt[] = {MB_BYTE(0, 0), MB_INT(1, 1), MB_INT(2, 1), MB_BYTE(3, 3),
                                MB_FIELDS_END};
