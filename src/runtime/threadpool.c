@@ -154,11 +154,14 @@ void tfl_threadpool_run(tfl_threadpool *pool, int n_tasks, tfl_task_fn fn, void 
   }
   pthread_mutex_lock(&pool->lock);
   uint32_t job = ++pool->job;
+  /* The new job's tag goes in first: a worker still in take_tasks for the previous job could
+   * otherwise see the new n_tasks next to an old claim and take a task past the old end. No
+   * worker takes the new job's tasks before the lock is released. */
+  atomic_store(&pool->claim, (uint_fast64_t)job << 32);
   pool->fn = fn;
   pool->arg = arg;
   atomic_store(&pool->n_tasks, n_tasks);
   atomic_store(&pool->done, 0);
-  atomic_store(&pool->claim, (uint_fast64_t)job << 32);
   atomic_fetch_add(&pool->generation, 1);
   pthread_cond_broadcast(&pool->wake);
   pthread_mutex_unlock(&pool->lock);
