@@ -78,6 +78,29 @@ void tfl_gemm_ukernel_scalar(int mr, int nr, int32_t kc, int32_t taps, const flo
     for (int j = 0; j < nr; j++) c[j] = tfl_window_clamp(acc[i][j] + bias[j], lo, hi);
 }
 
+void tfl_gemm_split_plan(int32_t tiles, int32_t panels, size_t panel_bytes, int threads,
+                         tfl_gemm_split *out) {
+  int32_t block = (int32_t)(GEMM_BLOCK_BYTES / (panel_bytes ? panel_bytes : 1));
+  if (block < 1) block = 1;
+  if (block > panels) block = panels;
+  int32_t n_blocks = div_up(panels, block);
+  const int32_t want = threads > 1 ? threads * GEMM_TASKS_PER_THREAD : 1;
+  if (tiles * n_blocks < want) { /* too few rows to share: cut the columns finer */
+    n_blocks = div_up(want, tiles);
+    if (n_blocks > panels) n_blocks = panels;
+    block = div_up(panels, n_blocks);
+    n_blocks = div_up(panels, block);
+  }
+  int32_t m_chunks = div_up(want, n_blocks);
+  if (m_chunks > tiles) m_chunks = tiles;
+  const int32_t min_chunks = div_up(tiles, GEMM_MAX_CHUNK_TILES);
+  if (m_chunks < min_chunks) m_chunks = min_chunks;
+  out->block_panels = block;
+  out->n_blocks = n_blocks;
+  out->chunk_tiles = div_up(tiles, m_chunks);
+  out->m_chunks = div_up(tiles, out->chunk_tiles);
+}
+
 /* How the product is cut into tasks: `n_blocks` column blocks of `block_panels` panels, times
  * `m_chunks` row chunks of `chunk_tiles` tiles; task t is chunk t % m_chunks of block
  * t / m_chunks, so consecutive tasks share a column block. k is not cut: splitting it into
@@ -95,25 +118,12 @@ static void gemm_plan(gemm_job *job, int threads) {
   const int32_t panels = div_up(pw->n, TFL_GEMM_NR);
   const int32_t tiles = div_up(job->p->m, TFL_GEMM_MR);
   const size_t panel_bytes = (size_t)pw->k * TFL_GEMM_NR * sizeof(float);
-  int32_t block = (int32_t)(GEMM_BLOCK_BYTES / (panel_bytes ? panel_bytes : 1));
-  if (block < 1) block = 1;
-  if (block > panels) block = panels;
-  int32_t n_blocks = div_up(panels, block);
-  const int32_t want = threads > 1 ? threads * GEMM_TASKS_PER_THREAD : 1;
-  if (tiles * n_blocks < want) { /* too few rows to share: cut the columns finer */
-    n_blocks = div_up(want, tiles);
-    if (n_blocks > panels) n_blocks = panels;
-    block = div_up(panels, n_blocks);
-    n_blocks = div_up(panels, block);
-  }
-  int32_t m_chunks = div_up(want, n_blocks);
-  if (m_chunks > tiles) m_chunks = tiles;
-  const int32_t min_chunks = div_up(tiles, GEMM_MAX_CHUNK_TILES);
-  if (m_chunks < min_chunks) m_chunks = min_chunks;
-  job->block_panels = block;
-  job->n_blocks = n_blocks;
-  job->chunk_tiles = div_up(tiles, m_chunks);
-  job->m_chunks = div_up(tiles, job->chunk_tiles);
+  tfl_gemm_split s;
+  tfl_gemm_split_plan(tiles, panels, panel_bytes, threads, &s);
+  job->block_panels = s.block_panels;
+  job->n_blocks = s.n_blocks;
+  job->chunk_tiles = s.chunk_tiles;
+  job->m_chunks = s.m_chunks;
 }
 
 /* Rows of the next tile when `left` rows remain. A tile of 1 to 3 rows has too few

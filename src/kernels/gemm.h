@@ -84,4 +84,13 @@ void tfl_gemm_ukernel_avx2(int mr, int nr, int32_t kc, int32_t taps, const float
                            float hi);
 #endif
 
+/* How a product of `tiles` row tiles by `panels` column panels (each panel_bytes of packed
+ * weights) is cut into tasks for `threads` threads: column blocks that fit in L2 times row
+ * chunks, fine enough to balance threads. Shared by the float and the int8 GEMM. */
+typedef struct tfl_gemm_split {
+  int32_t block_panels, n_blocks, chunk_tiles, m_chunks;
+} tfl_gemm_split;
+void tfl_gemm_split_plan(int32_t tiles, int32_t panels, size_t panel_bytes, int threads,
+                         tfl_gemm_split *out);
+
 #endif

@@ -2,17 +2,13 @@
  * CONV_2D's row gathering, and the portable kernels (see qgemm.h). */
 #include "kernels/qgemm.h"
 
+#include "kernels/gemm.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/quant.h"
 
-/* A task's column block of panels should stay in L2 while its row tiles go by. */
-#define QGEMM_BLOCK_BYTES (192u * 1024u)
-/* Tasks per thread when threads share the work, so that uneven tasks and a busy core even
- * out; and the most row tiles in one task. */
-#define QGEMM_TASKS_PER_THREAD 8
-#define QGEMM_MAX_CHUNK_TILES 64
 #define QREQ_ALIGN 16
 /* Values a gathered copy may read or write past its end (whole 32-byte vectors). */
 #define QGEMM_SLACK 16
@@ -222,25 +218,12 @@ static void qgemm_plan(qgemm_job *job, int threads) {
   const int32_t panels = div_up(job->pw->n, TFL_QGEMM_NR);
   const int32_t tiles = div_up(job->p->m, TFL_QGEMM_MR);
   const size_t panel_bytes = (size_t)job->pw->kp * TFL_QGEMM_NR * sizeof(int16_t);
-  int32_t block = (int32_t)(QGEMM_BLOCK_BYTES / (panel_bytes ? panel_bytes : 1));
-  if (block < 1) block = 1;
-  if (block > panels) block = panels;
-  int32_t n_blocks = div_up(panels, block);
-  const int32_t want = threads > 1 ? threads * QGEMM_TASKS_PER_THREAD : 1;
-  if (tiles * n_blocks < want) { /* too few rows to share: cut the columns finer */
-    n_blocks = div_up(want, tiles);
-    if (n_blocks > panels) n_blocks = panels;
-    block = div_up(panels, n_blocks);
-    n_blocks = div_up(panels, block);
-  }
-  int32_t m_chunks = div_up(want, n_blocks);
-  if (m_chunks > tiles) m_chunks = tiles;
-  const int32_t min_chunks = div_up(tiles, QGEMM_MAX_CHUNK_TILES);
-  if (m_chunks < min_chunks) m_chunks = min_chunks;
-  job->block_panels = block;
-  job->n_blocks = n_blocks;
-  job->chunk_tiles = div_up(tiles, m_chunks);
-  job->m_chunks = div_up(tiles, job->chunk_tiles);
+  tfl_gemm_split s;
+  tfl_gemm_split_plan(tiles, panels, panel_bytes, threads, &s);
+  job->block_panels = s.block_panels;
+  job->n_blocks = s.n_blocks;
+  job->chunk_tiles = s.chunk_tiles;
+  job->m_chunks = s.m_chunks;
 }
 
 static void qgemm_task(void *arg, int task, int thread) {
