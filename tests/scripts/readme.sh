@@ -21,7 +21,7 @@ awk '/<!-- example: examples\/minimal.c -->/ {grab = 1; next}
 cmp -s "$work/readme.c" "$repo/examples/minimal.c"
 check "README example equals examples/minimal.c" $?
 
-cc -std=c11 -Wall -Wextra -Werror -I"$repo/include" "$work/readme.c" "$build/libtfl.a" -lm -lpthread \
+"${CC:-cc}" -std=c11 -Wall -Wextra -Werror -I"$repo/include" "$work/readme.c" "$build/libtfl.a" -lm -lpthread \
   -o "$work/minimal" 2>"$work/cc.log"
 rc=$?
 [ $rc = 0 ] || cat "$work/cc.log"
