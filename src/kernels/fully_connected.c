@@ -17,10 +17,14 @@
  * (symmetrically, or asymmetrically with asymmetric_quantize_inputs), the output starts as
  * the bias, out += float(sum(w * (q - zero_point))) * scale with scale = row_scale *
  * filter_scale (per-tensor: folded into row_scale first; per-channel: row_scale *
- * filter_scale[u]), then the activation. An input of all zeros yields activation(bias). */
+ * filter_scale[u]), then the activation. An input of all zeros yields activation(bias).
+ *
+ * Float input with int4 weights quantized blockwise (per block of input features, fp16
+ * scales) takes TFLite's blockwise path instead: blockwise.h has its arithmetic. */
 #include <stddef.h>
 #include <string.h>
 
+#include "kernels/blockwise.h"
 #include "kernels/families.h"
 #include "kernels/gemm.h"
 #include "kernels/hybrid.h"
@@ -47,6 +51,7 @@ typedef struct fc_data {
   int row;                   /* scratch: one input row widened to int32 */
   tfl_hybrid_scratch hybrid; /* scratch: the quantized input */
   tfl_qfc qfast;             /* quantized: the fast path of qgemm.h, when active */
+  tfl_blockwise_fc bw;       /* hybrid with blockwise int4 weights, when active */
   int use_gemm;              /* float: the packed GEMM of gemm.h runs instead */
   tfl_gemm_weights gemm;
 } fc_data;
@@ -146,6 +151,19 @@ static tfl_status fc_prepare_hybrid(tfl_context *ctx, tfl_node *node, const tfl_
                                      &d->row);
 }
 
+/* The hybrid path's blockwise variant (see blockwise.h); it needs no row scratch. */
+static tfl_status fc_prepare_blockwise(tfl_context *ctx, tfl_node *node, const tfl_tensor *input,
+                                       const tfl_tensor *weights, const tfl_tensor *bias,
+                                       const tfl_quant_details *qd, fc_data *d) {
+  d->act = tfl_opt_int(node, FC_OPT_ACTIVATION, TFL_ACT_NONE);
+  tfl_status st =
+      tfl_window_float_epilogue(ctx, node, bias, FC_OPT_ACTIVATION, &d->act_lo, &d->act_hi);
+  if (st == TFL_OK) st = tfl_blockwise_fc_prepare(ctx, node, weights, qd, &d->bw);
+  if (st != TFL_OK) return st;
+  return tfl_hybrid_request_scratch(ctx, node, tfl_tensor_count(input), (size_t)d->batches,
+                                    &d->hybrid);
+}
+
 /* The float path's fast variant, when the CPU level has one and the weights are constant:
  * packs them once here. */
 static tfl_status fc_prepare_gemm(tfl_context *ctx, const tfl_node *node,
@@ -191,13 +209,21 @@ static tfl_status fc_prepare(tfl_context *ctx, tfl_node *node) {
   int32_t dims[TFL_MAX_DIMS];
   st = fc_output_shape(ctx, node, input, d, &ndim, dims);
   if (st != TFL_OK) return st;
+  const tfl_quant_details qd = tfl_tensor_quant_details(ctx, weights);
+  const int blockwise = qd.type == TFL_QDETAILS_BLOCKWISE;
+  d->bw.active = 0;
+  if (blockwise && d->path != TFL_PATH_HYBRID)
+    return tfl_context_fail(ctx, node, TFL_UNSUPPORTED,
+                            "blockwise-quantized weights '%s' need a float32 input, not %s",
+                            weights->name, tfl_type_name(input->type));
   switch (d->path) {
     case TFL_PATH_FLOAT:
       st = fc_prepare_float(ctx, node, bias, d);
       if (st == TFL_OK) st = fc_prepare_gemm(ctx, node, weights, bias, d);
       break;
     case TFL_PATH_HYBRID:
-      st = fc_prepare_hybrid(ctx, node, input, weights, bias, d);
+      st = blockwise ? fc_prepare_blockwise(ctx, node, input, weights, bias, &qd, d)
+                     : fc_prepare_hybrid(ctx, node, input, weights, bias, d);
       break;
     case TFL_PATH_QUANTIZED:
       st = fc_prepare_quantized(ctx, node, input, weights, bias, output, d);
@@ -267,6 +293,18 @@ static void fc_hybrid_product(tfl_context *ctx, const tfl_node *node, const fc_d
   }
 }
 
+static void fc_eval_blockwise(tfl_context *ctx, const tfl_node *node, const fc_data *d,
+                              const tfl_tensor *input, const tfl_tensor *weights,
+                              const tfl_tensor *bias, tfl_tensor *output) {
+  int8_t *values = tfl_context_scratch(ctx, node, d->hybrid.values);
+  tfl_hybrid_row *rows = tfl_context_scratch(ctx, node, d->hybrid.rows);
+  tfl_hybrid_quantize_rows(input->data, (size_t)d->batches, (size_t)d->in_features, 1, values,
+                           rows);
+  tfl_blockwise_fc_run(ctx, &d->bw, values, rows, (size_t)d->batches, weights->data,
+                       bias ? bias->data : NULL, output->data);
+  tfl_activation_apply_f32(d->act, output->data, (size_t)d->batches * (size_t)d->units);
+}
+
 static void fc_eval_hybrid(tfl_context *ctx, const tfl_node *node, const fc_data *d,
                            const tfl_tensor *input, const tfl_tensor *weights,
                            const tfl_tensor *bias, tfl_tensor *output) {
@@ -299,7 +337,10 @@ static tfl_status fc_eval(tfl_context *ctx, tfl_node *node) {
         fc_eval_float(d, input->data, weights->data, bias ? bias->data : NULL, output->data);
       break;
     case TFL_PATH_HYBRID:
-      fc_eval_hybrid(ctx, node, d, input, weights, bias, output);
+      if (d->bw.active)
+        fc_eval_blockwise(ctx, node, d, input, weights, bias, output);
+      else
+        fc_eval_hybrid(ctx, node, d, input, weights, bias, output);
       break;
     case TFL_PATH_QUANTIZED:
       fc_eval_quantized(ctx, node, d, input, weights, bias, output);

@@ -62,6 +62,22 @@ tfl_status tfl_check_type(tfl_context *ctx, const tfl_node *node, const tfl_tens
 int tfl_same_shape(const tfl_tensor *a, const tfl_tensor *b);
 size_t tfl_tensor_count(const tfl_tensor *t); /* element count */
 
+/* --- quantization details ------------------------------------------------------------------
+ * The QuantizationDetails union of a tensor's quantization in the model, which struct
+ * tfl_tensor does not carry. type is the union type (0 when t has none or is not a tensor of
+ * ctx's subgraph); present is 0 when the union names a type but holds no table. For blockwise
+ * quantization, scales and zero_points are the table's tensor indices in ctx's subgraph as
+ * the model gives them (range-checked at load; zero_points -1 means none, and an absent field
+ * reads as the schema's default 0) and block_size > 0. */
+enum { TFL_QDETAILS_NONE = 0, TFL_QDETAILS_CUSTOM = 1, TFL_QDETAILS_BLOCKWISE = 2,
+       TFL_QDETAILS_MULTI_AXIS = 3 };
+typedef struct tfl_quant_details {
+  int type;
+  int present;
+  int32_t scales, zero_points, block_size;
+} tfl_quant_details;
+tfl_quant_details tfl_tensor_quant_details(tfl_context *ctx, const tfl_tensor *t);
+
 /* --- threads ----------------------------------------------------------------------------
  * The interpreter owns a pool of `threads` workers (the caller counts as one). Eval may split
  * its work into n_tasks independent pieces: fn(arg, task, thread) runs once per task, with

@@ -7,6 +7,7 @@
 #include "format/verify.h"
 #include "model/model.h"
 #include "model/ops.h"
+#include "runtime/interpreter.h"
 #include "runtime/kernel.h"
 
 static const tfl_model_op *model_op(const tfl_node *node) {
@@ -178,3 +179,17 @@ size_t tfl_shape_count(int ndim, const int32_t *dims) {
 }
 
 size_t tfl_tensor_count(const tfl_tensor *t) { return tfl_shape_count(t->ndim, t->dims); }
+
+tfl_quant_details tfl_tensor_quant_details(tfl_context *ctx, const tfl_tensor *t) {
+  tfl_quant_details q = {TFL_QDETAILS_NONE, 0, -1, -1, 0};
+  if (!t || t->index < 0 || t->index >= ctx->n_tensors || &ctx->tensors[t->index] != t)
+    return q;
+  const tfl_model_tensor *mt = &ctx->msg->tensors[t->index];
+  q.type = mt->quant_details_type;
+  q.present = fb_table_present(mt->quant_details);
+  if (!q.present || q.type == TFL_QDETAILS_CUSTOM) return q;
+  q.scales = fb_i32(mt->quant_details, TFLITE_QDETAILS_SCALES, 0);
+  q.zero_points = fb_i32(mt->quant_details, TFLITE_QDETAILS_ZERO_POINTS, 0);
+  q.block_size = fb_i32(mt->quant_details, TFLITE_QDETAILS_BLOCK, 0);
+  return q;
+}

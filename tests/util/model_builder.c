@@ -195,6 +195,26 @@ void mb_quant(mb_model *m, int tensor, int count, const float *scales,
   t->quant = fbb_end(&m->fb);
 }
 
+void mb_quant_blockwise(mb_model *m, int tensor, int scales, int zero_points, int block_size) {
+  mb_tensor_rec *t = mb_tensor_at(m, tensor);
+  if (!t) {
+    mb_fail(m);
+    return;
+  }
+  fb_ref details = 0;
+  if (scales != MB_BLOCKWISE_NO_TABLE) {
+    fbb_start(&m->fb);
+    fbb_add_u32(&m->fb, 0, (uint32_t)scales);
+    fbb_add_u32(&m->fb, 1, (uint32_t)zero_points);
+    fbb_add_u32(&m->fb, 2, (uint32_t)block_size);
+    details = fbb_end(&m->fb);
+  }
+  fbb_start(&m->fb);
+  fbb_add_u8(&m->fb, 4, 2); /* QuantizationDetails: BlockwiseQuantization */
+  fbb_add_ref(&m->fb, 5, details);
+  t->quant = fbb_end(&m->fb);
+}
+
 void mb_variable(mb_model *m, int tensor) {
   mb_tensor_rec *t = mb_tensor_at(m, tensor);
   if (t) t->is_variable = 1;

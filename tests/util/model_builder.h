@@ -68,6 +68,11 @@ int mb_tensor(mb_model *m, tfl_type type, int ndim, const int32_t *dims, const v
  * scale, zero_point, quantized_dimension = axis). zero_points may be NULL (all 0). */
 void mb_quant(mb_model *m, int tensor, int count, const float *scales,
               const int64_t *zero_points, int axis);
+/* Blockwise quantization (QuantizationDetails BlockwiseQuantization) for a tensor, replacing
+ * any mb_quant: scales and zero_points are tensor indices and block_size the block size, all
+ * written as given. With scales == MB_BLOCKWISE_NO_TABLE only the union type is written. */
+#define MB_BLOCKWISE_NO_TABLE (-1000)
+void mb_quant_blockwise(mb_model *m, int tensor, int scales, int zero_points, int block_size);
 /* Marks a tensor is_variable, and sets a shape_signature (ndim entries, -1 = dynamic). */
 void mb_variable(mb_model *m, int tensor);
 void mb_shape_signature(mb_model *m, int tensor, const int32_t *sig);

@@ -1,0 +1,147 @@
+#include "kernels/blockwise.h"
+
+#include <math.h>
+
+/* Blocks of at most this many values have exact partial sums (see blockwise.h). */
+#define EXACT_BLOCK 16384
+/* Beyond this a block's float partial sums could leave the int32 range TFLite stores them
+ * in (|q * w| <= 1024 per value). */
+#define MAX_BLOCK (1 << 21)
+
+static tfl_status check_weights(tfl_context *ctx, const tfl_node *node, const tfl_tensor *w,
+                                const tfl_quant_details *qd) {
+  if (!qd->present)
+    return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
+                            "weights '%s' are marked blockwise-quantized but the model gives "
+                            "no blockwise parameters (scales, block size)",
+                            w->name);
+  if (w->type != TFL_INT4)
+    return tfl_context_fail(ctx, node, TFL_UNSUPPORTED,
+                            "blockwise-quantized weights '%s' have type %s; only int4 is "
+                            "supported",
+                            w->name, tfl_type_name(w->type));
+  if (!tfl_tensor_is_constant(w))
+    return tfl_context_fail(ctx, node, TFL_UNSUPPORTED,
+                            "blockwise-quantized weights '%s' must be constant", w->name);
+  const size_t count = tfl_tensor_count(w);
+  if (w->bytes < count / 2 + count % 2)
+    return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
+                            "weights '%s' hold %zu bytes, too few for %zu int4 values",
+                            w->name, w->bytes, count);
+  return TFL_OK;
+}
+
+static tfl_status check_block(tfl_context *ctx, const tfl_node *node, const tfl_tensor *w,
+                              int32_t block, size_t in_features) {
+  if (block <= 0 || block > MAX_BLOCK)
+    return tfl_context_fail(ctx, node, TFL_UNSUPPORTED,
+                            "block size %d of weights '%s' is not in [1, %d]", (int)block,
+                            w->name, MAX_BLOCK);
+  if (in_features % (size_t)block != 0)
+    return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
+                            "block size %d of weights '%s' does not divide their %zu input "
+                            "features",
+                            (int)block, w->name, in_features);
+  return TFL_OK;
+}
+
+static tfl_status check_scales(tfl_context *ctx, const tfl_node *node, const tfl_tensor *w,
+                               const tfl_tensor *s, const tfl_blockwise_fc *bw) {
+  if (!s)
+    return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
+                            "the blockwise scales tensor of weights '%s' is missing", w->name);
+  if (s->type != TFL_FLOAT16 || !tfl_tensor_is_constant(s))
+    return tfl_context_fail(ctx, node, TFL_UNSUPPORTED,
+                            "blockwise scales '%s' of weights '%s' must be a constant float16 "
+                            "tensor, not %s%s",
+                            s->name, w->name, tfl_tensor_is_constant(s) ? "" : "non-constant ",
+                            tfl_type_name(s->type));
+  const size_t blocks = bw->in_features / bw->block_size;
+  if (s->ndim != 2 || (size_t)s->dims[0] != bw->units || (size_t)s->dims[1] != blocks)
+    return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
+                            "blockwise scales '%s' of weights '%s' must have shape [%zu, %zu] "
+                            "(units, input features / block size %zu)",
+                            s->name, w->name, bw->units, blocks, bw->block_size);
+  return TFL_OK;
+}
+
+tfl_status tfl_blockwise_fc_prepare(tfl_context *ctx, const tfl_node *node,
+                                    const tfl_tensor *weights, const tfl_quant_details *qd,
+                                    tfl_blockwise_fc *bw) {
+  bw->active = 0;
+  bw->units = (size_t)weights->dims[0];
+  bw->in_features = (size_t)weights->dims[1];
+  tfl_status st = check_weights(ctx, node, weights, qd);
+  if (st == TFL_OK) st = check_block(ctx, node, weights, qd->block_size, bw->in_features);
+  if (st != TFL_OK) return st;
+  bw->block_size = (size_t)qd->block_size;
+  bw->scales = qd->scales;
+  st = check_scales(ctx, node, weights, tfl_context_tensor(ctx, qd->scales), bw);
+  if (st != TFL_OK) return st;
+  bw->active = 1;
+  return TFL_OK;
+}
+
+/* IEEE binary16 to float (exact: every half is a float). */
+static float half_to_float(uint16_t h) {
+  const int exponent = (h >> 10) & 0x1f;
+  const int mantissa = h & 0x3ff;
+  float magnitude;
+  if (exponent == 0x1f)
+    magnitude = mantissa ? NAN : INFINITY;
+  else if (exponent == 0)
+    magnitude = ldexpf((float)mantissa, -24);
+  else
+    magnitude = ldexpf((float)(mantissa | 0x400), exponent - 25);
+  return (h & 0x8000) ? -magnitude : magnitude;
+}
+
+/* Element i of packed int4 data, sign-extended. */
+static int32_t int4_at(const uint8_t *w, size_t i) {
+  const unsigned nibble = (i & 1) ? w[i >> 1] >> 4 : w[i >> 1] & 0xfu;
+  return (int32_t)(nibble ^ 8u) - 8;
+}
+
+/* dot(q, w[first ...]) over n values, and the sum of those weights in *wsum. */
+static int32_t block_dot(const int8_t *q, const uint8_t *w, size_t first, size_t n,
+                         int32_t *wsum) {
+  const int rounded = n > EXACT_BLOCK;
+  int32_t dot = 0, sum = 0;
+  for (size_t i = 0; i < n; i++) {
+    const int32_t v = int4_at(w, first + i);
+    const int32_t p = (int32_t)q[i] * v;
+    sum += v;
+    dot = rounded ? (int32_t)((float)dot + (float)p) : dot + p;
+  }
+  *wsum = sum;
+  return dot;
+}
+
+static float unit_output(const tfl_blockwise_fc *bw, const int8_t *q, const tfl_hybrid_row *row,
+                         const uint8_t *weights, const uint16_t *scales, size_t u) {
+  const size_t blocks = bw->in_features / bw->block_size;
+  float out = 0.0f, wsum_scaled = 0.0f;
+  for (size_t j = 0; j < blocks; j++) {
+    int32_t wsum;
+    const size_t offset = j * bw->block_size;
+    const int32_t dot =
+        block_dot(q + offset, weights, u * bw->in_features + offset, bw->block_size, &wsum);
+    const float s = half_to_float(scales[u * blocks + j]);
+    out += (float)dot * s;
+    wsum_scaled += s * (float)wsum;
+  }
+  out -= (float)row->zero_point * wsum_scaled;
+  return out * row->scale;
+}
+
+void tfl_blockwise_fc_run(tfl_context *ctx, const tfl_blockwise_fc *bw, const int8_t *q,
+                          const tfl_hybrid_row *rows, size_t batches, const uint8_t *weights,
+                          const float *bias, float *out) {
+  const uint16_t *scales = tfl_context_tensor(ctx, bw->scales)->data;
+  for (size_t b = 0; b < batches; b++, q += bw->in_features) {
+    for (size_t u = 0; u < bw->units; u++) {
+      const float v = unit_output(bw, q, &rows[b], weights, scales, u);
+      *out++ = bias ? v + bias[u] : v;
+    }
+  }
+}

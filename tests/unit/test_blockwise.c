@@ -1,0 +1,408 @@
+/* FULLY_CONNECTED with blockwise-quantized int4 weights (kernels/blockwise.h): a hand-computed
+ * case, shapes against a naive reference written here in TFLite's float order (bit for bit)
+ * and against the exact product in double (within the input quantization error), blocks long
+ * enough for TFLite's float-rounded sums, then bad blockwise parameters. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/ops.h"
+#include "runtime/kernel.h"
+#include "tfl/tfl.h"
+#include "util/check_util.h"
+#include "util/model_builder.h"
+#include "util/quant_ref.h"
+#include "util/test.h"
+
+typedef struct bw_case {
+  int32_t batches, units, features, block;
+  int bias;          /* a constant float bias */
+  int act;           /* fused activation */
+  int asymmetric;    /* asymmetric_quantize_inputs (the blockwise path ignores it) */
+  int keep_num_dims; /* input [1, batches, features] with keep_num_dims */
+} bw_case;
+
+/* Ways to break a model on purpose. */
+typedef enum bw_bad {
+  BAD_NONE,
+  BAD_SCALES_F32,      /* scales stored as float32 */
+  BAD_SCALES_SHAPE,    /* scales [units, blocks + 1] */
+  BAD_SCALES_1D,       /* scales [units * blocks] */
+  BAD_SCALES_INPUT,    /* scales are a graph input, not a constant */
+  BAD_SCALES_IS_INPUT, /* the scales index names the float input tensor */
+  BAD_NO_TABLE,        /* details type blockwise but no BlockwiseQuantization table */
+  BAD_NO_SCALES,       /* scales index -1 */
+  BAD_WEIGHTS_INT8,    /* int8 weights with blockwise details */
+  BAD_INPUT_INT8       /* quantized int8 input */
+} bw_bad;
+
+/* The model's data: x [batches * features], w (int4 codes, one per value), fp16 scales
+ * [units][blocks], bias [units]. */
+typedef struct bw_data {
+  const float *x;
+  const int8_t *w;
+  const uint16_t *scales;
+  const float *bias;
+} bw_data;
+
+static int32_t bw_blocks(const bw_case *c) { return c->features / c->block; }
+
+/* Packs int4 codes two to a byte, element i in the low nibble of byte i / 2 when i is even. */
+static uint8_t *pack_int4(const int8_t *w, size_t n) {
+  uint8_t *p = calloc(n / 2 + 1, 1);
+  for (size_t i = 0; i < n; i++) p[i / 2] |= (uint8_t)(((unsigned)w[i] & 0xfu) << (4 * (i % 2)));
+  return p;
+}
+
+static int add_scales(mb_model *m, const bw_case *c, bw_bad bad, const bw_data *d) {
+  const size_t n = (size_t)c->units * (size_t)bw_blocks(c);
+  int32_t dims[2] = {c->units, bw_blocks(c)};
+  int ndim = 2;
+  if (bad == BAD_SCALES_SHAPE) dims[1]++;
+  if (bad == BAD_SCALES_1D) {
+    dims[0] = (int32_t)n;
+    ndim = 1;
+  }
+  if (bad == BAD_SCALES_INPUT) return mb_tensor(m, TFL_FLOAT16, ndim, dims, NULL, 0, "scales");
+  const size_t stored = ck_count(ndim, dims);
+  if (bad == BAD_SCALES_F32) {
+    float *f = calloc(stored, sizeof(float));
+    const int t = mb_tensor(m, TFL_FLOAT32, ndim, dims, f, stored * sizeof(float), "scales");
+    free(f);
+    return t;
+  }
+  uint16_t *h = calloc(stored, sizeof(uint16_t));
+  memcpy(h, d->scales, n * sizeof(uint16_t));
+  const int t = mb_tensor(m, TFL_FLOAT16, ndim, dims, h, stored * sizeof(uint16_t), "scales");
+  free(h);
+  return t;
+}
+
+static int add_weights(mb_model *m, const bw_case *c, bw_bad bad, const bw_data *d) {
+  const size_t n = (size_t)c->units * (size_t)c->features;
+  const int32_t dims[2] = {c->units, c->features};
+  if (bad == BAD_WEIGHTS_INT8) return mb_tensor(m, TFL_INT8, 2, dims, d->w, n, "w");
+  uint8_t *packed = pack_int4(d->w, n);
+  const int t = mb_tensor(m, TFL_INT4, 2, dims, packed, n / 2 + n % 2, "w");
+  free(packed);
+  return t;
+}
+
+static void set_blockwise(mb_model *m, int w, int scales, int input, const bw_case *c,
+                          bw_bad bad) {
+  if (bad == BAD_NO_TABLE)
+    mb_quant_blockwise(m, w, MB_BLOCKWISE_NO_TABLE, -1, c->block);
+  else if (bad == BAD_NO_SCALES)
+    mb_quant_blockwise(m, w, -1, -1, c->block);
+  else
+    mb_quant_blockwise(m, w, bad == BAD_SCALES_IS_INPUT ? input : scales, -1, c->block);
+}
+
+static uint8_t *bw_build(const bw_case *c, bw_bad bad, const bw_data *d, size_t *size) {
+  mb_model *m = mb_new();
+  const tfl_type io = bad == BAD_INPUT_INT8 ? TFL_INT8 : TFL_FLOAT32;
+  const int32_t in3[3] = {1, c->batches, c->features}, in2[2] = {c->batches, c->features};
+  const int32_t out_dims[2] = {c->batches, c->units}, b_dims[1] = {c->units};
+  const int x = c->keep_num_dims ? mb_tensor(m, io, 3, in3, NULL, 0, "x")
+                                 : mb_tensor(m, io, 2, in2, NULL, 0, "x");
+  const int w = add_weights(m, c, bad, d);
+  const int y = mb_tensor(m, io, 2, out_dims, NULL, 0, "y");
+  const int s = add_scales(m, c, bad, d);
+  const float one = 1.0f;
+  if (io == TFL_INT8) {
+    mb_quant(m, x, 1, &one, NULL, 0);
+    mb_quant(m, y, 1, &one, NULL, 0);
+  }
+  set_blockwise(m, w, s, x, c, bad);
+  const int in[3] = {x, w,
+                     c->bias ? mb_tensor(m, TFL_FLOAT32, 1, b_dims, d->bias,
+                                         (size_t)c->units * sizeof(float), "b")
+                             : -1};
+  const int graph_in[2] = {x, s};
+  mb_inputs(m, bad == BAD_SCALES_INPUT ? 2 : 1, graph_in);
+  mb_outputs(m, 1, &y);
+  const mb_field opt[] = {MB_BYTE(0, c->act), MB_BYTE(2, c->keep_num_dims),
+                          MB_BYTE(3, c->asymmetric), MB_FIELDS_END};
+  mb_op(m, TFL_OP_FULLY_CONNECTED, 1, c->bias ? 3 : 2, in, 1, &y, TFL_OPTS_FULLY_CONNECTED, opt);
+  uint8_t *bytes = mb_finish(m, size);
+  mb_free(m);
+  return bytes;
+}
+
+/* Builds and runs the model; y gets batches * units floats. err holds the loader's or the
+ * interpreter's message on failure. */
+static tfl_status bw_run(const bw_case *c, bw_bad bad, const bw_data *d, float *y, char *err,
+                         size_t err_size) {
+  size_t size;
+  uint8_t *bytes = bw_build(c, bad, d, &size);
+  tfl_model *model = NULL;
+  tfl_interpreter *interp = NULL;
+  err[0] = '\0';
+  tfl_status st = bytes ? tfl_model_load_buffer(bytes, size, &model, err, err_size)
+                        : TFL_INVALID_ARGUMENT;
+  if (st == TFL_OK) st = tfl_interpreter_create(model, NULL, &interp, err, err_size);
+  if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
+  if (st == TFL_OK) {
+    tfl_tensor *t_in = tfl_interpreter_input(interp, 0);
+    st = tfl_tensor_copy_from(t_in, d->x, tfl_tensor_byte_size(t_in));
+  }
+  if (st == TFL_OK) st = tfl_interpreter_invoke(interp);
+  if (st == TFL_OK) {
+    const tfl_tensor *t_out = tfl_interpreter_output(interp, 0);
+    st = tfl_tensor_copy_to(t_out, y, tfl_tensor_byte_size(t_out));
+  }
+  if (st != TFL_OK && interp && !err[0]) snprintf(err, err_size, "%s", tfl_interpreter_error(interp));
+  tfl_interpreter_free(interp);
+  tfl_model_free(model);
+  free(bytes);
+  return st;
+}
+
+/* ---- the naive reference ------------------------------------------------------------------ */
+
+/* binary16 in double, from its fields. */
+static double half_value(uint16_t h) {
+  const int e = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  const double v = e ? ldexp(1024.0 + mant, e - 25) : ldexp((double)mant, -24);
+  return (h & 0x8000) ? -v : v;
+}
+
+/* TFLite's EvalBlockwise4Bit for one output, then the activation: per block an integer dot
+ * product (each partial sum rounded to float when `rounded`), the float steps in its order. */
+static float ref_output(const bw_case *c, const int8_t *q, float row_scale, int32_t zp,
+                        const int8_t *w_row, const uint16_t *s_row, float bias, int rounded) {
+  float out = 0.0f, wsum_scaled = 0.0f;
+  for (int32_t j = 0; j < bw_blocks(c); j++) {
+    int64_t dot = 0, wsum = 0;
+    for (int32_t i = j * c->block; i < (j + 1) * c->block; i++) {
+      dot = rounded ? (int64_t)((float)dot + (float)(q[i] * w_row[i])) : dot + q[i] * w_row[i];
+      wsum += w_row[i];
+    }
+    const float s = (float)half_value(s_row[j]);
+    out += (float)dot * s;
+    wsum_scaled += s * (float)wsum;
+  }
+  out -= (float)zp * wsum_scaled;
+  out *= row_scale;
+  if (c->bias) out += bias;
+  if (c->act == TFL_ACT_TANH) return tanhf(out);
+  if (c->act == TFL_ACT_SIGN_BIT) return signbit(out) ? 1.0f : 0.0f;
+  return (float)ck_float_activation(c->act, out);
+}
+
+/* The exact product of the input with the dequantized weights, in double, and the bound on
+ * how far the quantized input can move it: half an input step times sum |weight|. */
+static double exact_output(const bw_case *c, const float *x, const int8_t *w_row,
+                           const uint16_t *s_row, float bias, double *weight_l1) {
+  double v = c->bias ? bias : 0.0, l1 = 0.0;
+  for (int32_t i = 0; i < c->features; i++) {
+    const double wv = w_row[i] * half_value(s_row[i / c->block]);
+    v += (double)x[i] * wv;
+    l1 += fabs(wv);
+  }
+  *weight_l1 = l1;
+  return c->act == TFL_ACT_TANH ? tanh(v) : ck_float_activation(c->act, v);
+}
+
+/* qr_quantize_row, plus TFLite's rule for a row without a nonzero value: all codes 0, scale 1,
+ * zero point 0. */
+static void quantize_row(const float *x, size_t n, int8_t *q, float *scale, int32_t *zp) {
+  for (size_t i = 0; i < n; i++)
+    if (x[i] != 0.0f) {
+      qr_quantize_row(x, n, 1, q, scale, zp);
+      return;
+    }
+  memset(q, 0, n);
+  *scale = 1.0f;
+  *zp = 0;
+}
+
+static int same_float(float a, float b) { return a == b || (isnan(a) && isnan(b)); }
+
+static void check_case(const bw_case *c, const bw_data *d, const float *y) {
+  const size_t k = (size_t)c->features;
+  int8_t *q = malloc(k ? k : 1);
+  for (int32_t b = 0; b < c->batches && test_failures_in_current == 0; b++) {
+    float scale;
+    int32_t zp;
+    quantize_row(d->x + b * k, k, q, &scale, &zp);
+    for (int32_t u = 0; u < c->units; u++) {
+      const int8_t *w_row = d->w + u * k;
+      const uint16_t *s_row = d->scales + u * bw_blocks(c);
+      const float bias = c->bias ? d->bias[u] : 0.0f;
+      const float got = y[b * c->units + u];
+      const float want = ref_output(c, q, scale, zp, w_row, s_row, bias, c->block > 16384);
+      if (!same_float(got, want))
+        test_fail(__FILE__, __LINE__, "batch %d unit %d: %.9g, reference %.9g", (int)b, (int)u,
+                  got, want);
+      double l1;
+      const double exact = exact_output(c, d->x + b * k, w_row, s_row, bias, &l1);
+      if (c->act != TFL_ACT_SIGN_BIT)
+        CHECK_NEAR(got, exact, 0.5 * scale * l1 * 1.001 + 1e-5 * (1.0 + fabs(exact)));
+    }
+  }
+  free(q);
+}
+
+/* Random fp16 scales: normal values in [2^-5, 4), a few negative, and one subnormal. */
+static uint16_t *random_scales(size_t n, unsigned seed) {
+  int64_t *e = qr_random_ints(n, seed, 10, 16), *m = qr_random_ints(n, seed + 1, 0, 1023);
+  uint16_t *h = malloc((n ? n : 1) * sizeof(uint16_t));
+  for (size_t i = 0; i < n; i++)
+    h[i] = (uint16_t)((i % 7 == 3 ? 0x8000 : 0) | (e[i] << 10) | m[i]);
+  if (n > 2) h[n / 2] = 0x0123; /* subnormal */
+  free(e);
+  free(m);
+  return h;
+}
+
+static void run_random_case(const bw_case *c, unsigned seed) {
+  const size_t n_x = (size_t)c->batches * c->features, n_w = (size_t)c->units * c->features;
+  float *x = qr_random_floats(n_x, seed, 2.0f);
+  int64_t *w64 = qr_random_ints(n_w, seed + 1, -8, 7);
+  int8_t *w = qr_pack(TFL_INT8, w64, n_w);
+  uint16_t *scales = random_scales((size_t)c->units * bw_blocks(c), seed + 2);
+  float *bias = qr_random_floats((size_t)c->units, seed + 4, 1.0f);
+  float *y = malloc(((size_t)c->batches * c->units + 1) * sizeof(float));
+  if (c->batches > 1) memset(x + c->features, 0, (size_t)c->features * sizeof(float));
+  const bw_data d = {x, w, scales, bias};
+  char err[512];
+  const tfl_status st = bw_run(c, BAD_NONE, &d, y, err, sizeof(err));
+  if (st != TFL_OK)
+    test_fail(__FILE__, __LINE__, "case %dx%dx%d block %d: %s", (int)c->batches, (int)c->units,
+              (int)c->features, (int)c->block, err);
+  else
+    check_case(c, &d, y);
+  free(x);
+  free(w64);
+  free(w);
+  free(scales);
+  free(bias);
+  free(y);
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+/* x = [1, 0, 0, 0] quantizes to q = [127, -128, -128, -128] with scale 1/255 and zero point
+ * -128. Weights [1, -2 | 3, -8] with scales [1 | 0.5]: dots 383 and 640, weight sums -1 and -5,
+ * so out = (383 + 640 * 0.5 - 128 * 3.5) / 255 = 1, which is x . (scaled weights) = 1. */
+TEST(hand_computed_case) {
+  const bw_case c = {1, 1, 4, 2, 1, TFL_ACT_NONE, 1, 0};
+  const float x[4] = {1, 0, 0, 0}, bias[1] = {0.25f};
+  const int8_t w[4] = {1, -2, 3, -8};
+  const uint16_t scales[2] = {0x3c00, 0x3800};
+  const bw_data d = {x, w, scales, bias};
+  float y[1];
+  char err[512];
+  REQUIRE(bw_run(&c, BAD_NONE, &d, y, err, sizeof(err)) == TFL_OK);
+  CHECK_NEAR(y[0], 1.25, 1e-6);
+  check_case(&c, &d, y);
+}
+
+TEST(shapes_blocks_bias_and_activations) {
+  static const bw_case cases[] = {
+      {1, 4, 32, 32, 0, TFL_ACT_NONE, 1, 0},       /* the shape TFLite's blockwise path takes */
+      {3, 5, 64, 16, 1, TFL_ACT_NONE, 0, 0},       /* asymmetric_quantize_inputs off */
+      {2, 7, 96, 32, 1, TFL_ACT_RELU, 1, 0},
+      {4, 8, 128, 128, 0, TFL_ACT_RELU6, 1, 1},    /* keep_num_dims, one block per row */
+      {2, 3, 6, 2, 1, TFL_ACT_RELU_N1_TO_1, 1, 0}, /* small: few units and features */
+      {2, 4, 10, 5, 1, TFL_ACT_TANH, 1, 0},        /* odd block size */
+      {3, 3, 7, 7, 0, TFL_ACT_SIGN_BIT, 1, 0},     /* odd features: rows straddle bytes */
+      {2, 6, 45, 1, 1, TFL_ACT_NONE, 1, 1},        /* block size 1 */
+      {1, 16, 256, 64, 1, TFL_ACT_RELU, 1, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    run_random_case(&cases[i], 4100u + 10u * (unsigned)i);
+}
+
+/* Constant inputs of 1 quantize to 127; with weights 7 each product is 889, so a block of
+ * 32768 sums past 2^24, where TFLite's float additions round; the reference rounds too. */
+TEST(long_blocks_round_like_tflite) {
+  const bw_case c = {1, 2, 32768, 32768, 1, TFL_ACT_NONE, 1, 0};
+  const size_t n = (size_t)c.features;
+  float *x = malloc(n * sizeof(float));
+  int8_t *w = malloc(2 * n);
+  for (size_t i = 0; i < n; i++) x[i] = 1.0f;
+  for (size_t i = 0; i < 2 * n; i++) w[i] = i < n ? 7 : (int8_t)((int)(i % 16) - 8);
+  const uint16_t scales[2] = {0x3c00, 0x2e66};
+  const float bias[2] = {0.5f, -0.5f};
+  const bw_data d = {x, w, scales, bias};
+  float y[2];
+  char err[512];
+  const tfl_status st = bw_run(&c, BAD_NONE, &d, y, err, sizeof(err));
+  if (st != TFL_OK) test_fail(__FILE__, __LINE__, "%s", err);
+  if (st == TFL_OK) {
+    check_case(&c, &d, y);
+    /* The rounded sum differs from the exact one (127 * 7 * 32768). */
+    float scale;
+    int32_t zp;
+    int8_t *q = malloc(n);
+    quantize_row(x, n, q, &scale, &zp);
+    CHECK(ref_output(&c, q, scale, zp, w, scales, bias[0], 1) !=
+          ref_output(&c, q, scale, zp, w, scales, bias[0], 0));
+    free(q);
+  }
+  free(x);
+  free(w);
+}
+
+TEST(zero_input_gives_bias) {
+  const bw_case c = {2, 4, 32, 8, 1, TFL_ACT_RELU, 1, 0};
+  float x[64] = {0};
+  int8_t w[128];
+  uint16_t scales[16];
+  for (int i = 0; i < 128; i++) w[i] = (int8_t)(i % 16 - 8);
+  for (int i = 0; i < 16; i++) scales[i] = 0x3c00;
+  const float bias[4] = {1.5f, -2.0f, 0.0f, 3.25f};
+  const bw_data d = {x, w, scales, bias};
+  float y[8];
+  char err[512];
+  REQUIRE(bw_run(&c, BAD_NONE, &d, y, err, sizeof(err)) == TFL_OK);
+  for (int i = 0; i < 8; i++) CHECK_NEAR(y[i], ck_float_activation(TFL_ACT_RELU, bias[i % 4]), 0);
+}
+
+/* A bad model must fail with a message containing `what`. */
+static void expect_failure(const bw_case *c, bw_bad bad, const char *what) {
+  const size_t n_w = (size_t)c->units * c->features, n_s = (size_t)c->units * bw_blocks(c);
+  float *x = calloc((size_t)c->batches * c->features, sizeof(float));
+  int8_t *w = calloc(n_w, 1);
+  uint16_t *scales = calloc(n_s ? n_s : 1, sizeof(uint16_t));
+  float *bias = calloc((size_t)c->units, sizeof(float));
+  float *y = calloc((size_t)c->batches * c->units, sizeof(float));
+  const bw_data d = {x, w, scales, bias};
+  char err[512];
+  const tfl_status st = bw_run(c, bad, &d, y, err, sizeof(err));
+  if (st == TFL_OK)
+    test_fail(__FILE__, __LINE__, "bad model %d (expecting '%s') ran", (int)bad, what);
+  else if (!strstr(err, what))
+    test_fail(__FILE__, __LINE__, "bad model %d: message '%s' lacks '%s'", (int)bad, err, what);
+  free(x);
+  free(w);
+  free(scales);
+  free(bias);
+  free(y);
+}
+
+TEST(bad_blockwise_parameters_fail_cleanly) {
+  const bw_case ok = {2, 4, 32, 8, 1, TFL_ACT_NONE, 1, 0};
+  const bw_case not_dividing = {2, 4, 32, 12, 1, TFL_ACT_NONE, 1, 0};
+  expect_failure(&not_dividing, BAD_NONE, "does not divide");
+  expect_failure(&ok, BAD_SCALES_F32, "float16");
+  expect_failure(&ok, BAD_SCALES_SHAPE, "must have shape [4, 4]");
+  expect_failure(&ok, BAD_SCALES_1D, "must have shape [4, 4]");
+  expect_failure(&ok, BAD_SCALES_INPUT, "constant");
+  expect_failure(&ok, BAD_SCALES_IS_INPUT, "float16");
+  expect_failure(&ok, BAD_NO_TABLE, "no blockwise parameters");
+  expect_failure(&ok, BAD_NO_SCALES, "scales refer to tensor -1"); /* at load */
+  expect_failure(&ok, BAD_WEIGHTS_INT8, "only int4");
+  expect_failure(&ok, BAD_INPUT_INT8, "need a float32 input");
+}
+
+int main(void) {
+  RUN(hand_computed_case);
+  RUN(shapes_blocks_bias_and_activations);
+  RUN(long_blocks_round_like_tflite);
+  RUN(zero_input_gives_bias);
+  RUN(bad_blockwise_parameters_fail_cleanly);
+  return test_summary();
+}
