@@ -4,6 +4,7 @@
 
 #include "tfl/status.h"
 #include "tfl/tensor.h"
+#include "tfl/string.h"
 #include "tfl/model.h"
 #include "tfl/op.h"
 #include "tfl/interpreter.h"

@@ -15,6 +15,7 @@
  *   (up to 2^32), uint8/int8 inputs without any quantization compare raw, and anything else
  *   (one side quantized, per-channel, zero scale, zero point outside the type) is an error.
  *   int16 in the ordered comparisons compares raw, quantized or not, as in TFLite.
+ * - EQUAL and NOT_EQUAL also compare strings (byte for byte, broadcasting), as in TFLite.
  * - SELECT takes a condition of the inputs' shape, a scalar, or a vector matching their first
  *   dimension; SELECT_V2 broadcasts all three operands. Any fixed-size element type is moved
  *   as is (no requantization). When every operand and the model's output hold one element, the
@@ -34,6 +35,7 @@
 #include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "runtime/string_tensor.h"
 
 /* --- comparisons and binary logical ops ------------------------------------------------- */
 
@@ -159,8 +161,9 @@ typedef struct cmp_op {
 
 typedef struct cmp_data {
   tfl_bcast plan;
-  tfl_bcast_fn fn;
+  tfl_bcast_fn fn; /* NULL for strings */
   int swap;
+  cmp_kind kind;
   cmp_params params;
 } cmp_data;
 
@@ -208,8 +211,10 @@ static tfl_status cmp_prepare(tfl_context *ctx, tfl_node *node) {
   tfl_status st = tfl_broadcast_operands(ctx, node, &a, &b, &out);
   if (st != TFL_OK) return st;
   const int scaled = cmp_is_scaled(op->kind, a, b);
-  d->fn = cmp_find_kernel(a->type, scaled, op->kind);
-  if (!d->fn)
+  const int strings = a->type == TFL_STRING && (op->kind == CMP_EQ || op->kind == CMP_NE);
+  d->fn = strings ? NULL : cmp_find_kernel(a->type, scaled, op->kind);
+  d->kind = op->kind;
+  if (!d->fn && !strings)
     return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s inputs are not supported",
                             tfl_type_name(a->type));
   if (scaled) {
@@ -229,11 +234,39 @@ static tfl_status cmp_prepare(tfl_context *ctx, tfl_node *node) {
   return tfl_context_resize(ctx, out, ndim, dims);
 }
 
+static int same_string(tfl_string x, tfl_string y) {
+  return x.size == y.size && (x.size == 0 || memcmp(x.data, y.data, x.size) == 0);
+}
+
+/* EQUAL / NOT_EQUAL on strings: output element j compares the operands' elements at the
+ * broadcast plan's coordinates of j. */
+static tfl_status cmp_eval_strings(tfl_context *ctx, const tfl_node *node, const cmp_data *d,
+                                   const tfl_tensor *a, const tfl_tensor *b, tfl_tensor *out) {
+  tfl_status st = tfl_check_strings(ctx, node, a);
+  if (st == TFL_OK) st = tfl_check_strings(ctx, node, b);
+  if (st != TFL_OK) return st;
+  const tfl_bcast *p = &d->plan;
+  uint8_t *o = out->data;
+  for (size_t j = 0; j < p->count; j++) {
+    size_t rest = j, ia = 0, ib = 0;
+    for (int k = p->ndim - 1; k >= 0; k--) {
+      const size_t i = rest % p->dims[k];
+      rest /= p->dims[k];
+      ia += i * p->a_stride[k];
+      ib += i * p->b_stride[k];
+    }
+    const int same = same_string(tfl_string_at(a, ia), tfl_string_at(b, ib));
+    o[j] = (uint8_t)(same == (d->kind == CMP_EQ));
+  }
+  return TFL_OK;
+}
+
 static tfl_status cmp_eval(tfl_context *ctx, tfl_node *node) {
   const cmp_data *d = node->user_data;
   const tfl_tensor *a = tfl_node_input(ctx, node, d->swap ? 1 : 0);
   const tfl_tensor *b = tfl_node_input(ctx, node, d->swap ? 0 : 1);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
+  if (!d->fn) return cmp_eval_strings(ctx, node, d, a, b, out);
   const size_t size = tfl_type_size(a->type);
   tfl_broadcast_run(&d->plan, a->data, size, b->data, size, out->data, 1, d->fn, &d->params);
   return TFL_OK;
@@ -262,9 +295,10 @@ static const cmp_op logical_or_op = {CMP_OR, 0};
   (TFL_TYPES_F32_I32_I64 | TFL_TYPES_QUANT | TFL_TYPE_BIT(TFL_FLOAT16))
 #define CMP_BOOL_TYPES TFL_TYPE_BIT(TFL_BOOL)
 
-CMP_REGISTRATION(reg_equal, "EQUAL", TFL_OP_EQUAL, equal_op, CMP_ORDERED_TYPES | CMP_BOOL_TYPES)
-CMP_REGISTRATION(reg_not_equal, "NOT_EQUAL", TFL_OP_NOT_EQUAL, not_equal_op,
-                 CMP_ORDERED_TYPES | CMP_BOOL_TYPES)
+#define CMP_EQUALITY_TYPES (CMP_ORDERED_TYPES | CMP_BOOL_TYPES | TFL_TYPE_BIT(TFL_STRING))
+
+CMP_REGISTRATION(reg_equal, "EQUAL", TFL_OP_EQUAL, equal_op, CMP_EQUALITY_TYPES)
+CMP_REGISTRATION(reg_not_equal, "NOT_EQUAL", TFL_OP_NOT_EQUAL, not_equal_op, CMP_EQUALITY_TYPES)
 CMP_REGISTRATION(reg_less, "LESS", TFL_OP_LESS, less_op,
                  CMP_ORDERED_TYPES | TFL_TYPE_BIT(TFL_BFLOAT16))
 CMP_REGISTRATION(reg_less_equal, "LESS_EQUAL", TFL_OP_LESS_EQUAL, less_equal_op,

@@ -1,12 +1,14 @@
 /* Control flow: IF, WHILE and CALL_ONCE run other subgraphs of the model. Values cross
  * subgraph boundaries by copy; a subgraph is re-prepared only when the shapes it receives
- * change, so a loop whose shapes are stable allocates nothing while it runs. */
+ * change, so a loop whose shapes are stable allocates nothing while it runs (except for
+ * string values, which are dynamic tensors sized by their contents). */
 #include <string.h>
 
 #include "kernels/families.h"
 #include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "runtime/string_tensor.h"
 
 /* Bounds the per-node arrays of subgraph arguments kept on the stack. */
 #define TFL_MAX_SUBGRAPH_ARGS 64
@@ -21,6 +23,7 @@ static tfl_status copy_value(tfl_context *ctx, const tfl_node *node, tfl_tensor 
     tfl_status st = tfl_context_resize_dynamic(ctx, dst, src->ndim, src->dims);
     if (st != TFL_OK) return st;
   }
+  if (src->type == TFL_STRING) return tfl_copy_strings(ctx, dst, src);
   if (dst->bytes != src->bytes)
     return tfl_context_error(ctx, node, "size mismatch copying '%s' into '%s'", src->name,
                              dst->name);
@@ -297,19 +300,20 @@ static tfl_status call_once_eval(tfl_context *ctx, tfl_node *node) {
   return TFL_OK;
 }
 
-/* Values cross by copy, so any type of fixed size; CALL_ONCE moves no values (types 0). */
+/* Values cross by copy, so any type of fixed size and strings; CALL_ONCE moves no values
+ * (types 0). */
 static const tfl_op_registration if_op = {
     .name = "IF", .builtin_code = TFL_OP_IF, .data_size = sizeof(if_data),
     .prepare = if_prepare, .eval = if_eval, .flags = TFL_OP_STATEFUL,
-    .types = TFL_TYPES_FIXED_SIZE};
+    .types = TFL_TYPES_FIXED_SIZE_OR_STRING};
 static const tfl_op_registration while_op = {
     .name = "WHILE", .builtin_code = TFL_OP_WHILE, .data_size = sizeof(while_data),
     .prepare = while_prepare, .eval = while_eval, .flags = TFL_OP_STATEFUL,
-    .types = TFL_TYPES_FIXED_SIZE};
+    .types = TFL_TYPES_FIXED_SIZE_OR_STRING};
 static const tfl_op_registration composite_op = {
     .name = "STABLEHLO_COMPOSITE", .builtin_code = TFL_OP_STABLEHLO_COMPOSITE,
     .data_size = sizeof(composite_data), .prepare = composite_prepare, .eval = composite_eval,
-    .flags = TFL_OP_STATEFUL, .types = TFL_TYPES_FIXED_SIZE};
+    .flags = TFL_OP_STATEFUL, .types = TFL_TYPES_FIXED_SIZE_OR_STRING};
 static const tfl_op_registration call_once_op = {
     .name = "CALL_ONCE", .builtin_code = TFL_OP_CALL_ONCE, .data_size = sizeof(call_once_data),
     .prepare = call_once_prepare, .eval = call_once_eval, .flags = TFL_OP_STATEFUL};

@@ -23,6 +23,7 @@
 #include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "runtime/string_tensor.h"
 
 /* Resizes in prepare, or in eval for a dynamic output. */
 static tfl_status resize_output(tfl_context *ctx, tfl_tensor *t, int at_eval, int ndim,
@@ -417,7 +418,8 @@ static tfl_status fill_prepare(tfl_context *ctx, tfl_node *node) {
   if (st != TFL_OK) return st;
   if (dims->ndim != 1) return tfl_context_error(ctx, node, "dims '%s' must be 1-D", dims->name);
   st = check_scalar(ctx, node, value, "value");
-  if (st == TFL_OK) st = tfl_check_fixed_size(ctx, node, value, "value");
+  if (st == TFL_OK && value->type != TFL_STRING)
+    st = tfl_check_fixed_size(ctx, node, value, "value");
   if (st == TFL_OK) st = tfl_context_set_type(ctx, out, value->type);
   if (st == TFL_OK) st = tfl_check_same_quant(ctx, node, value, out, "FILL");
   if (st != TFL_OK) return st;
@@ -426,11 +428,21 @@ static tfl_status fill_prepare(tfl_context *ctx, tfl_node *node) {
   return shape_now_or_later(ctx, node, tfl_tensor_is_constant(dims), fill_shape, &d->at_eval);
 }
 
+static tfl_string fill_string(const void *value, size_t i) {
+  (void)i;
+  return tfl_string_at(value, 0);
+}
+
 static tfl_status fill_eval(tfl_context *ctx, tfl_node *node) {
   tfl_status st = eval_shape_if_later(ctx, node, fill_shape);
   if (st != TFL_OK) return st;
   const tfl_tensor *value = tfl_node_input(ctx, node, 1);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
+  if (value->type == TFL_STRING) {
+    st = tfl_check_strings(ctx, node, value);
+    if (st != TFL_OK) return st;
+    return tfl_write_strings(ctx, out, tfl_tensor_count(out), fill_string, value);
+  }
   const size_t elem = tfl_type_size(value->type), n = tfl_tensor_count(out);
   uint8_t *dst = out->data;
   for (size_t i = 0; i < n; i++) memcpy(dst + i * elem, value->data, elem);
@@ -442,7 +454,7 @@ static const tfl_op_registration reg_fill = {.name = "FILL",
                                              .data_size = sizeof(later_data),
                                              .prepare = fill_prepare,
                                              .eval = fill_eval,
-                                             .types = TFL_TYPES_FIXED_SIZE};
+                                             .types = TFL_TYPES_FIXED_SIZE_OR_STRING};
 
 static tfl_status zeros_like_prepare(tfl_context *ctx, tfl_node *node) {
   tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);

@@ -508,8 +508,11 @@ static int16_t lstm_sat16(int32_t v) {
   return (int16_t)(v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v);
 }
 
-static int8_t lstm_sat8(int32_t v) {
-  return (int8_t)(v > INT8_MAX ? INT8_MAX : v < INT8_MIN ? INT8_MIN : v);
+/* a + b clamped to [lo, hi], without int32 overflow: a rescaled term (any int32 under an
+ * extreme scale) plus a 16-bit partial sum or a zero point. */
+static int32_t lstm_sat_add(int32_t a, int32_t b, int32_t lo, int32_t hi) {
+  const int64_t v = (int64_t)a + (int64_t)b;
+  return (int32_t)(v > hi ? hi : v < lo ? lo : v);
 }
 
 /* The int16 result of TFLite's CwiseMul with a power-of-two shift: truncated, not saturated. */
@@ -529,7 +532,8 @@ static void lstm_q_matvec_acc(const int8_t *w, const int32_t *bias, int32_t rows
                               const int8_t *x, int32_t zp, int32_t mult, int shift, int16_t *acc) {
   for (int32_t r = 0; r < rows; r++, w += cols) {
     const int32_t dot = lstm_q_dot(w, x, cols, zp, bias ? bias[r] : 0);
-    acc[r] = lstm_sat16(tfl_mul_by_quantized_multiplier(dot, mult, shift) + acc[r]);
+    acc[r] = (int16_t)lstm_sat_add(tfl_mul_by_quantized_multiplier(dot, mult, shift), acc[r],
+                                   INT16_MIN, INT16_MAX);
   }
 }
 
@@ -581,7 +585,7 @@ static void lstm_q_gate(const lstm_data *d, const lstm_cell *cell, const lstm_we
     for (int32_t k = 0; peep && k < nc; k++) {
       const int32_t term = tfl_mul_by_quantized_multiplier((int32_t)peep[k] * (int32_t)cb[k],
                                                            qg->peep_mult, qg->peep_shift);
-      acc[k] = lstm_sat16(term + acc[k]);
+      acc[k] = (int16_t)lstm_sat_add(term, acc[k], INT16_MIN, INT16_MAX);
     }
     if (w->ln[g]) lstm_q_layer_norm(acc, nc, w->ln[g], w->bias[g], qg);
   }
@@ -622,7 +626,7 @@ static void lstm_q_output(const lstm_data *d, const lstm_cell *cell, const lstm_
     const int16_t tanh_c = tfl_fx16_tanh(c[k], 15 + q->cell_shift);
     const int32_t v = tfl_mul_by_quantized_multiplier((int32_t)og[k] * (int32_t)tanh_c,
                                                       q->hidden_mult, q->hidden_shift);
-    hidden[k] = lstm_sat8(v + zp);
+    hidden[k] = (int8_t)lstm_sat_add(v, zp, INT8_MIN, INT8_MAX);
   }
   for (int32_t b = 0; w->proj_w && b < d->n_batch; b++) {
     const int8_t *hid = hidden + (size_t)b * (size_t)nc;
@@ -631,7 +635,7 @@ static void lstm_q_output(const lstm_data *d, const lstm_cell *cell, const lstm_
     for (int32_t r = 0; r < no; r++, p += nc) {
       const int32_t dot = lstm_q_dot(p, hid, nc, -q->hidden_zp, proj_b ? proj_b[r] : 0);
       const int32_t v = tfl_mul_by_quantized_multiplier(dot, q->proj_mult, q->proj_shift);
-      h[r] = lstm_sat8(v + q->h_zp);
+      h[r] = (int8_t)lstm_sat_add(v, q->h_zp, INT8_MIN, INT8_MAX);
       if (q->proj_clip > 0 && h[r] > q->proj_clip) h[r] = q->proj_clip;
       if (q->proj_clip > 0 && h[r] < -q->proj_clip) h[r] = (int8_t)-q->proj_clip;
     }
@@ -1046,6 +1050,26 @@ static tfl_status lstm_q_intermediates(tfl_context *ctx, const tfl_node *node,
   return TFL_OK;
 }
 
+/* The zero points the integer kernel computes with. The int8 ones are subtracted inside int32
+ * products (w * (x - zp)) and added to rescaled sums: outside [-128, 127] they describe no
+ * int8 quantization and would overflow those. The cell state is symmetric (TFLite reads only
+ * its power-of-two scale), so a zero point there would be silently ignored. */
+static tfl_status lstm_q_zero_points(tfl_context *ctx, const tfl_node *node,
+                                     const lstm_qparams *q, const tfl_tensor *c) {
+  static const char *const names[3] = {"input", "output_state", "intermediate 4 (hidden)"};
+  const int32_t zps[3] = {q->input_zp, q->h_zp, q->hidden_zp};
+  for (int i = 0; i < 3; i++)
+    if (zps[i] < INT8_MIN || zps[i] > INT8_MAX)
+      return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
+                              "integer LSTM: the %s zero point %ld is outside the int8 range",
+                              names[i], (long)zps[i]);
+  if (c->quant.zero_point[0] != 0)
+    return tfl_context_fail(ctx, node, TFL_INVALID_MODEL,
+                            "integer LSTM: the cell state zero point must be 0, is %ld",
+                            (long)c->quant.zero_point[0]);
+  return TFL_OK;
+}
+
 /* Effective scales as TFLite forms them: float products and quotients, with the power-of-two
  * factors (std::pow in double) widening those expressions to double. */
 static tfl_status lstm_q_prepare(tfl_context *ctx, const tfl_node *node, const lstm_data *d,
@@ -1063,6 +1087,8 @@ static tfl_status lstm_q_prepare(tfl_context *ctx, const tfl_node *node, const l
   const float input_scale = input->quant.scale[0], h_scale = h->quant.scale[0];
   q->input_zp = input->quant.zero_point[0];
   q->h_zp = h->quant.zero_point[0];
+  st = lstm_q_zero_points(ctx, node, q, c);
+  if (st != TFL_OK) return st;
   for (int g = 0; g < LSTM_GATES; g++) {
     lstm_qgate *qg = &q->gate[g];
     const float in_w = lstm_scale_of(ctx, node, s->in_w[g]);

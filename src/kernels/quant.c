@@ -80,7 +80,7 @@ void tfl_build_lut8(tfl_type in_type, float in_scale, int32_t in_zp, tfl_type ou
   tfl_quantized_type_range(out_type, &out_min, &out_max);
   const float inv_out_scale = 1.0f / out_scale;
   for (int32_t v = in_min; v <= in_max; v++) {
-    float x = in_scale * (float)(v - in_zp);
+    float x = in_scale * (float)((int64_t)v - in_zp); /* no int32 overflow for any zero point */
     /* Converted as TFLite's static_cast is on x86: an infinite or NaN result of f becomes
      * INT32_MIN, so the type's minimum. */
     int32_t q = tfl_trunc_i32(roundf(f(x, arg) * inv_out_scale) + (float)out_zp);

@@ -1,4 +1,5 @@
 /* RESHAPE, SQUEEZE and EXPAND_DIMS: the output holds the input's bytes under a new shape.
+ * They take strings too, as in TFLite (the encoding is copied as it is).
  *
  * The output is a copy. It could alias the input's memory instead (TFLite does so when the
  * planner allows), which would need the planner to know about in-place ops. */
@@ -9,22 +10,33 @@
 #include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "runtime/string_tensor.h"
 
 /* Per-node state: whether the output shape waits for eval (a non-constant shape/axis). */
 typedef struct reshape_data {
   int shape_at_eval;
 } reshape_data;
 
-/* min_in..max_in inputs, one output of the (fixed-size) input's type. */
+/* min_in..max_in inputs, one output of the input's type (fixed-size, or string unless
+ * fixed_only). */
 static tfl_status check_io_types(tfl_context *ctx, const tfl_node *node, int min_in,
-                                 int max_in) {
+                                 int max_in, int fixed_only) {
   tfl_status st = tfl_check_io(ctx, node, min_in, max_in, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   const tfl_tensor *out = tfl_node_output(ctx, node, 0);
-  st = tfl_check_fixed_size(ctx, node, in, "input");
+  if (fixed_only || in->type != TFL_STRING) st = tfl_check_fixed_size(ctx, node, in, "input");
   if (st != TFL_OK) return st;
   return tfl_check_type(ctx, node, out, "output", in->type);
+}
+
+/* The output takes the input's data as it is. */
+static tfl_status copy_data(tfl_context *ctx, const tfl_node *node) {
+  const tfl_tensor *in = tfl_node_input(ctx, node, 0);
+  if (in->type != TFL_STRING) return tfl_copy_input_to_output(ctx, node);
+  tfl_status st = tfl_check_strings(ctx, node, in);
+  if (st != TFL_OK) return st;
+  return tfl_copy_strings(ctx, tfl_node_output(ctx, node, 0), in);
 }
 
 /* Resizes in prepare, or in eval for a dynamic output. */
@@ -53,7 +65,7 @@ static tfl_status eval_with_shape_tensor(tfl_context *ctx, tfl_node *node, shape
     tfl_status st = fn(ctx, node, 1);
     if (st != TFL_OK) return st;
   }
-  return tfl_copy_input_to_output(ctx, node);
+  return copy_data(ctx, node);
 }
 
 /* --- RESHAPE ---------------------------------------------------------------------------- */
@@ -131,7 +143,7 @@ static tfl_status reshape_shape(tfl_context *ctx, const tfl_node *node, int at_e
 }
 
 static tfl_status reshape_prepare(tfl_context *ctx, tfl_node *node) {
-  tfl_status st = check_io_types(ctx, node, 1, 2);
+  tfl_status st = check_io_types(ctx, node, 1, 2, 0);
   if (st != TFL_OK) return st;
   return prepare_with_shape_tensor(ctx, node, reshape_shape_tensor(ctx, node), reshape_shape);
 }
@@ -146,13 +158,13 @@ static const tfl_op_registration reg_reshape = {
     .data_size = sizeof(reshape_data),
     .prepare = reshape_prepare,
     .eval = reshape_eval,
-    .types = TFL_TYPES_FIXED_SIZE,
+    .types = TFL_TYPES_FIXED_SIZE_OR_STRING,
 };
 
 /* --- SQUEEZE ---------------------------------------------------------------------------- */
 
 static tfl_status squeeze_prepare(tfl_context *ctx, tfl_node *node) {
-  tfl_status st = check_io_types(ctx, node, 1, 1);
+  tfl_status st = check_io_types(ctx, node, 1, 1, 0);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   int squeeze[TFL_MAX_DIMS] = {0};
@@ -177,16 +189,14 @@ static tfl_status squeeze_prepare(tfl_context *ctx, tfl_node *node) {
   return tfl_context_resize(ctx, tfl_node_output(ctx, node, 0), ndim, dims);
 }
 
-static tfl_status squeeze_eval(tfl_context *ctx, tfl_node *node) {
-  return tfl_copy_input_to_output(ctx, node);
-}
+static tfl_status squeeze_eval(tfl_context *ctx, tfl_node *node) { return copy_data(ctx, node); }
 
 static const tfl_op_registration reg_squeeze = {
     .name = "SQUEEZE",
     .builtin_code = TFL_OP_SQUEEZE,
     .prepare = squeeze_prepare,
     .eval = squeeze_eval,
-    .types = TFL_TYPES_FIXED_SIZE,
+    .types = TFL_TYPES_FIXED_SIZE_OR_STRING,
 };
 
 /* --- EXPAND_DIMS ------------------------------------------------------------------------ */
@@ -208,7 +218,7 @@ static tfl_status expand_dims_shape(tfl_context *ctx, const tfl_node *node, int 
 }
 
 static tfl_status expand_dims_prepare(tfl_context *ctx, tfl_node *node) {
-  tfl_status st = check_io_types(ctx, node, 2, 2);
+  tfl_status st = check_io_types(ctx, node, 2, 2, 0);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   const tfl_tensor *axis = tfl_node_input(ctx, node, 1);
@@ -232,13 +242,14 @@ static const tfl_op_registration reg_expand_dims = {
     .data_size = sizeof(reshape_data),
     .prepare = expand_dims_prepare,
     .eval = expand_dims_eval,
-    .types = TFL_TYPES_FIXED_SIZE,
+    .types = TFL_TYPES_FIXED_SIZE_OR_STRING,
 };
 
 /* DENSIFY: the runtime expands sparse constants when it loads them, so by the time this op
- * runs its input is already dense and the op is a copy (usually folded away entirely). */
+ * runs its input is already dense and the op is a copy (usually folded away entirely). Sparse
+ * strings do not exist (TFLite refuses them too). */
 static tfl_status densify_prepare(tfl_context *ctx, tfl_node *node) {
-  tfl_status st = check_io_types(ctx, node, 1, 1);
+  tfl_status st = check_io_types(ctx, node, 1, 1, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   return tfl_context_resize(ctx, tfl_node_output(ctx, node, 0), in->ndim, in->dims);

@@ -3,7 +3,8 @@
  * Both reduce to a slice geometry: for each axis of the (possibly axis-extended) input, the
  * first index, the step and the number of elements taken. A strided gather then copies those
  * elements in order. Index tensors may be int32 or int64; the geometry is computed in
- * prepare when they are constant, else in eval for a dynamic output. */
+ * prepare when they are constant, else in eval for a dynamic output. Strings are sliced too,
+ * as in TFLite. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "runtime/string_tensor.h"
 
 typedef struct slice_geom {
   int ndim;                   /* axes of the effective input (new axes included) */
@@ -80,6 +82,38 @@ static void slice_gather(const slice_geom *g, const uint8_t *src, uint8_t *dst, 
   }
 }
 
+/* Strings: output element j is the input element at the odometer position j of the slice. */
+typedef struct slice_strings {
+  const slice_geom *g;
+  const tfl_tensor *in;
+  size_t stride[TFL_MAX_DIMS]; /* elements per index along each effective axis */
+} slice_strings;
+
+static tfl_string slice_string(const void *arg, size_t j) {
+  const slice_strings *s = arg;
+  const slice_geom *g = s->g;
+  size_t src = 0;
+  for (int d = g->ndim - 1; d >= 0; d--) {
+    const int64_t i = (int64_t)(j % (size_t)g->count[d]);
+    j /= (size_t)g->count[d];
+    src += (size_t)(g->start[d] + i * g->step[d]) * s->stride[d];
+  }
+  return tfl_string_at(s->in, src);
+}
+
+static tfl_status slice_write_strings(tfl_context *ctx, const tfl_node *node, const slice_geom *g,
+                                      const tfl_tensor *in, tfl_tensor *out) {
+  tfl_status st = tfl_check_strings(ctx, node, in);
+  if (st != TFL_OK) return st;
+  slice_strings s = {g, in, {0}};
+  size_t stride = 1;
+  for (int d = g->ndim - 1; d >= 0; d--) {
+    s.stride[d] = stride;
+    stride *= (size_t)g->dims[d];
+  }
+  return tfl_write_strings(ctx, out, tfl_tensor_count(out), slice_string, &s);
+}
+
 /* Shared prepare/eval: `geom_fn` computes the geometry from the node's tensors. */
 typedef tfl_status (*geom_fn)(tfl_context *ctx, const tfl_node *node, slice_geom *g);
 
@@ -103,6 +137,7 @@ static tfl_status slice_eval_with(tfl_context *ctx, tfl_node *node, geom_fn fn) 
     if (st == TFL_OK) st = tfl_context_resize_dynamic(ctx, out, d->geom.out_ndim, d->geom.out_dims);
     if (st != TFL_OK) return st;
   }
+  if (in->type == TFL_STRING) return slice_write_strings(ctx, node, &d->geom, in, out);
   if (out->bytes) slice_gather(&d->geom, in->data, out->data, tfl_type_size(in->type));
   return TFL_OK;
 }
@@ -111,7 +146,7 @@ static tfl_status check_io_types(tfl_context *ctx, const tfl_node *node, int n_i
   tfl_status st = tfl_check_io(ctx, node, n_in, n_in, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
-  st = tfl_check_fixed_size(ctx, node, in, "input");
+  if (in->type != TFL_STRING) st = tfl_check_fixed_size(ctx, node, in, "input");
   if (st == TFL_OK)
     st = tfl_check_type(ctx, node, tfl_node_output(ctx, node, 0), "output", in->type);
   return st;
@@ -307,7 +342,7 @@ static const tfl_op_registration reg_strided_slice = {
     .data_size = sizeof(slice_data),
     .prepare = strided_slice_prepare,
     .eval = strided_slice_eval,
-    .types = TFL_TYPES_FIXED_SIZE,
+    .types = TFL_TYPES_FIXED_SIZE_OR_STRING,
 };
 
 /* --- SLICE ------------------------------------------------------------------------------ */
@@ -363,7 +398,7 @@ static const tfl_op_registration reg_slice = {
     .data_size = sizeof(slice_data),
     .prepare = slice_prepare,
     .eval = slice_eval,
-    .types = TFL_TYPES_FIXED_SIZE,
+    .types = TFL_TYPES_FIXED_SIZE_OR_STRING,
 };
 
 const tfl_op_registration *const tfl_kernels_slice[] = {&reg_strided_slice, &reg_slice, NULL};

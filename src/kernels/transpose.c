@@ -15,13 +15,17 @@
 #include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
+#include "runtime/string_tensor.h"
 
 /* Checks shared by the three ops: two inputs, one output of the input's type. */
-static tfl_status check_data_io(tfl_context *ctx, const tfl_node *node, const char *what) {
+/* strings: whether the op also moves strings (TFLite's TILE does; TRANSPOSE and BROADCAST_TO
+ * do not). */
+static tfl_status check_data_io(tfl_context *ctx, const tfl_node *node, const char *what,
+                                int strings) {
   tfl_status st = tfl_check_io(ctx, node, 2, 2, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
-  st = tfl_check_fixed_size(ctx, node, in, "input");
+  if (!strings || in->type != TFL_STRING) st = tfl_check_fixed_size(ctx, node, in, "input");
   if (st == TFL_OK)
     st = tfl_check_type(ctx, node, tfl_node_output(ctx, node, 0), "output", in->type);
   if (st == TFL_OK) st = tfl_check_index_type(ctx, node, tfl_node_input(ctx, node, 1), what);
@@ -65,7 +69,7 @@ static tfl_status transpose_read_perm(tfl_context *ctx, const tfl_node *node, in
 
 static tfl_status transpose_prepare(tfl_context *ctx, tfl_node *node) {
   transpose_data *d = node->user_data;
-  tfl_status st = check_data_io(ctx, node, "perm");
+  tfl_status st = check_data_io(ctx, node, "perm", 0);
   if (st != TFL_OK) return st;
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
   d->shape_at_eval = !tfl_tensor_is_constant(tfl_node_input(ctx, node, 1));
@@ -169,6 +173,24 @@ static tfl_status expand_prepare(tfl_context *ctx, tfl_node *node, expand_geom_f
   return tfl_context_resize(ctx, out, d->geom.ndim, d->geom.out_dims);
 }
 
+/* Strings cannot be copied as fixed-size blocks: each output string is looked up by index. */
+typedef struct expand_strings {
+  const expand_geom *g;
+  const tfl_tensor *in;
+} expand_strings;
+
+static tfl_string expand_string(const void *arg, size_t i) {
+  const expand_strings *s = arg;
+  size_t src = 0, stride = 1;
+  for (int a = s->g->ndim - 1; a >= 0; a--) {
+    const size_t out_dim = (size_t)s->g->out_dims[a], in_dim = (size_t)s->g->in_dims[a];
+    src += i % out_dim % in_dim * stride;
+    stride *= in_dim;
+    i /= out_dim;
+  }
+  return tfl_string_at(s->in, src);
+}
+
 static tfl_status expand_eval(tfl_context *ctx, tfl_node *node, expand_geom_fn fn) {
   expand_data *d = node->user_data;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
@@ -177,6 +199,12 @@ static tfl_status expand_eval(tfl_context *ctx, tfl_node *node, expand_geom_fn f
     tfl_status st = fn(ctx, node, &d->geom);
     if (st == TFL_OK) st = tfl_context_resize_dynamic(ctx, out, d->geom.ndim, d->geom.out_dims);
     if (st != TFL_OK) return st;
+  }
+  if (in->type == TFL_STRING) {
+    tfl_status st = tfl_check_strings(ctx, node, in);
+    const expand_strings s = {&d->geom, in};
+    if (st != TFL_OK) return st;
+    return tfl_write_strings(ctx, out, tfl_tensor_count(out), expand_string, &s);
   }
   if (out->bytes) expand(&d->geom, tfl_type_size(in->type), in->data, out->data);
   return TFL_OK;
@@ -211,7 +239,7 @@ static tfl_status tile_geometry(tfl_context *ctx, const tfl_node *node, expand_g
 }
 
 static tfl_status tile_prepare(tfl_context *ctx, tfl_node *node) {
-  tfl_status st = check_data_io(ctx, node, "multiples");
+  tfl_status st = check_data_io(ctx, node, "multiples", 1);
   if (st != TFL_OK) return st;
   return expand_prepare(ctx, node, tile_geometry);
 }
@@ -226,7 +254,7 @@ static const tfl_op_registration reg_tile = {
     .data_size = sizeof(expand_data),
     .prepare = tile_prepare,
     .eval = tile_eval,
-    .types = TFL_TYPES_FIXED_SIZE,
+    .types = TFL_TYPES_FIXED_SIZE_OR_STRING,
 };
 
 /* --- BROADCAST_TO ----------------------------------------------------------------------- */
@@ -263,7 +291,7 @@ static tfl_status broadcast_to_geometry(tfl_context *ctx, const tfl_node *node,
 }
 
 static tfl_status broadcast_to_prepare(tfl_context *ctx, tfl_node *node) {
-  tfl_status st = check_data_io(ctx, node, "shape");
+  tfl_status st = check_data_io(ctx, node, "shape", 0);
   if (st != TFL_OK) return st;
   return expand_prepare(ctx, node, broadcast_to_geometry);
 }

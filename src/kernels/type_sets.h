@@ -25,6 +25,8 @@
 #define TFL_TYPES_FIXED_SIZE                                                                \
   (TFL_TYPES_ALL & ~(TFL_TYPE_BIT(TFL_STRING) | TFL_TYPE_BIT(TFL_VARIANT) |                 \
                      TFL_TYPE_BIT(TFL_INT2) | TFL_TYPE_BIT(TFL_INT4) | TFL_TYPE_BIT(TFL_UINT4)))
+/* Kernels that move whole elements and also move strings (runtime/string_tensor.h). */
+#define TFL_TYPES_FIXED_SIZE_OR_STRING (TFL_TYPES_FIXED_SIZE | TFL_TYPE_BIT(TFL_STRING))
 
 /* True when `type` is one of `set` (a prepare check against the documented set). */
 static inline int tfl_type_in(tfl_type type, uint32_t set) {

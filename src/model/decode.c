@@ -12,6 +12,7 @@
 #include "format/tflite_schema.h"
 #include "format/verify.h"
 #include "model/decode.h"
+#include "model/message.h"
 #include "model/ops.h"
 
 #define TFLITE_SCHEMA_VERSION 3
@@ -23,10 +24,9 @@ tfl_status tfl_decode_fail(tfl_decoder *d, tfl_status status, const char *fmt, .
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  if (d->where[0])
-    snprintf(d->err, d->err_size, "%s: %s", d->where, msg);
-  else
-    snprintf(d->err, d->err_size, "%s", msg);
+  char line[sizeof(d->where) + sizeof(msg) + 2];
+  snprintf(line, sizeof(line), "%s%s%s", d->where, d->where[0] ? ": " : "", msg);
+  tfl_message_escape(d->err, d->err_size, line); /* names from the file: one line */
   return status;
 }
 

@@ -11,6 +11,9 @@
  *   when exactly one axis has as many entries as there are scales (that axis is used).
  * - Constants of sub-byte types (int4, uint4, int2) hold packed values, as TFLite writes them.
  * - A variable tensor cannot have constant data (TFLite rejects it too).
+ * - String constants must be a valid encoding (model/string_data.h) of exactly as many strings
+ *   as the shape has elements; TFLite trusts them, so a hostile file could make it read out of
+ *   bounds. Sparse strings are refused later, by the interpreter, as in TFLite.
  * - Sparse tensors are checked completely (traversal order, block map, every segment and
  *   index) so that densifying one cannot read or write out of bounds. */
 #include <math.h>
@@ -19,6 +22,7 @@
 
 #include "format/tflite_schema.h"
 #include "model/decode.h"
+#include "model/string_data.h"
 
 /* Bits per element of the packed sub-byte types, 0 for the others. */
 static unsigned packed_bits(tfl_type type) {
@@ -358,12 +362,23 @@ static tfl_status decode_data(tfl_decoder *d, fb_table t, tfl_model_tensor *out,
   return TFL_OK;
 }
 
+static tfl_status check_string_data(tfl_decoder *d, const tfl_model_tensor *out,
+                                    uint64_t count) {
+  const char *why = tfl_string_data_check(out->data, out->data_size, count);
+  if (!why) return TFL_OK;
+  return tfl_decode_fail(d, TFL_INVALID_MODEL, "string constant of %zu bytes for %llu strings: %s",
+                         out->data_size, (unsigned long long)count, why);
+}
+
 /* A constant of a fixed-size type must hold exactly `count` values (packed for sub-byte
- * types); strings, resources and variants hold whatever their encoding needs. */
+ * types), a string constant a valid encoding of `count` strings; resources and variants hold
+ * whatever their encoding needs. */
 static tfl_status check_data_size(tfl_decoder *d, const tfl_model_tensor *out, uint64_t count) {
   size_t size = tfl_type_size(out->type);
   unsigned bits = packed_bits(out->type);
-  int opaque = out->type == TFL_STRING || out->type == TFL_RESOURCE || out->type == TFL_VARIANT;
+  int opaque = out->type == TFL_RESOURCE || out->type == TFL_VARIANT;
+  if (out->data && out->type == TFL_STRING && !out->sparsity)
+    return check_string_data(d, out, count);
   if (!out->data || opaque || (!size && !bits)) return TFL_OK;
   uint64_t need = bits ? count / 8 * bits + ((count % 8) * bits + 7) / 8 : count * size;
   if (out->data_size != need)

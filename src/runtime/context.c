@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/message.h"
 #include "model/ops.h"
 #include "runtime/interpreter.h"
 #include "runtime/kernel.h"
+#include "runtime/string_tensor.h"
 
 static tfl_tensor *tensor_at(tfl_context *ctx, int32_t index) {
   if (index < 0 || index >= ctx->n_tensors) return NULL;
@@ -54,11 +56,18 @@ tfl_status tfl_bytes_for(tfl_context *ctx, tfl_type type, int ndim, const int32_
   return TFL_OK;
 }
 
+/* A tensor's name for a message: escaped and capped (model/message.h). */
+static const char *msg_name(const tfl_tensor *t, char buf[TFL_MESSAGE_NAME_BUF]) {
+  return tfl_message_name(t ? t->name : "?", buf);
+}
+
 static tfl_status grow_heap(tfl_context *ctx, tfl_tensor *t, size_t bytes) {
   if (bytes <= t->heap_capacity) return TFL_OK;
   void *p = realloc(t->data, bytes);
-  if (!p) return tfl_interp_error(ctx->interp, TFL_OUT_OF_MEMORY, "out of memory for tensor '%s'",
-                                  t->name);
+  char name[TFL_MESSAGE_NAME_BUF];
+  if (!p)
+    return tfl_interp_error(ctx->interp, TFL_OUT_OF_MEMORY, "out of memory for tensor '%s'",
+                            msg_name(t, name));
   t->data = p;
   t->heap_capacity = bytes;
   return TFL_OK;
@@ -68,6 +77,7 @@ static tfl_status set_shape(tfl_context *ctx, tfl_tensor *t, int ndim, const int
   size_t bytes;
   tfl_status st = tfl_bytes_for(ctx, t->type, ndim, dims, &bytes);
   if (st != TFL_OK) return st;
+  if (t->type == TFL_STRING) return tfl_strings_set_shape(ctx, t, ndim, dims);
   if (t->alloc == TFL_ALLOC_DYNAMIC) {
     st = grow_heap(ctx, t, bytes ? bytes : 1);
     if (st != TFL_OK) return st;
@@ -86,33 +96,39 @@ tfl_status tfl_context_resize(tfl_context *ctx, tfl_tensor *t, int ndim, const i
       int same = t->ndim == ndim &&
                  (ndim == 0 || memcmp(t->dims, dims, (size_t)ndim * sizeof(dims[0])) == 0);
       if (same) return TFL_OK;
+      char name[TFL_MESSAGE_NAME_BUF];
       return tfl_interp_error(ctx->interp, TFL_INVALID_MODEL,
                               "tensor '%s' is constant or a variable and cannot change shape",
-                              t->name);
+                              msg_name(t, name));
     }
     case TFL_ALLOC_NONE:
     case TFL_ALLOC_DYNAMIC:
       return set_shape(ctx, t, ndim, dims);
-    default:
+    default: {
+      char name[TFL_MESSAGE_NAME_BUF];
       return tfl_interp_error(ctx->interp, TFL_ERROR, "tensor '%s' cannot be resized now",
-                              t->name);
+                              msg_name(t, name));
+    }
   }
 }
 
 tfl_status tfl_context_set_type(tfl_context *ctx, tfl_tensor *t, tfl_type type) {
   if (!t || (unsigned)type >= TFL_TYPE_COUNT) return TFL_INVALID_ARGUMENT;
   if (t->type == type) return TFL_OK;
+  char name[TFL_MESSAGE_NAME_BUF];
   if (t->alloc != TFL_ALLOC_NONE && t->alloc != TFL_ALLOC_DYNAMIC)
     return tfl_interp_error(ctx->interp, TFL_INVALID_MODEL,
-                            "tensor '%s' is constant or a variable and cannot change type", t->name);
+                            "tensor '%s' is constant or a variable and cannot change type",
+                            msg_name(t, name));
   t->type = type;
   return set_shape(ctx, t, t->ndim, t->dims);
 }
 
 tfl_status tfl_context_set_persistent(tfl_context *ctx, tfl_tensor *t) {
+  char name[TFL_MESSAGE_NAME_BUF];
   if (!t || t->alloc != TFL_ALLOC_NONE)
     return tfl_interp_error(ctx->interp, TFL_ERROR, "tensor '%s' cannot be computed ahead",
-                            t ? t->name : "?");
+                            msg_name(t, name));
   tfl_status st = grow_heap(ctx, t, t->bytes ? t->bytes : 1);
   if (st == TFL_OK) t->alloc = TFL_ALLOC_PERSISTENT;
   return st;
@@ -121,9 +137,10 @@ tfl_status tfl_context_set_persistent(tfl_context *ctx, tfl_tensor *t) {
 tfl_status tfl_context_set_dynamic(tfl_context *ctx, tfl_tensor *t) {
   if (!t) return TFL_INVALID_ARGUMENT;
   if (t->alloc == TFL_ALLOC_DYNAMIC) return TFL_OK;
+  char name[TFL_MESSAGE_NAME_BUF];
   if (t->alloc != TFL_ALLOC_NONE)
     return tfl_interp_error(ctx->interp, TFL_INVALID_MODEL,
-                            "tensor '%s' cannot hold a data-dependent shape", t->name);
+                            "tensor '%s' cannot hold a data-dependent shape", msg_name(t, name));
   t->alloc = TFL_ALLOC_DYNAMIC;
   return TFL_OK;
 }
@@ -131,9 +148,10 @@ tfl_status tfl_context_set_dynamic(tfl_context *ctx, tfl_tensor *t) {
 tfl_status tfl_context_resize_dynamic(tfl_context *ctx, tfl_tensor *t, int ndim,
                                       const int32_t *dims) {
   if (!t) return TFL_INVALID_ARGUMENT;
+  char name[TFL_MESSAGE_NAME_BUF];
   if (t->alloc != TFL_ALLOC_DYNAMIC)
     return tfl_interp_error(ctx->interp, TFL_ERROR,
-                            "tensor '%s' was not marked dynamic in prepare", t->name);
+                            "tensor '%s' was not marked dynamic in prepare", msg_name(t, name));
   return tfl_context_resize(ctx, t, ndim, dims);
 }
 

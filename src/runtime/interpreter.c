@@ -7,19 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/message.h"
 #include "model/ops.h"
 #include "model/sparse.h"
 #include "runtime/kernel.h"
 #include "runtime/profile.h"
+#include "runtime/string_tensor.h"
 
 static unsigned error_count(const struct tfl_interpreter *interp) { return interp->error_seq; }
 
 tfl_status tfl_interp_error(struct tfl_interpreter *interp, tfl_status status, const char *fmt,
                             ...) {
+  char raw[TFL_ERROR_SIZE];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(interp->error, TFL_ERROR_SIZE, fmt, ap);
+  vsnprintf(raw, sizeof(raw), fmt, ap);
   va_end(ap);
+  tfl_message_escape(interp->error, TFL_ERROR_SIZE, raw); /* names from the file: one line */
   interp->error_seq++;
   if (interp->options.error_cb) interp->options.error_cb(interp->options.error_user, interp->error);
   return status;
@@ -27,11 +31,9 @@ tfl_status tfl_interp_error(struct tfl_interpreter *interp, tfl_status status, c
 
 /* --- building ------------------------------------------------------------------------ */
 
-static int is_graph_input(const tfl_model_subgraph *msg, int32_t t) {
-  for (int i = 0; i < msg->n_inputs; i++)
-    if (msg->inputs[i] == t) return 1;
-  return 0;
-}
+/* Whether tensor t is one of the subgraph's inputs: a flag per tensor, set once when the
+ * subgraph is built, since callers ask it for every tensor. */
+static int is_graph_input(const tfl_context *ctx, int32_t t) { return ctx->graph_input[t]; }
 
 /* Sparse constants are expanded once, so every kernel sees dense weights. */
 static tfl_status densify(tfl_context *ctx, tfl_tensor *t, const tfl_model_tensor *mt) {
@@ -136,7 +138,7 @@ static tfl_status check_order(tfl_context *ctx) {
   tfl_status st = TFL_OK;
   for (int i = 0; i < ctx->n_tensors; i++)
     ready[i] = ctx->tensors[i].alloc == TFL_ALLOC_CONST ||
-               ctx->tensors[i].alloc == TFL_ALLOC_VARIABLE || is_graph_input(ctx->msg, i);
+               ctx->tensors[i].alloc == TFL_ALLOC_VARIABLE || is_graph_input(ctx, i);
   for (int j = 0; j < ctx->n_nodes && st == TFL_OK; j++) {
     const tfl_node *node = &ctx->nodes[j];
     for (int k = 0; k < node->num_inputs && st == TFL_OK; k++) {
@@ -204,9 +206,11 @@ static tfl_status init_subgraph(struct tfl_interpreter *interp, int index) {
   ctx->first_use = calloc(nt, sizeof(int32_t));
   ctx->last_use = calloc(nt, sizeof(int32_t));
   ctx->arena_offset = calloc(nt, sizeof(size_t));
+  ctx->graph_input = calloc(nt, 1);
   if (!ctx->tensors || !ctx->nodes || !ctx->rt || !ctx->first_use || !ctx->last_use ||
-      !ctx->arena_offset)
+      !ctx->arena_offset || !ctx->graph_input)
     return tfl_interp_error(interp, TFL_OUT_OF_MEMORY, "out of memory");
+  for (int i = 0; i < msg->n_inputs; i++) ctx->graph_input[msg->inputs[i]] = 1;
   for (int i = 0; i < msg->n_tensors; i++) {
     tfl_status st = init_tensor(ctx, i);
     if (st != TFL_OK) return st;
@@ -242,6 +246,7 @@ static void free_subgraph(tfl_context *ctx) {
   free(ctx->first_use);
   free(ctx->last_use);
   free(ctx->arena_offset);
+  free(ctx->graph_input);
 }
 
 void tfl_interpreter_free(tfl_interpreter *interp) {
@@ -348,7 +353,7 @@ static void reset_plan(tfl_context *ctx) {
     t->alloc = TFL_ALLOC_NONE;
     t->data = NULL;
     t->type = ctx->msg->tensors[i].type; /* kernels may have retyped it */
-    if (!is_graph_input(ctx->msg, i)) reset_shape(ctx, t);
+    if (!is_graph_input(ctx, i)) reset_shape(ctx, t);
   }
   for (int j = 0; j < ctx->n_nodes; j++) {
     tfl_node_rt *rt = &ctx->rt[j];
@@ -498,7 +503,10 @@ tfl_status tfl_subgraph_allocate(tfl_context *ctx) {
   for (int i = 0; i < ctx->n_tensors && st == TFL_OK; i++) {
     tfl_tensor *t = &ctx->tensors[i];
     if (t->alloc == TFL_ALLOC_VARIABLE) st = reset_variable(ctx, t);
-    else if (is_graph_input(ctx->msg, i)) st = size_io_tensor(ctx, t);
+    else if (is_graph_input(ctx, i)) st = size_io_tensor(ctx, t);
+    /* Strings live outside the arena, sized by their writer (runtime/string_tensor.h). */
+    if (st == TFL_OK && t->type == TFL_STRING && t->alloc == TFL_ALLOC_NONE)
+      st = tfl_strings_set_shape(ctx, t, t->ndim, t->dims);
   }
   for (int j = 0; j < ctx->n_nodes && st == TFL_OK; j++) st = prepare_node(ctx, &ctx->nodes[j]);
   if (st == TFL_OK) st = tfl_plan_arena(ctx);
@@ -615,6 +623,10 @@ tfl_status tfl_subgraph_resize_tensor(tfl_context *ctx, int32_t tensor, int ndim
   if (ndim) memcpy(t->dims, dims, (size_t)ndim * sizeof(int32_t));
   t->bytes = bytes;
   ctx->prepared = 0;
+  if (t->alloc == TFL_ALLOC_DYNAMIC) { /* a string input: unusable until allocated again */
+    release_heap(t);
+    t->alloc = TFL_ALLOC_NONE;
+  }
   t->data = NULL;
   return TFL_OK;
 }

@@ -45,6 +45,7 @@ struct tfl_context {
   int32_t *first_use; /* per tensor, for the plan (and tfl inspect --plan) */
   int32_t *last_use;
   size_t *arena_offset; /* per tensor; SIZE_MAX when not in the arena */
+  uint8_t *graph_input; /* per tensor: 1 if listed in the subgraph's inputs */
   int prepared;         /* allocate_tensors succeeded and nothing changed since */
   int preparing;        /* guards against recursive subgraph calls during prepare */
   int running;          /* guards against recursion during invoke */

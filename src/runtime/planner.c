@@ -2,26 +2,28 @@
  * offset in one block. Buffers whose lifetimes (first to last node that touches them) do not
  * overlap may share bytes. Placement is greedy by size, largest first, each into the
  * best-fitting gap among already placed buffers that are alive at the same time (as in
- * TFLite's arena planner; Pisarchyk & Lee, arXiv:2001.03288). */
+ * TFLite's arena planner; Pisarchyk & Lee, arXiv:2001.03288).
+ *
+ * Finding the gaps naively means walking every placed buffer for every new one, which a file
+ * with tens of thousands of tensors alive at once turns into minutes. Instead, a segment tree
+ * over the steps keeps, per tree node, the occupied byte ranges as merged runs: "own" for the
+ * buffers whose lifetime covers the node's whole span (stored at O(log steps) nodes each), and
+ * "sub" for every buffer stored in the node's subtree. The byte ranges of the buffers alive
+ * during [first, last] are the "sub" runs of the nodes covering that span plus the "own" runs
+ * of their ancestors: a few merged runs instead of every buffer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/interpreter.h"
 #include "runtime/kernel.h"
+#include "runtime/planner.h"
 
 #define TFL_ARENA_ALIGN 64
 
-typedef struct plan_buf {
-  size_t size;
-  size_t offset;
-  int32_t first, last;
-  int tensor;  /* >= 0: tensor index; otherwise -1 - scratch slot */
-  int node;    /* scratch: owning node */
-  int placed;
-} plan_buf;
-
-static size_t align_up(size_t n) { return (n + TFL_ARENA_ALIGN - 1) & ~(size_t)(TFL_ARENA_ALIGN - 1); }
+static size_t align_up(size_t n) {
+  return (n + TFL_ARENA_ALIGN - 1) & ~(size_t)(TFL_ARENA_ALIGN - 1);
+}
 
 /* Lifetimes in node indices. Graph inputs live from the start, outputs to the end. */
 static void compute_lifetimes(tfl_context *ctx) {
@@ -50,52 +52,183 @@ static void compute_lifetimes(tfl_context *ctx) {
 }
 
 static int by_size_desc(const void *a, const void *b) {
-  const plan_buf *x = a, *y = b;
+  const tfl_plan_buf *x = a, *y = b;
   if (x->size != y->size) return x->size < y->size ? 1 : -1;
   if (x->first != y->first) return x->first < y->first ? -1 : 1;
   return x->tensor < y->tensor ? -1 : (x->tensor > y->tensor);
 }
 
-static int by_offset(const void *a, const void *b) {
-  const plan_buf *x = *(const plan_buf *const *)a, *y = *(const plan_buf *const *)b;
-  return x->offset < y->offset ? -1 : (x->offset > y->offset);
+/* Occupied bytes [start, end) as sorted, disjoint, non-touching runs. */
+typedef struct plan_run {
+  size_t start, end;
+} plan_run;
+
+typedef struct run_set {
+  plan_run *runs;
+  int n, cap;
+} run_set;
+
+typedef struct plan_tree {
+  int32_t n_steps;
+  run_set *own, *sub; /* per tree node; node 1 spans every step, node k has 2k and 2k+1 */
+  plan_run *gathered; /* a query's runs */
+  size_t n_gathered, cap_gathered;
+  size_t work;
+} plan_tree;
+
+/* The index of the first run of s whose end is >= at (touching counts as overlapping). */
+static int first_run_ending_at_or_after(const run_set *s, size_t at) {
+  int lo = 0, hi = s->n;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (s->runs[mid].end < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
-/* The offset of the smallest gap that fits `b` among placed buffers alive at the same time. */
-static size_t best_fit(const plan_buf *b, plan_buf *bufs, int n, const plan_buf **live) {
-  int n_live = 0;
-  for (int i = 0; i < n; i++)
-    if (bufs[i].placed && bufs[i].first <= b->last && b->first <= bufs[i].last)
-      live[n_live++] = &bufs[i];
-  qsort((void *)live, (size_t)n_live, sizeof(*live), by_offset);
+/* Adds [start, end) to s, merging it with the runs it overlaps or touches. 0, or -1 when out
+ * of memory. */
+static int run_set_add(plan_tree *t, run_set *s, size_t start, size_t end) {
+  const int lo = first_run_ending_at_or_after(s, start);
+  int hi = lo;
+  while (hi < s->n && s->runs[hi].start <= end) hi++;
+  t->work += (size_t)(hi - lo) + 1;
+  if (hi > lo) {
+    if (s->runs[lo].start < start) start = s->runs[lo].start;
+    if (s->runs[hi - 1].end > end) end = s->runs[hi - 1].end;
+  } else if (s->n == s->cap) {
+    int cap = s->cap ? 2 * s->cap : 2;
+    plan_run *runs = realloc(s->runs, (size_t)cap * sizeof(*runs));
+    if (!runs) return -1;
+    s->runs = runs;
+    s->cap = cap;
+  }
+  /* The merged run takes slot lo; the runs after the merged ones close up behind it. */
+  const int tail = s->n - hi;
+  memmove(&s->runs[lo + 1], &s->runs[hi], (size_t)tail * sizeof(plan_run));
+  t->work += (size_t)tail;
+  s->runs[lo] = (plan_run){start, end};
+  s->n = lo + 1 + tail;
+  return 0;
+}
+
+static int tree_insert(plan_tree *t, size_t k, int32_t lo, int32_t hi, const tfl_plan_buf *b) {
+  t->work++;
+  if (run_set_add(t, &t->sub[k], b->offset, b->offset + b->size)) return -1;
+  if (b->first <= lo && hi <= b->last)
+    return run_set_add(t, &t->own[k], b->offset, b->offset + b->size);
+  const int32_t mid = lo + (hi - lo) / 2;
+  if (b->first <= mid && tree_insert(t, 2 * k, lo, mid, b)) return -1;
+  if (b->last > mid && tree_insert(t, 2 * k + 1, mid + 1, hi, b)) return -1;
+  return 0;
+}
+
+static int gather(plan_tree *t, const run_set *s) {
+  if (!s->n) return 0; /* nothing to copy, and runs may still be NULL */
+  if (t->n_gathered + (size_t)s->n > t->cap_gathered) {
+    size_t cap = 2 * (t->n_gathered + (size_t)s->n);
+    plan_run *runs = realloc(t->gathered, cap * sizeof(*runs));
+    if (!runs) return -1;
+    t->gathered = runs;
+    t->cap_gathered = cap;
+  }
+  memcpy(&t->gathered[t->n_gathered], s->runs, (size_t)s->n * sizeof(plan_run));
+  t->n_gathered += (size_t)s->n;
+  t->work += (size_t)s->n;
+  return 0;
+}
+
+/* Gathers the runs of every placed buffer alive at some step of [first, last]. */
+static int tree_query(plan_tree *t, size_t k, int32_t lo, int32_t hi, int32_t first,
+                      int32_t last) {
+  t->work++;
+  if (first <= lo && hi <= last) return gather(t, &t->sub[k]);
+  if (gather(t, &t->own[k])) return -1;
+  const int32_t mid = lo + (hi - lo) / 2;
+  if (first <= mid && tree_query(t, 2 * k, lo, mid, first, last)) return -1;
+  if (last > mid && tree_query(t, 2 * k + 1, mid + 1, hi, first, last)) return -1;
+  return 0;
+}
+
+static int by_start(const void *a, const void *b) {
+  const plan_run *x = a, *y = b;
+  return x->start < y->start ? -1 : (x->start > y->start);
+}
+
+/* The start of the smallest gap that fits `size` between the gathered runs (the lowest on
+ * ties), or the end of the highest run. */
+static size_t best_fit(plan_tree *t, size_t size) {
+  if (t->n_gathered > 1) qsort(t->gathered, t->n_gathered, sizeof(plan_run), by_start);
   size_t best = SIZE_MAX, best_gap = SIZE_MAX, cursor = 0;
-  for (int i = 0; i < n_live; i++) {
-    if (live[i]->offset >= cursor) {
-      size_t gap = live[i]->offset - cursor;
-      if (gap >= b->size && gap < best_gap) {
+  for (size_t i = 0; i < t->n_gathered; i++) {
+    const plan_run *r = &t->gathered[i];
+    if (r->start > cursor) {
+      const size_t gap = r->start - cursor;
+      if (gap >= size && gap < best_gap) {
         best = cursor;
         best_gap = gap;
       }
     }
-    size_t end = live[i]->offset + live[i]->size;
-    if (end > cursor) cursor = end;
+    if (r->end > cursor) cursor = r->end;
   }
   return best != SIZE_MAX ? best : cursor;
 }
 
-static int collect(tfl_context *ctx, plan_buf *bufs) {
+static void tree_free(plan_tree *t, size_t nodes) {
+  for (size_t k = 0; t->own && t->sub && k < nodes; k++) {
+    free(t->own[k].runs);
+    free(t->sub[k].runs);
+  }
+  free(t->own);
+  free(t->sub);
+  free(t->gathered);
+}
+
+tfl_status tfl_plan_offsets(tfl_plan_buf *bufs, int n, int32_t n_steps, size_t *total,
+                            size_t *work) {
+  plan_tree t = {0};
+  t.n_steps = n_steps > 0 ? n_steps : 1;
+  const size_t nodes = 4 * (size_t)t.n_steps;
+  t.own = calloc(nodes, sizeof(run_set));
+  t.sub = calloc(nodes, sizeof(run_set));
+  int failed = !t.own || !t.sub;
+  if (n > 1) qsort(bufs, (size_t)n, sizeof(*bufs), by_size_desc);
+  *total = 0;
+  for (int i = 0; i < n && !failed; i++) {
+    tfl_plan_buf *b = &bufs[i];
+    t.n_gathered = 0;
+    failed = tree_query(&t, 1, 0, t.n_steps - 1, b->first, b->last) != 0;
+    if (failed) break;
+    b->offset = best_fit(&t, b->size);
+    if (b->offset + b->size > *total) *total = b->offset + b->size;
+    /* A buffer of no bytes occupies nothing that another could collide with. */
+    if (b->size) failed = tree_insert(&t, 1, 0, t.n_steps - 1, b) != 0;
+  }
+  if (work) *work = t.work;
+  tree_free(&t, nodes);
+  return failed ? TFL_OUT_OF_MEMORY : TFL_OK;
+}
+
+/* The tensors planned into the arena and the scratch buffers of the nodes run in the plan,
+ * with lifetimes in [0, n_nodes]. */
+static int collect(tfl_context *ctx, tfl_plan_buf *bufs) {
   int n = 0;
   for (int i = 0; i < ctx->n_tensors; i++) {
     tfl_tensor *t = &ctx->tensors[i];
     ctx->arena_offset[i] = SIZE_MAX;
     if (t->alloc != TFL_ALLOC_NONE || ctx->last_use[i] < 0) continue;
-    bufs[n++] = (plan_buf){align_up(t->bytes), 0, ctx->first_use[i], ctx->last_use[i], i, -1, 0};
+    const int32_t last = ctx->last_use[i];
+    /* A tensor with no writer in the plan is refused before planning; were one to get
+     * here, it would count from its last step rather than from outside the steps. */
+    const int32_t first = ctx->first_use[i] <= last ? ctx->first_use[i] : last;
+    bufs[n++] = (tfl_plan_buf){align_up(t->bytes), first, last, i, -1, 0};
   }
   for (int j = 0; j < ctx->n_nodes; j++) {
     tfl_node_rt *rt = &ctx->rt[j];
     if (rt->folded || rt->deferred) continue;
     for (int k = 0; k < rt->n_scratch; k++)
-      bufs[n++] = (plan_buf){align_up(rt->scratch_size[k]), 0, j, j, -1 - k, j, 0};
+      bufs[n++] = (tfl_plan_buf){align_up(rt->scratch_size[k]), j, j, -1 - k, j, 0};
   }
   return n;
 }
@@ -123,24 +256,15 @@ static tfl_status reserve_arena(tfl_context *ctx, size_t size) {
 tfl_status tfl_plan_arena(tfl_context *ctx) {
   compute_lifetimes(ctx);
   size_t cap = (size_t)ctx->n_tensors + (size_t)ctx->n_nodes * TFL_MAX_SCRATCH + 1;
-  plan_buf *bufs = malloc(cap * sizeof(*bufs));
-  const plan_buf **live = malloc(cap * sizeof(*live));
-  if (!bufs || !live) {
-    free(bufs);
-    free((void *)live);
-    return tfl_interp_error(ctx->interp, TFL_OUT_OF_MEMORY, "out of memory");
-  }
+  tfl_plan_buf *bufs = malloc(cap * sizeof(*bufs));
+  if (!bufs) return tfl_interp_error(ctx->interp, TFL_OUT_OF_MEMORY, "out of memory");
   int n = collect(ctx, bufs);
-  qsort(bufs, (size_t)n, sizeof(*bufs), by_size_desc);
   size_t total = 0;
-  for (int i = 0; i < n; i++) {
-    bufs[i].offset = best_fit(&bufs[i], bufs, n, live);
-    bufs[i].placed = 1;
-    if (bufs[i].offset + bufs[i].size > total) total = bufs[i].offset + bufs[i].size;
-  }
-  tfl_status st = reserve_arena(ctx, total);
+  tfl_status st = tfl_plan_offsets(bufs, n, ctx->n_nodes + 1, &total, NULL);
+  if (st != TFL_OK) st = tfl_interp_error(ctx->interp, st, "out of memory planning the arena");
+  if (st == TFL_OK) st = reserve_arena(ctx, total);
   for (int i = 0; i < n && st == TFL_OK; i++) {
-    const plan_buf *b = &bufs[i];
+    const tfl_plan_buf *b = &bufs[i];
     if (b->tensor >= 0) {
       tfl_tensor *t = &ctx->tensors[b->tensor];
       t->alloc = TFL_ALLOC_ARENA;
@@ -152,6 +276,5 @@ tfl_status tfl_plan_arena(tfl_context *ctx) {
   }
   ctx->arena_size = total;
   free(bufs);
-  free((void *)live);
   return st;
 }

@@ -363,6 +363,48 @@ TEST(inputs_survive_invoke) {
   unload(&l);
 }
 
+/* A hostile file's shape: tens of thousands of graph inputs, all alive for the whole graph,
+ * read by a long chain of Sum ops. Planning it used to sort every placed buffer again for each
+ * new one (tens of seconds), and telling graph inputs apart scanned the input list for every tensor.
+ * Allocation and invoke must simply complete; test_planner bounds the planner's work, so no
+ * clock is involved here. */
+TEST(tens_of_thousands_of_inputs_allocate) {
+  enum { N_INPUTS = 60000, N_CHAIN = 3000 };
+  int *inputs = malloc(N_INPUTS * sizeof(int));
+  REQUIRE(inputs);
+  mb_model *m = mb_new();
+  for (int i = 0; i < N_INPUTS; i++) inputs[i] = mb_tensor(m, TFL_FLOAT32, 1, vec4, NULL, 0, NULL);
+  mb_inputs(m, N_INPUTS, inputs);
+  int prev = inputs[0];
+  for (int k = 1; k <= N_CHAIN; k++) {
+    const int in[2] = {prev, inputs[k]};
+    prev = mb_tensor(m, TFL_FLOAT32, 1, vec4, NULL, 0, NULL);
+    mb_custom_op(m, "Sum", 2, in, 1, &prev, NULL, 0);
+  }
+  mb_outputs(m, 1, &prev);
+  free(inputs);
+  size_t size;
+  uint8_t *bytes = mb_finish(m, &size);
+  mb_free(m);
+  tfl_options *o = options_with("Sum", NULL);
+  loaded l;
+  tfl_status st = load(&l, bytes, size, o);
+  tfl_options_free(o);
+  REQUIRE(st == TFL_OK);
+  REQUIRE(tfl_interpreter_allocate_tensors(l.interp) == TFL_OK);
+  /* every input alive together: at least their bytes, and the chain reuses its own */
+  const size_t arena = tfl_interpreter_arena_size(l.interp);
+  CHECK(arena >= (size_t)N_INPUTS * 64);
+  CHECK(arena < (size_t)(N_INPUTS + 4) * 64 + (size_t)N_CHAIN * 64);
+  const float one[4] = {1, 1, 1, 1};
+  for (int i = 0; i <= N_CHAIN; i++) set_input(l.interp, i, one, 4);
+  REQUIRE(tfl_interpreter_invoke(l.interp) == TFL_OK);
+  const float *y = tfl_tensor_data_const(tfl_interpreter_output(l.interp, 0));
+  REQUIRE(y);
+  CHECK_NEAR(y[3], N_CHAIN + 1.0, 0);
+  unload(&l);
+}
+
 TEST(constant_inputs_are_folded_once) {
   op_stats stats = {0};
   mb_model *m = mb_new();
@@ -462,6 +504,90 @@ TEST(arena_limit_and_error_callback) {
   unload(&l);
 }
 
+/* --- names from the file in messages ---------------------------------------------------- */
+
+/* Kernels quote names as they are; the runtime quotes them too (here: resizing a constant). */
+static tfl_status quote_prepare(tfl_context *ctx, tfl_node *node) {
+  tfl_tensor *in = tfl_node_input(ctx, node, 0);
+  if (tfl_tensor_is_constant(in)) {
+    const int32_t dims[1] = {5};
+    return tfl_context_resize(ctx, in, 1, dims);
+  }
+  return tfl_context_error(ctx, node, "cannot use '%s' here", tfl_tensor_name(in));
+}
+
+static char last_callback_msg[1024];
+static void keep_error(void *user, const char *msg) {
+  (void)user;
+  snprintf(last_callback_msg, sizeof(last_callback_msg), "%s", msg);
+}
+
+/* The error of allocating x -> Quote -> y with x named `name` (constant when `constant`). */
+static void quote_error(const char *name, int constant, char *msg, size_t size) {
+  static const float data[4] = {0};
+  mb_model *m = mb_new();
+  int x = mb_tensor(m, TFL_FLOAT32, 1, vec4, constant ? data : NULL, constant ? sizeof(data) : 0,
+                    name);
+  int y = mb_tensor(m, TFL_FLOAT32, 1, vec4, NULL, 0, "y");
+  mb_custom_op(m, "Quote", 1, &x, 1, &y, NULL, 0);
+  if (!constant) mb_inputs(m, 1, &x);
+  mb_outputs(m, 1, &y);
+  size_t bytes_size;
+  uint8_t *bytes = mb_finish(m, &bytes_size);
+  mb_free(m);
+  tfl_options *o = tfl_options_create();
+  tfl_op_registration r = custom_op("Quote", NULL);
+  r.prepare = quote_prepare;
+  tfl_options_add_op(o, &r);
+  tfl_options_set_error_callback(o, keep_error, NULL);
+  loaded l;
+  tfl_status st = load(&l, bytes, bytes_size, o);
+  tfl_options_free(o);
+  msg[0] = '\0';
+  if (st == TFL_OK && tfl_interpreter_allocate_tensors(l.interp) != TFL_OK)
+    snprintf(msg, size, "%s", tfl_interpreter_error(l.interp));
+  CHECK_EQ_INT(st, TFL_OK);
+  CHECK(strcmp(msg, last_callback_msg) == 0);
+  unload(&l);
+}
+
+static int printable_line(const char *msg) {
+  for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+    if (*p < 0x20 || *p == 0x7f) return 0;
+  return msg[0] != '\0';
+}
+
+TEST(names_from_the_file_keep_messages_on_one_line) {
+  char msg[1024];
+  quote_error("in\nput\x1b[31m\t", 0, msg, sizeof(msg));
+  CHECK(printable_line(msg));
+  CHECK(strstr(msg, "cannot use 'in\\x0aput\\x1b[31m\\x09' here") != NULL);
+  /* a long name is cut where the runtime quotes it, so that the message's point survives */
+  char long_name[400];
+  memset(long_name, 'n', 300);
+  strcpy(long_name + 300, "\r\nEND");
+  quote_error(long_name, 1, msg, sizeof(msg));
+  CHECK(printable_line(msg));
+  CHECK(strstr(msg, "...' is constant or a variable and cannot change shape") != NULL);
+  CHECK(strstr(msg, "END") == NULL);
+  /* the loader's messages too */
+  mb_model *m = mb_new();
+  const int32_t bad[1] = {-1};
+  int x = mb_tensor(m, TFL_FLOAT32, 1, bad, NULL, 0, "bad\nname");
+  mb_inputs(m, 1, &x);
+  mb_outputs(m, 1, &x);
+  size_t size;
+  uint8_t *bytes = mb_finish(m, &size);
+  mb_free(m);
+  tfl_model *model = NULL;
+  REQUIRE(bytes);
+  CHECK(tfl_model_load_buffer(bytes, size, &model, msg, sizeof(msg)) != TFL_OK);
+  CHECK(printable_line(msg));
+  CHECK(strstr(msg, "'bad\\x0aname'") != NULL);
+  tfl_model_free(model);
+  free(bytes);
+}
+
 TEST(signatures_run_their_own_subgraph) {
   mb_model *m = mb_new();
   int x = mb_tensor(m, TFL_FLOAT32, 1, vec4, NULL, 0, "x");
@@ -519,9 +645,11 @@ int main(void) {
   RUN(writing_a_graph_input_is_rejected);
   RUN(planner_never_overlaps_live_tensors);
   RUN(inputs_survive_invoke);
+  RUN(tens_of_thousands_of_inputs_allocate);
   RUN(constant_inputs_are_folded_once);
   RUN(cancel_stops_invoke_at_an_op_boundary);
   RUN(arena_limit_and_error_callback);
   RUN(signatures_run_their_own_subgraph);
+  RUN(names_from_the_file_keep_messages_on_one_line);
   return test_summary();
 }

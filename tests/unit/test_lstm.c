@@ -1265,6 +1265,73 @@ static void per_channel_weights(lstm_net *n) {
   mb_quant(n->mb, n->in[2], dims[0], scales, zps, 0);
 }
 
+static void int8_sequence_input(lstm_net *n, float scale, int32_t zp) {
+  int32_t dims[3] = {n->cfg.n_batch, n->cfg.max_time, n->cfg.n_input};
+  n->in[0] = n->graph_in[0] = add_quant(n, TFL_INT8, 3, dims, NULL, 0, scale, zp);
+}
+static void int_state(lstm_net *n, int slot, tfl_type type, float scale, int32_t zp) {
+  int32_t dims[2] = {n->cfg.n_batch, slot == 18 ? n->cfg.n_output : n->cfg.n_cell};
+  n->in[slot] = add_quant(n, type, 2, dims, NULL, 0, scale, zp);
+  mb_variable(n->mb, n->in[slot]);
+}
+/* The fuzzer's input zero point: w * (x - zp) overflowed int32. */
+static void input_zp_far_outside_int8(lstm_net *n) {
+  int8_sequence_input(n, int_io.in_s, -67108864);
+}
+static void input_zp_just_outside_int8(lstm_net *n) { int8_sequence_input(n, int_io.in_s, 128); }
+static void h_state_zp_outside_int8(lstm_net *n) {
+  int_state(n, 18, TFL_INT8, int_io.h_s, -129);
+}
+static void cell_state_zp_not_zero(lstm_net *n) {
+  int_state(n, 19, TFL_INT16, ldexpf(1.0f, int_io.cell_shift), 5);
+}
+
+TEST(integer_zero_points_are_bounded) {
+  lstm_cfg c = uni(0);
+  c.kind = KIND_INTEGER;
+  expect_error(input_zp_far_outside_int8, c, TFL_INVALID_MODEL, "input zero point -67108864");
+  expect_error(input_zp_just_outside_int8, c, TFL_INVALID_MODEL, "outside the int8 range");
+  expect_error(h_state_zp_outside_int8, c, TFL_INVALID_MODEL, "output_state zero point -129");
+  expect_error(cell_state_zp_not_zero, c, TFL_INVALID_MODEL, "cell state zero point");
+}
+
+/* Scales 2^+-100 away from the usual ones turn every rescaling into a shift far out of range
+ * and every rescaled term into an arbitrary int32; the sums with partial gates and zero points
+ * must still be defined (the sanitizer builds check) and the output saturated int8. */
+static void extreme_input_scale(lstm_net *n) { int8_sequence_input(n, 1e30f, 127); }
+static void extreme_state_scales(lstm_net *n) {
+  int_state(n, 18, TFL_INT8, 1e-30f, -128);
+}
+
+TEST(integer_extreme_scales_stay_defined) {
+  void (*edits[2])(lstm_net *) = {extreme_input_scale, extreme_state_scales};
+  for (int e = 0; e < 2; e++)
+    for (int projection = 0; projection < 2; projection++) {
+      lstm_cfg c = uni(0);
+      c.kind = KIND_INTEGER;
+      c.projection = projection;
+      c.peephole = 1;
+      if (projection) c.n_output = 3;
+      lstm_net n;
+      lstm_run r;
+      net_begin(&n, &c, 9u, 0.5f);
+      edits[e](&n);
+      run_open(&n, &r);
+      CHECK_EQ_INT(r.status, TFL_OK);
+      if (r.status != TFL_OK) {
+        test_fail(__FILE__, __LINE__, "edit %d: %s", e, r.err);
+        run_close(&r);
+        continue;
+      }
+      int8_t x[MAXROWS * MAXN], out[MAXROWS * MAXN];
+      for (int fill = -128; fill <= 127; fill += 255) {
+        memset(x, fill, sizeof(x));
+        for (int k = 0; k < 3; k++) CHECK_EQ_INT(run_invoke(&r, &n, x, NULL, out, NULL), TFL_OK);
+      }
+      run_close(&r);
+    }
+}
+
 TEST(quantized_errors_are_clean) {
   lstm_cfg c = uni(0);
   c.kind = KIND_INTEGER;
@@ -1363,5 +1430,7 @@ int main(void) {
   RUN(errors_are_clean);
   RUN(unsupported_and_inconsistent_variants);
   RUN(quantized_errors_are_clean);
+  RUN(integer_zero_points_are_bounded);
+  RUN(integer_extreme_scales_stay_defined);
   return test_summary();
 }

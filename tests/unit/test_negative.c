@@ -1537,6 +1537,52 @@ TEST(scratch_and_resize_are_held_to_the_limits) {
   CHECK_EQ_INT(g_box->out.status, TFL_LIMIT_EXCEEDED);
 }
 
+/* --- operator versions ------------------------------------------------------------------- */
+
+static tfl_status no_prepare(tfl_context *ctx, tfl_node *node) { return TFL_OK; }
+
+/* Creating an interpreter for ADD at `version` (with an ADD of the caller's own, accepting any
+ * version, when `own_add`); the message in err. */
+static tfl_status create_add(int version, int own_add, char *err, size_t err_size) {
+  size_t size;
+  uint8_t *bytes = op_with_code(TFL_OP_ADD, version, &size);
+  tfl_options *o = tfl_options_create();
+  tfl_op_registration reg = {0};
+  reg.name = "MyAdd";
+  reg.builtin_code = TFL_OP_ADD;
+  reg.prepare = no_prepare;
+  reg.eval = nothing_eval;
+  if (own_add) tfl_options_add_op(o, &reg);
+  tfl_model *model = NULL;
+  tfl_interpreter *interp = NULL;
+  err[0] = '\0';
+  tfl_status st = bytes ? tfl_model_load_buffer(bytes, size, &model, err, err_size) : TFL_ERROR;
+  if (st == TFL_OK) st = tfl_interpreter_create(model, o, &interp, err, err_size);
+  tfl_interpreter_free(interp);
+  tfl_model_free(model);
+  tfl_options_free(o);
+  free(bytes);
+  return st;
+}
+
+/* tfl's kernels take the versions TFLite defines for their op (ADD: 1 to 5); a version past
+ * them asks for semantics tfl does not know, and is refused by name. */
+TEST(builtin_op_versions_follow_tflite) {
+  char err[512];
+  CHECK_EQ_INT(create_add(1, 0, err, sizeof(err)), TFL_OK);
+  CHECK_EQ_INT(create_add(5, 0, err, sizeof(err)), TFL_OK);
+  const int refused[3] = {6, 99, 0};
+  for (int i = 0; i < 3; i++) {
+    char want[32];
+    snprintf(want, sizeof(want), "ADD v%d", refused[i]);
+    CHECK_EQ_INT(create_add(refused[i], 0, err, sizeof(err)), TFL_UNSUPPORTED);
+    if (!strstr(err, want) || !strstr(err, "other versions supported"))
+      test_fail(__FILE__, __LINE__, "ADD v%d refused with \"%s\"", refused[i], err);
+  }
+  /* a kernel of the caller's own declaring no versions takes any */
+  CHECK_EQ_INT(create_add(99, 1, err, sizeof(err)), TFL_OK);
+}
+
 /* --- the other readers ---------------------------------------------------------------------- */
 
 static void garbage_readers(const void *unused) {
@@ -1570,6 +1616,7 @@ int main(void) {
   }
   RUN(invalid_models_are_refused);
   RUN(scratch_and_resize_are_held_to_the_limits);
+  RUN(builtin_op_versions_follow_tflite);
   RUN(extreme_quantization_parameters_never_overflow);
   RUN(fuzzer_regressions_stay_fixed);
   RUN(flexbuffer_and_npy_readers_survive_garbage);

@@ -36,6 +36,21 @@ static const char k_f32_v3[] =
     "\x93NUMPY\x03\x00t\x00\x00\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"
     "                                                        \n"
     "\x00\x00\x00\x00\x00\x00\x80?\x00\x00\x00@\x00\x00@@\x00\x00\x80@\x00\x00\xa0@";
+/* np.save(np.array([[b'ab', b''], [b'xyz', b'\x00q']])): dtype |S3 */
+static const char k_s3_2x2[] =
+    "\x93NUMPY\x01\x00v\x00{'descr': '|S3', 'fortran_order': False, 'shape': (2, 2), }"
+    "                                                          \n"
+    "ab\x00\x00\x00\x00xyz\x00q\x00";
+/* np.save(np.array(['a', '\u00e9', '\u20ac\U0001F600'])): dtype <U2 */
+static const char k_u2_3[] =
+    "\x93NUMPY\x01\x00v\x00{'descr': '<U2', 'fortran_order': False, 'shape': (3,), }"
+    "                                                            \n"
+    "a\x00\x00\x00\x00\x00\x00\x00\xe9\x00\x00\x00\x00\x00\x00\x00\xac \x00\x00\x00\xf6\x01\x00";
+/* np.save(np.array([b'', b''])): NumPy gives empty strings width 1 */
+static const char k_s1_empty[] =
+    "\x93NUMPY\x01\x00v\x00{'descr': '|S1', 'fortran_order': False, 'shape': (2,), }"
+    "                                                            \n"
+    "\x00\x00";
 /* np.save(np.zeros((2, 0, 3), dtype=bool)) */
 static const char k_bool_empty[] =
     "\x93NUMPY\x01\x00v\x00{'descr': '|b1', 'fortran_order': False, 'shape': (2, 0, 3), }"
@@ -59,6 +74,7 @@ static size_t make_npy(unsigned char *out, size_t cap, const char *dict, size_t 
 static tfl_status parse_dict(const char *dict, size_t data_bytes, npy_array *a, char *err,
                              size_t err_size) {
   static unsigned char buf[4096];
+  memset(a, 0, sizeof *a);
   size_t n = make_npy(buf, sizeof buf, dict, data_bytes);
   return n ? npy_parse(buf, n, a, err, err_size) : TFL_ERROR;
 }
@@ -197,6 +213,12 @@ TEST(rejects_bad_headers_with_clear_messages) {
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 23, "23 bytes"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 25, "need 24"},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 0, "need 4"},
+      {"{'descr': '>U2', 'fortran_order': False, 'shape': (1,), }", 8, "big-endian"},
+      {"{'descr': '|S', 'fortran_order': False, 'shape': (1,), }", 1, "dtype '|S'"},
+      {"{'descr': '|S2x', 'fortran_order': False, 'shape': (1,), }", 2, "dtype"},
+      {"{'descr': '|S999999999999', 'fortran_order': False, 'shape': (1,), }", 0, "dtype"},
+      {"{'descr': '|S3', 'fortran_order': False, 'shape': (2,), }", 5, "need 6"},
+      {"{'descr': '<U1', 'fortran_order': False, 'shape': (2,), }", 4, "need 8"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     npy_array a;
@@ -263,8 +285,13 @@ TEST(corrupted_headers_never_give_inconsistent_arrays) {
       size_t elems = 1;
       for (int i = 0; i < a.ndim; i++) elems *= (size_t)a.dims[i];
       const unsigned char *d = a.data;
-      if (d < copy || d + a.bytes != copy + size || elems * dtype_of_type(a.type)->size != a.bytes)
+      /* e.g. '<f4' changed into '<S4' or '<U4' */
+      const int consistent = a.type == TFL_STRING
+                                 ? a.strings && a.n_strings == elems
+                                 : elems * dtype_of_type(a.type)->size == a.bytes;
+      if (d < copy || d + a.bytes != copy + size || !consistent)
         test_fail(__FILE__, __LINE__, "byte %zu = %d gave an inconsistent array", pos, v);
+      npy_free(&a);
     }
   }
   free(copy);
@@ -356,7 +383,15 @@ TEST(write_errors) {
   CHECK(npy_write_file("/nonexistent-dir/x.npy", TFL_FLOAT32, 1, d2, v, 8, err, sizeof err) ==
         TFL_IO_ERROR);
   CHECK(contains(err, "/nonexistent-dir/x.npy"));
-  CHECK(npy_type_name(TFL_STRING) == NULL);
+  CHECK(strcmp(npy_type_name(TFL_STRING), "bytes") == 0);
+  CHECK(npy_type_name(TFL_INT4) == NULL);
+  const tfl_string s[2] = {{"ab", 2}, {NULL, 0}};
+  CHECK(npy_write_strings_file(temp_path(), 1, d2, s, 1, err, sizeof err) ==
+        TFL_INVALID_ARGUMENT);
+  CHECK(contains(err, "1 strings do not fill"));
+  CHECK(npy_write_strings_file(temp_path(), 1, neg, s, 2, err, sizeof err) != TFL_OK);
+  CHECK(npy_write_strings_file("/nonexistent-dir/x.npy", 1, d2, s, 2, err, sizeof err) ==
+        TFL_IO_ERROR);
   CHECK(strcmp(npy_type_name(TFL_FLOAT16), "float16") == 0);
 }
 
@@ -380,6 +415,107 @@ TEST(read_errors_name_the_file) {
   remove(path);
 }
 
+/* --- strings --------------------------------------------------------------------------- */
+
+static int string_is(tfl_string s, const char *want, size_t len) {
+  return s.size == len && (len == 0 || memcmp(s.data, want, len) == 0);
+}
+
+TEST(reads_bytes_arrays_without_their_padding) {
+  npy_array a;
+  char err[256] = "";
+  REQUIRE(npy_parse(BYTES(k_s3_2x2), &a, err, sizeof err) == TFL_OK);
+  CHECK_EQ_INT(a.type, TFL_STRING);
+  CHECK_EQ_INT(a.ndim, 2);
+  CHECK_EQ_INT(a.dims[1], 2);
+  REQUIRE(a.strings && a.n_strings == 4);
+  CHECK(string_is(a.strings[0], "ab", 2));
+  CHECK(string_is(a.strings[1], "", 0));
+  CHECK(string_is(a.strings[2], "xyz", 3));
+  CHECK(string_is(a.strings[3], "\0q", 2)); /* only trailing NULs go */
+  npy_free(&a);
+  REQUIRE(npy_parse(BYTES(k_s1_empty), &a, err, sizeof err) == TFL_OK);
+  CHECK(a.n_strings == 2 && a.strings[0].size == 0 && a.strings[1].size == 0);
+  npy_free(&a);
+  REQUIRE(parse_dict("{'descr': '|S0', 'fortran_order': False, 'shape': (3,), }", 0, &a, err,
+                     sizeof err) == TFL_OK);
+  CHECK(a.n_strings == 3 && a.strings[2].size == 0);
+  npy_free(&a);
+}
+
+TEST(reads_unicode_arrays_as_utf8) {
+  npy_array a;
+  char err[256] = "";
+  REQUIRE(npy_parse(BYTES(k_u2_3), &a, err, sizeof err) == TFL_OK);
+  CHECK_EQ_INT(a.type, TFL_STRING);
+  REQUIRE(a.strings && a.n_strings == 3);
+  CHECK(string_is(a.strings[0], "a", 1));
+  CHECK(string_is(a.strings[1], "\xc3\xa9", 2));                           /* U+00E9 */
+  CHECK(string_is(a.strings[2], "\xe2\x82\xac\xf0\x9f\x98\x80", 7)); /* U+20AC U+1F600 */
+  npy_free(&a);
+}
+
+/* A one-element '<U1' array holding code point cp. */
+static tfl_status parse_code_point(uint32_t cp, npy_array *a, char *err, size_t err_size) {
+  static unsigned char buf[256];
+  size_t n = make_npy(buf, sizeof buf, "{'descr': '<U1', 'fortran_order': False, 'shape': (), }",
+                      4);
+  memcpy(buf + n - 4, &cp, 4);
+  return npy_parse(buf, n, a, err, err_size);
+}
+
+TEST(encodes_every_utf8_length_and_refuses_non_characters) {
+  static const struct {
+    uint32_t cp;
+    const char *utf8;
+  } ok[] = {{0x7f, "\x7f"},
+            {0x80, "\xc2\x80"},
+            {0x7ff, "\xdf\xbf"},
+            {0x800, "\xe0\xa0\x80"},
+            {0xffff, "\xef\xbf\xbf"},
+            {0x10000, "\xf0\x90\x80\x80"},
+            {0x10ffff, "\xf4\x8f\xbf\xbf"}};
+  char err[256] = "";
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    npy_array a;
+    if (parse_code_point(ok[i].cp, &a, err, sizeof err) != TFL_OK || a.n_strings != 1 ||
+        !string_is(a.strings[0], ok[i].utf8, strlen(ok[i].utf8)))
+      test_fail(__FILE__, __LINE__, "U+%X: wrong UTF-8 (%s)", (unsigned)ok[i].cp, err);
+    npy_free(&a);
+  }
+  const uint32_t bad[] = {0xd800, 0xdfff, 0x110000, 0xffffffffu};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    npy_array a;
+    CHECK(parse_code_point(bad[i], &a, err, sizeof err) == TFL_INVALID_ARGUMENT);
+    CHECK(contains(err, "not a Unicode scalar value") && a.strings == NULL);
+  }
+}
+
+TEST(writes_strings_like_numpy_and_reads_them_back) {
+  const int32_t d22[] = {2, 2}, d2[] = {2};
+  const tfl_string s[] = {{"ab", 2}, {"", 0}, {"xyz", 3}, {"\0q", 2}};
+  char err[256] = "";
+  const char *path = temp_path();
+  REQUIRE(npy_write_strings_file(path, 2, d22, s, 4, err, sizeof err) == TFL_OK);
+  size_t size = 0;
+  unsigned char *got = slurp(path, &size);
+  CHECK(got && size == sizeof k_s3_2x2 - 1 && memcmp(got, k_s3_2x2, size) == 0);
+  free(got);
+  const tfl_string empty[] = {{"", 0}, {NULL, 0}};
+  REQUIRE(npy_write_strings_file(path, 1, d2, empty, 2, err, sizeof err) == TFL_OK);
+  got = slurp(path, &size);
+  CHECK(got && size == sizeof k_s1_empty - 1 && memcmp(got, k_s1_empty, size) == 0);
+  free(got);
+  const tfl_string utf8[] = {{"\xc3\xa9t\xc3\xa9", 5}, {"x", 1}};
+  npy_array a;
+  REQUIRE(npy_write_strings_file(path, 1, d2, utf8, 2, err, sizeof err) == TFL_OK);
+  REQUIRE(npy_read_file(path, &a, err, sizeof err) == TFL_OK);
+  CHECK(a.type == TFL_STRING && a.n_strings == 2);
+  CHECK(string_is(a.strings[0], utf8[0].data, 5) && string_is(a.strings[1], "x", 1));
+  npy_free(&a);
+  remove(path);
+}
+
 int main(void) {
   RUN(reads_numpy_float32_matrix);
   RUN(reads_numpy_format_versions_2_and_3);
@@ -394,5 +530,9 @@ int main(void) {
   RUN(round_trips_every_type_and_rank);
   RUN(write_errors);
   RUN(read_errors_name_the_file);
+  RUN(reads_bytes_arrays_without_their_padding);
+  RUN(reads_unicode_arrays_as_utf8);
+  RUN(encodes_every_utf8_length_and_refuses_non_characters);
+  RUN(writes_strings_like_numpy_and_reads_them_back);
   return test_summary();
 }

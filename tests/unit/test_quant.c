@@ -418,6 +418,34 @@ TEST(int16_fixed_point_helpers) {
   CHECK_EQ_INT(tfl_sat_shift_left16(-3, 4), -48);
 }
 
+/* Scale ratios of extreme but finite scales (2^40, 2^-60) give shifts no valid model has;
+ * applying them must stay defined (the sanitizer builds check): shifts act as if clamped to
+ * [-31, 31], and the 16-bit saturating shift saturates at any amount. */
+TEST(out_of_range_shifts_are_defined) {
+  int32_t m;
+  int s;
+  tfl_quantize_multiplier(ldexp(1.0, 40), &m, &s);
+  CHECK_EQ_INT(m, 1 << 30);
+  CHECK_EQ_INT(s, 41);
+  const int32_t xs[] = {0, 1, -1, 3, -77, 65535, INT32_MAX, INT32_MIN};
+  for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+    const int32_t x = xs[i];
+    CHECK_EQ_INT(tfl_mul_by_quantized_multiplier(x, m, s),
+                 tfl_mul_by_quantized_multiplier(x, m, 31));
+    CHECK_EQ_INT(tfl_mul_by_quantized_multiplier(x, m, 200),
+                 tfl_mul_by_quantized_multiplier(x, m, 31));
+    CHECK_EQ_INT(tfl_mul_by_quantized_multiplier(x, m, -60),
+                 tfl_mul_by_quantized_multiplier(x, m, -31));
+    CHECK_EQ_INT(tfl_mul_by_quantized_multiplier_ruy(x, m, s),
+                 tfl_mul_by_quantized_multiplier_ruy(x, m, 31));
+    CHECK_EQ_INT(tfl_mul_by_quantized_multiplier_ruy(x, m, -60),
+                 tfl_mul_by_quantized_multiplier_ruy(x, m, -31));
+  }
+  CHECK_EQ_INT(tfl_sat_shift_left16(1, 64), INT16_MAX);
+  CHECK_EQ_INT(tfl_sat_shift_left16(-1, 200), INT16_MIN);
+  CHECK_EQ_INT(tfl_sat_shift_left16(0, 64), 0);
+}
+
 TEST(mean_multiplier_folds_the_count) {
   int32_t m, mm;
   int s, ms;
@@ -571,6 +599,7 @@ int main(void) {
   RUN(checked_log2);
   RUN(multiplier_to_int16);
   RUN(int16_fixed_point_helpers);
+  RUN(out_of_range_shifts_are_defined);
   RUN(mean_multiplier_folds_the_count);
   RUN(lut16_builds_and_interpolates);
   RUN(lut8_converts_infinities_like_x86);

@@ -72,6 +72,31 @@ static int invoke(run_session *s) {
   return CLI_EXIT_OK;
 }
 
+/* A string tensor as a .npy array of dtype 'S'. */
+static tfl_status write_strings(const char *path, const tfl_tensor *t, char *err,
+                                size_t err_size) {
+  size_t n = 0;
+  tfl_status st = tfl_tensor_string_count(t, &n);
+  tfl_string *strings = st == TFL_OK ? malloc((n ? n : 1) * sizeof *strings) : NULL;
+  if (st == TFL_OK && !strings) st = TFL_OUT_OF_MEMORY;
+  for (size_t i = 0; i < n && st == TFL_OK; i++) st = tfl_tensor_string(t, i, &strings[i]);
+  if (st == TFL_OK)
+    st = npy_write_strings_file(path, tfl_tensor_ndim(t), tfl_tensor_dims(t), strings, n, err,
+                                err_size);
+  else
+    snprintf(err, err_size, "%s: cannot read the strings of '%s': %s", path, tfl_tensor_name(t),
+             tfl_status_string(st));
+  free(strings);
+  return st;
+}
+
+static tfl_status write_tensor(const char *path, const tfl_tensor *t, char *err,
+                               size_t err_size) {
+  if (tfl_tensor_type(t) == TFL_STRING) return write_strings(path, t, err, err_size);
+  return npy_write_file(path, tfl_tensor_type(t), tfl_tensor_ndim(t), tfl_tensor_dims(t),
+                        tfl_tensor_data_const(t), tfl_tensor_byte_size(t), err, err_size);
+}
+
 static int write_outputs(run_session *s) {
   size_t path_size = strlen(s->args.output_dir) + 32;
   char *path = malloc(path_size);
@@ -87,10 +112,7 @@ static int write_outputs(run_session *s) {
     }
     char err[512];
     snprintf(path, path_size, "%s/output_%d.npy", s->args.output_dir, i);
-    if (npy_write_file(path, type, tfl_tensor_ndim(t), tfl_tensor_dims(t),
-                       tfl_tensor_data_const(t), tfl_tensor_byte_size(t), err,
-                       sizeof err) != TFL_OK)
-      rc = cli_fail(s->cmd, "%s", err);
+    if (write_tensor(path, t, err, sizeof err) != TFL_OK) rc = cli_fail(s->cmd, "%s", err);
   }
   free(path);
   return rc;
@@ -128,10 +150,12 @@ const cli_command cmd_run = {
     .summary = "run a model once on .npy inputs and save its outputs as .npy",
     .description =
         "Each --input is a NumPy .npy file (format 1.0-3.0, little-endian, C order) for the\n"
-        "model's inputs in order; its dtype must be the input's type. An input whose shape\n"
-        "differs from the model's is resized when the model's shape signature allows it\n"
-        "(dimensions of -1). Outputs are written as DIR/output_0.npy, output_1.npy, ... with\n"
-        "their type and their shape after the run.\n",
+        "model's inputs in order; its dtype must be the input's type (for string inputs, 'S'\n"
+        "bytes or 'U' unicode, which is passed as UTF-8). An input whose shape differs from\n"
+        "the model's is resized when the model's shape signature allows it (dimensions of\n"
+        "-1). Outputs are written as DIR/output_0.npy, output_1.npy, ... with their type and\n"
+        "their shape after the run; string outputs as dtype 'S' as wide as their longest\n"
+        "string.\n",
     .options = k_options,
     .run = run,
 };

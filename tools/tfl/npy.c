@@ -42,6 +42,7 @@ static const npy_dtype *dtype_of_code(const char *code) {
 }
 
 const char *npy_type_name(tfl_type type) {
+  if (type == TFL_STRING) return "bytes";
   const npy_dtype *d = dtype_of_type(type);
   return d ? d->name : NULL;
 }
@@ -162,13 +163,44 @@ static tfl_status parse_shape(cursor *c, npy_array *out) {
   }
 }
 
-static tfl_status parse_descr(cursor *c, npy_array *out, size_t *item_size) {
+/* What the dtype says about each element: its size, and for strings 'S' or 'U'. */
+typedef struct npy_item {
+  size_t size;
+  char string_kind; /* 0 for numeric dtypes */
+} npy_item;
+
+/* NumPy caps string widths well below this; it keeps width * 4 and the count in range. */
+#define NPY_MAX_STRING_WIDTH (1u << 28)
+
+/* "S<width>" or "U<width>" (after the byte-order character). */
+static int parse_string_dtype(const char *code, npy_item *item) {
+  if (code[0] != 'S' && code[0] != 'U') return 0;
+  if (code[1] < '0' || code[1] > '9') return 0;
+  size_t width = 0;
+  for (const char *p = code + 1; *p; p++) {
+    if (*p < '0' || *p > '9') return 0;
+    width = width * 10 + (size_t)(*p - '0');
+    if (width > NPY_MAX_STRING_WIDTH) return 0;
+  }
+  item->string_kind = code[0];
+  item->size = code[0] == 'U' ? width * 4 : width;
+  return 1;
+}
+
+static tfl_status parse_descr(cursor *c, npy_array *out, npy_item *item) {
   skip_space(c);
   if (c->p < c->end && *c->p == '[')
     return fail(c->err, c->err_size, TFL_UNSUPPORTED, "structured .npy dtypes are not supported");
   char descr[MAX_TOKEN];
   tfl_status st = parse_string(c, descr);
   if (st != TFL_OK) return st;
+  if (descr[0] && strchr("<>|=", descr[0]) && parse_string_dtype(descr + 1, item)) {
+    if (descr[0] == '>' && item->string_kind == 'U')
+      return fail(c->err, c->err_size, TFL_UNSUPPORTED,
+                  "big-endian .npy data ('%s') is not supported", descr);
+    out->type = TFL_STRING;
+    return TFL_OK;
+  }
   const npy_dtype *d = strlen(descr) == 3 ? dtype_of_code(descr + 1) : NULL;
   if (!d || !strchr("<>|=", descr[0]))
     return fail(c->err, c->err_size, TFL_UNSUPPORTED, "unsupported .npy dtype '%s'", descr);
@@ -176,13 +208,13 @@ static tfl_status parse_descr(cursor *c, npy_array *out, size_t *item_size) {
     return fail(c->err, c->err_size, TFL_UNSUPPORTED,
                 "big-endian .npy data ('%s') is not supported", descr);
   out->type = d->type;
-  *item_size = d->size;
+  item->size = d->size;
   return TFL_OK;
 }
 
 enum { KEY_DESCR = 1, KEY_FORTRAN = 2, KEY_SHAPE = 4, KEY_ALL = 7 };
 
-static tfl_status parse_entry(cursor *c, npy_array *out, size_t *item_size, unsigned *seen) {
+static tfl_status parse_entry(cursor *c, npy_array *out, npy_item *item, unsigned *seen) {
   char key[MAX_TOKEN];
   tfl_status st = parse_string(c, key);
   if (st != TFL_OK) return st;
@@ -194,7 +226,7 @@ static tfl_status parse_entry(cursor *c, npy_array *out, size_t *item_size, unsi
   if (*seen & bit) return malformed(c, "duplicate key");
   *seen |= bit;
   if (!accept(c, ':')) return malformed(c, "expected ':'");
-  if (bit == KEY_DESCR) return parse_descr(c, out, item_size);
+  if (bit == KEY_DESCR) return parse_descr(c, out, item);
   if (bit == KEY_SHAPE) return parse_shape(c, out);
   int fortran = 0;
   st = parse_bool(c, &fortran);
@@ -204,11 +236,11 @@ static tfl_status parse_entry(cursor *c, npy_array *out, size_t *item_size, unsi
   return st;
 }
 
-static tfl_status parse_header(cursor *c, npy_array *out, size_t *item_size) {
+static tfl_status parse_header(cursor *c, npy_array *out, npy_item *item) {
   unsigned seen = 0;
   if (!accept(c, '{')) return malformed(c, "expected '{'");
   while (!accept(c, '}')) {
-    tfl_status st = parse_entry(c, out, item_size, &seen);
+    tfl_status st = parse_entry(c, out, item, &seen);
     if (st != TFL_OK) return st;
     if (accept(c, ',')) continue;
     if (!accept(c, '}')) return malformed(c, "expected ',' or '}'");
@@ -244,6 +276,89 @@ static tfl_status check_size(const npy_array *a, size_t item_size, size_t availa
   return TFL_OK;
 }
 
+/* --- strings ---------------------------------------------------------------------------- */
+
+/* Code point cp as UTF-8 at out; returns the bytes written, 0 for a surrogate or a value past
+ * U+10FFFF (which UTF-8 cannot hold). */
+static size_t utf8_encode(uint32_t cp, unsigned char *out) {
+  if (cp < 0x80) {
+    out[0] = (unsigned char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (unsigned char)(0xc0 | cp >> 6);
+    out[1] = (unsigned char)(0x80 | (cp & 0x3f));
+    return 2;
+  }
+  if ((cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff) return 0;
+  if (cp < 0x10000) {
+    out[0] = (unsigned char)(0xe0 | cp >> 12);
+    out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+    out[2] = (unsigned char)(0x80 | (cp & 0x3f));
+    return 3;
+  }
+  out[0] = (unsigned char)(0xf0 | cp >> 18);
+  out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+  out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+  out[3] = (unsigned char)(0x80 | (cp & 0x3f));
+  return 4;
+}
+
+/* Element i of a 'U' array of `width` code points, as UTF-8 at text (room for 4 bytes per
+ * code point); the length goes to *len. */
+static tfl_status utf8_element(const unsigned char *src, size_t width, unsigned char *text,
+                               size_t *len, char *err, size_t err_size) {
+  size_t n = width;
+  while (n > 0 && read_le(src + 4 * (n - 1), 4) == 0) n--; /* NumPy's padding */
+  *len = 0;
+  for (size_t k = 0; k < n; k++) {
+    const uint32_t cp = read_le(src + 4 * k, 4);
+    const size_t w = utf8_encode(cp, text + *len);
+    if (!w)
+      return fail(err, err_size, TFL_INVALID_ARGUMENT,
+                  ".npy unicode data holds U+%lX, which is not a Unicode scalar value",
+                  (unsigned long)cp);
+    *len += w;
+  }
+  return TFL_OK;
+}
+
+/* out->strings for the parsed array: one block holds the table and, for 'U', the UTF-8 text
+ * (at most as long as the UCS-4 data). */
+static tfl_status parse_strings(npy_array *out, const npy_item *item, char *err,
+                                size_t err_size) {
+  size_t n = 1;
+  for (int i = 0; i < out->ndim; i++) {
+    size_t d = (size_t)out->dims[i];
+    if (d && n > SIZE_MAX / sizeof(tfl_string) / d)
+      return fail(err, err_size, TFL_INVALID_ARGUMENT, ".npy shape is too large");
+    n *= d;
+  }
+  const size_t text = item->string_kind == 'U' ? out->bytes : 0;
+  if (text > SIZE_MAX - n * sizeof(tfl_string) - 1)
+    return fail(err, err_size, TFL_INVALID_ARGUMENT, ".npy shape is too large");
+  out->strings = malloc(n * sizeof(tfl_string) + text + 1);
+  if (!out->strings) return fail(err, err_size, TFL_OUT_OF_MEMORY, "out of memory");
+  out->n_strings = n;
+  unsigned char *utf8 = (unsigned char *)(out->strings + n);
+  const unsigned char *src = out->data;
+  for (size_t i = 0; i < n; i++, src += item->size) {
+    tfl_string *s = &out->strings[i];
+    if (item->string_kind == 'S') {
+      size_t len = item->size;
+      while (len > 0 && src[len - 1] == 0) len--;
+      *s = (tfl_string){(const char *)src, len};
+      continue;
+    }
+    size_t len;
+    tfl_status st = utf8_element(src, item->size / 4, utf8, &len, err, err_size);
+    if (st != TFL_OK) return st;
+    *s = (tfl_string){(const char *)utf8, len};
+    utf8 += len;
+  }
+  return TFL_OK;
+}
+
 tfl_status npy_parse(const void *buf, size_t size, npy_array *out, char *err, size_t err_size) {
   const unsigned char *b = buf;
   memset(out, 0, sizeof *out);
@@ -260,15 +375,18 @@ tfl_status npy_parse(const void *buf, size_t size, npy_array *out, char *err, si
   if (header_len > size - start)
     return fail(err, err_size, TFL_INVALID_ARGUMENT, "truncated .npy header");
   cursor c = {(const char *)b + start, (const char *)b + start + header_len, err, err_size};
-  size_t item_size = 0;
-  tfl_status st = parse_header(&c, out, &item_size);
+  npy_item item = {0, 0};
+  tfl_status st = parse_header(&c, out, &item);
   if (st != TFL_OK) return st;
   size_t data_at = start + header_len;
-  st = check_size(out, item_size, size - data_at, err, err_size);
+  st = check_size(out, item.size, size - data_at, err, err_size);
   if (st != TFL_OK) return st;
   out->data = b + data_at;
   out->bytes = size - data_at;
-  return TFL_OK;
+  if (!item.string_kind) return TFL_OK;
+  st = parse_strings(out, &item, err, err_size);
+  if (st != TFL_OK) npy_free(out);
+  return st;
 }
 
 /* Reads the whole stream in growing chunks (works for pipes, where the size is unknown). */
@@ -324,6 +442,7 @@ tfl_status npy_read_file(const char *path, npy_array *out, char *err, size_t err
 void npy_free(npy_array *a) {
   if (!a) return;
   free(a->owned);
+  free(a->strings);
   memset(a, 0, sizeof *a);
 }
 
@@ -345,7 +464,7 @@ static void format_shape(char *out, size_t cap, int ndim, const int32_t *dims) {
 /* Writes magic, version, header length and the padded dict into out, laid out exactly as
  * numpy.save does; returns the total length, a multiple of NPY_ALIGN. cap must hold the
  * longest header (about 200 bytes). */
-static size_t format_header(char *out, size_t cap, const npy_dtype *d, int ndim,
+static size_t format_header(char *out, size_t cap, const char *descr, int ndim,
                             const int32_t *dims) {
   char shape[TFL_MAX_DIMS * 13 + 4];
   format_shape(shape, sizeof shape, ndim, dims);
@@ -354,8 +473,7 @@ static size_t format_header(char *out, size_t cap, const npy_dtype *d, int ndim,
   out[7] = 0;
   size_t n = 10;
   n += (size_t)snprintf(out + n, cap - n,
-                        "{'descr': '%c%s', 'fortran_order': False, 'shape': (%s), }",
-                        d->size == 1 ? '|' : '<', d->code, shape);
+                        "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, shape);
   /* NumPy leaves room for dims[0] to grow to 21 digits (appending in place). */
   size_t spare = ndim > 0 ? NPY_GROWTH_DIGITS - (size_t)snprintf(NULL, 0, "%ld", (long)dims[0]) : 0;
   size_t padded = (n + spare + 1 + NPY_ALIGN - 1) / NPY_ALIGN * NPY_ALIGN;
@@ -366,26 +484,25 @@ static size_t format_header(char *out, size_t cap, const npy_dtype *d, int ndim,
   return padded;
 }
 
-tfl_status npy_write_file(const char *path, tfl_type type, int ndim, const int32_t *dims,
-                          const void *data, size_t bytes, char *err, size_t err_size) {
-  const npy_dtype *d = dtype_of_type(type);
-  if (!d)
-    return fail(err, err_size, TFL_UNSUPPORTED, "%s: type %d cannot be stored in .npy", path,
-                (int)type);
-  if (ndim < 0 || ndim > TFL_MAX_DIMS || (ndim && !dims) || (bytes && !data))
+/* Checks a shape to write and copies it into *shape. */
+static tfl_status check_shape(const char *path, int ndim, const int32_t *dims, npy_array *shape,
+                              char *err, size_t err_size) {
+  if (ndim < 0 || ndim > TFL_MAX_DIMS || (ndim && !dims))
     return fail(err, err_size, TFL_INVALID_ARGUMENT, "%s: bad array", path);
-  npy_array shape = {.ndim = ndim};
+  shape->ndim = ndim;
   for (int i = 0; i < ndim; i++) {
     if (dims[i] < 0)
       return fail(err, err_size, TFL_INVALID_ARGUMENT, "%s: negative dimension", path);
-    shape.dims[i] = dims[i];
+    shape->dims[i] = dims[i];
   }
-  char msg[160];
-  tfl_status st = check_size(&shape, d->size, bytes, msg, sizeof msg);
-  if (st != TFL_OK) return fail(err, err_size, st, "%s: %s", path, msg);
+  return TFL_OK;
+}
 
+/* Writes the header for descr and shape, then the data; removes the file on failure. */
+static tfl_status write_npy(const char *path, const char *descr, const npy_array *shape,
+                            const void *data, size_t bytes, char *err, size_t err_size) {
   char header[384];
-  size_t header_size = format_header(header, sizeof header, d, ndim, dims);
+  size_t header_size = format_header(header, sizeof header, descr, shape->ndim, shape->dims);
   FILE *f = fopen(path, "wb");
   if (!f) return fail(err, err_size, TFL_IO_ERROR, "cannot create %s: %s", path, strerror(errno));
   errno = 0;
@@ -402,4 +519,49 @@ tfl_status npy_write_file(const char *path, tfl_type type, int ndim, const int32
                 write_errno ? strerror(write_errno) : "I/O error");
   }
   return TFL_OK;
+}
+
+tfl_status npy_write_file(const char *path, tfl_type type, int ndim, const int32_t *dims,
+                          const void *data, size_t bytes, char *err, size_t err_size) {
+  const npy_dtype *d = dtype_of_type(type);
+  if (!d)
+    return fail(err, err_size, TFL_UNSUPPORTED, "%s: type %d cannot be stored in .npy", path,
+                (int)type);
+  if (bytes && !data) return fail(err, err_size, TFL_INVALID_ARGUMENT, "%s: bad array", path);
+  npy_array shape = {.ndim = 0};
+  tfl_status st = check_shape(path, ndim, dims, &shape, err, err_size);
+  if (st != TFL_OK) return st;
+  char msg[160];
+  st = check_size(&shape, d->size, bytes, msg, sizeof msg);
+  if (st != TFL_OK) return fail(err, err_size, st, "%s: %s", path, msg);
+  char descr[8];
+  snprintf(descr, sizeof descr, "%c%s", d->size == 1 ? '|' : '<', d->code);
+  return write_npy(path, descr, &shape, data, bytes, err, err_size);
+}
+
+tfl_status npy_write_strings_file(const char *path, int ndim, const int32_t *dims,
+                                  const tfl_string *strings, size_t n, char *err,
+                                  size_t err_size) {
+  npy_array shape = {.ndim = 0};
+  tfl_status st = check_shape(path, ndim, dims, &shape, err, err_size);
+  if (st != TFL_OK) return st;
+  char msg[160];
+  if (n && !strings) return fail(err, err_size, TFL_INVALID_ARGUMENT, "%s: bad array", path);
+  if (check_size(&shape, 1, n, msg, sizeof msg) != TFL_OK)
+    return fail(err, err_size, TFL_INVALID_ARGUMENT, "%s: %zu strings do not fill the shape",
+                path, n);
+  size_t width = 1;
+  for (size_t i = 0; i < n; i++)
+    if (strings[i].size > width) width = strings[i].size;
+  if (width > NPY_MAX_STRING_WIDTH || (n && width > SIZE_MAX / n))
+    return fail(err, err_size, TFL_LIMIT_EXCEEDED, "%s: strings too long for .npy", path);
+  char *data = calloc(n ? n * width : 1, 1);
+  if (!data) return fail(err, err_size, TFL_OUT_OF_MEMORY, "%s: out of memory", path);
+  for (size_t i = 0; i < n; i++)
+    if (strings[i].size) memcpy(data + i * width, strings[i].data, strings[i].size);
+  char descr[24];
+  snprintf(descr, sizeof descr, "|S%zu", width);
+  st = write_npy(path, descr, &shape, data, n * width, err, err_size);
+  free(data);
+  return st;
 }

@@ -207,7 +207,9 @@ int tool_fill_npy_inputs(const cli_command *cmd, tfl_interpreter *interp,
                          const tool_npy_inputs *in) {
   for (int i = 0; i < in->n; i++) {
     tfl_tensor *t = tfl_interpreter_input(interp, i);
-    tfl_status st = tfl_tensor_copy_from(t, in->arrays[i].data, in->arrays[i].bytes);
+    const npy_array *a = &in->arrays[i];
+    tfl_status st = a->strings ? tfl_tensor_set_strings(t, a->strings, a->n_strings)
+                               : tfl_tensor_copy_from(t, a->data, a->bytes);
     if (st != TFL_OK)
       return cli_fail(cmd, "cannot set input %d from %s (%zu bytes for a %zu-byte tensor): %s", i,
                       in->paths[i], in->arrays[i].bytes, tfl_tensor_byte_size(t),
