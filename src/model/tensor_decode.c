@@ -130,6 +130,20 @@ static tfl_status quant_axis(tfl_decoder *d, int32_t qdim, int count, tfl_model_
   return TFL_OK;
 }
 
+/* A zero point is a value of the tensor's storage type: kernels subtract it from 8/16-bit
+ * values in 32-bit arithmetic, so one outside that range would overflow them. Other types
+ * (int32 biases, float tensors carrying quantization) are not checked. */
+static int zero_point_fits(tfl_type type, int64_t z) {
+  switch (type) {
+    case TFL_INT4: return z >= -8 && z <= 7;
+    case TFL_INT8: return z >= INT8_MIN && z <= INT8_MAX;
+    case TFL_UINT8: return z >= 0 && z <= UINT8_MAX;
+    case TFL_INT16: return z >= INT16_MIN && z <= INT16_MAX;
+    case TFL_UINT16: return z >= 0 && z <= UINT16_MAX;
+    default: return z >= INT32_MIN && z <= INT32_MAX;
+  }
+}
+
 static tfl_status decode_quant(tfl_decoder *d, fb_table t, int n_tensors, tfl_model_tensor *out) {
   fb_table q = fb_subtable(t, TFLITE_TENSOR_QUANT);
   if (!fb_table_present(q)) return TFL_OK;
@@ -153,9 +167,9 @@ static tfl_status decode_quant(tfl_decoder *d, fb_table t, int n_tensors, tfl_mo
   if (!scales || !zps) return TFL_OUT_OF_MEMORY;
   for (int i = 0; i < count; i++) {
     int64_t z = zp.data ? fb_vec_i64(zp, (uint32_t)i) : 0;
-    if (z < INT32_MIN || z > INT32_MAX)
-      return tfl_decode_fail(d, TFL_INVALID_MODEL, "zero point %lld does not fit in 32 bits",
-                             (long long)z);
+    if (!zero_point_fits(out->type, z))
+      return tfl_decode_fail(d, TFL_INVALID_MODEL, "zero point %lld is out of range for %s",
+                             (long long)z, tfl_type_name(out->type));
     scales[i] = fb_vec_f32(scale, (uint32_t)i);
     /* kernels derive fixed-point multipliers from scales: NaN or inf has no meaning there */
     if (!isfinite(scales[i]))

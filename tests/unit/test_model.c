@@ -908,8 +908,27 @@ TEST(checks_quantization) {
   free(bytes);
   w->n_zp = 4;
   w->zp[1] = (int64_t)1 << 31;
-  EXPECT_ERROR(s, TFL_INVALID_MODEL, "zero point 2147483648 does not fit");
+  EXPECT_ERROR(s, TFL_INVALID_MODEL, "zero point 2147483648 is out of range for float32");
   w->zp[1] = 0;
+  {
+    /* zero points of 8/16-bit tensors are values of their type (here the data-less output) */
+    model_spec z = base_spec();
+    tensor_spec *o = &z.t[2];
+    o->n_scale = o->n_zp = 1;
+    o->scale[0] = 0.5f;
+    const struct { tfl_type type; int64_t ok, bad; } cases[] = {
+        {TFL_INT8, -128, 128}, {TFL_UINT8, 255, -1}, {TFL_INT16, -32768, 32768}};
+    for (int c = 0; c < 3; c++) {
+      o->type = (int8_t)cases[c].type;
+      o->zp[0] = cases[c].ok;
+      m = EXPECT_OK(z, bytes);
+      CHECK(m && m->subgraphs[0].tensors[2].quant.zero_point[0] == cases[c].ok);
+      tfl_model_free(m);
+      free(bytes);
+      o->zp[0] = cases[c].bad;
+      EXPECT_ERROR(z, TFL_INVALID_MODEL, "is out of range for");
+    }
+  }
   w->n_scale = w->n_zp = 3;
   EXPECT_ERROR(s, TFL_INVALID_MODEL, "3 quantization scales for dimension 0 of size 4");
   /* quantized_dimension out of range (person_detect's biases): one axis has 4 entries */
