@@ -307,7 +307,8 @@ TEST(compare_bad_inputs_fail) {
              quantized(TFL_UINT8, 1, DIMS(2), u, &s, &z), &r) == TFL_UNSUPPORTED);
   ot_result_free(&r);
   CHECK(run2(TFL_OP_EQUAL, quantized(TFL_UINT8, 1, DIMS(2), u, &s, &bad_z),
-             quantized(TFL_UINT8, 1, DIMS(2), u, &s, &z), &r) == TFL_ERROR);
+             quantized(TFL_UINT8, 1, DIMS(2), u, &s, &z), &r) == TFL_INVALID_MODEL);
+  CHECK(strstr(r.error, "zero point 300 is out of range for uint8") != NULL);
   ot_result_free(&r);
   /* Unquantized uint8 compares raw. */
   check_bools(TFL_OP_LESS, (ot_spec)OT_IN(TFL_UINT8, 1, DIMS(2), u),
