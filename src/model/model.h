@@ -122,4 +122,9 @@ struct tfl_model {
   tfl_model_meta *metadata;
 };
 
+/* Whether z is a valid zero point for a tensor of `type`: a value of that type for int4, int8,
+ * uint8, int16 and uint16 (kernels subtract it from such values in 32 bits), any int32
+ * otherwise. The loader checks it, and so does a kernel that retypes a tensor. */
+int tfl_zero_point_fits(tfl_type type, int64_t z);
+
 #endif

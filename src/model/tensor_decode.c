@@ -130,10 +130,7 @@ static tfl_status quant_axis(tfl_decoder *d, int32_t qdim, int count, tfl_model_
   return TFL_OK;
 }
 
-/* A zero point is a value of the tensor's storage type: kernels subtract it from 8/16-bit
- * values in 32-bit arithmetic, so one outside that range would overflow them. Other types
- * (int32 biases, float tensors carrying quantization) are not checked. */
-static int zero_point_fits(tfl_type type, int64_t z) {
+int tfl_zero_point_fits(tfl_type type, int64_t z) {
   switch (type) {
     case TFL_INT4: return z >= -8 && z <= 7;
     case TFL_INT8: return z >= INT8_MIN && z <= INT8_MAX;
@@ -167,7 +164,7 @@ static tfl_status decode_quant(tfl_decoder *d, fb_table t, int n_tensors, tfl_mo
   if (!scales || !zps) return TFL_OUT_OF_MEMORY;
   for (int i = 0; i < count; i++) {
     int64_t z = zp.data ? fb_vec_i64(zp, (uint32_t)i) : 0;
-    if (!zero_point_fits(out->type, z))
+    if (!tfl_zero_point_fits(out->type, z))
       return tfl_decode_fail(d, TFL_INVALID_MODEL, "zero point %lld is out of range for %s",
                              (long long)z, tfl_type_name(out->type));
     scales[i] = fb_vec_f32(scale, (uint32_t)i);

@@ -120,6 +120,13 @@ tfl_status tfl_context_set_type(tfl_context *ctx, tfl_tensor *t, tfl_type type) 
     return tfl_interp_error(ctx->interp, TFL_INVALID_MODEL,
                             "tensor '%s' is constant or a variable and cannot change type",
                             msg_name(t, name));
+  /* the file's zero points were checked against the type it declared */
+  for (int i = 0; i < t->quant.count; i++)
+    if (!tfl_zero_point_fits(type, t->quant.zero_point[i]))
+      return tfl_interp_error(ctx->interp, TFL_INVALID_MODEL,
+                              "tensor '%s' becomes %s, but its zero point %ld is out of range",
+                              msg_name(t, name), tfl_type_name(type),
+                              (long)t->quant.zero_point[i]);
   t->type = type;
   return set_shape(ctx, t, t->ndim, t->dims);
 }
