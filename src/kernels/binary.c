@@ -34,6 +34,7 @@
 
 #include "kernels/broadcast.h"
 #include "kernels/families.h"
+#include "kernels/qadd.h"
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
 #include "kernels/type_sets.h"
@@ -60,6 +61,7 @@ typedef struct binary_quant {
 typedef struct binary_params {
   binary_range range;
   binary_quant q;
+  tfl_qadd fast; /* 8-bit ADD/SUB: the vector kernel of qadd.h */
 } binary_params;
 
 /* std::min(std::max(v, lo), hi) as TFLite writes it: a NaN passes through. */
@@ -426,6 +428,32 @@ static tfl_status add_sub_qprepare_common(tfl_context *ctx, const tfl_node *node
   return TFL_OK;
 }
 
+/* Runs of 8-bit ADD/SUB through qadd.h's vector kernel. */
+static void qadd_fast(const void *a, int a_step, const void *b, int b_step, void *out, size_t n,
+                      const void *arg) {
+  const tfl_qadd *f = &((const binary_params *)arg)->fast;
+  f->run(f, a, a_step, b, b_step, out, n);
+}
+
+static void use_qadd_fast(binary_params *p, int is_sub, tfl_bcast_fn *fn) {
+  const binary_quant *q = &p->q;
+  tfl_qadd *f = &p->fast;
+  f->sub = is_sub;
+  f->in1_offset = q->in1_offset;
+  f->in2_offset = q->in2_offset;
+  f->out_offset = q->out_offset;
+  f->in1_multiplier = q->in1_multiplier;
+  f->in2_multiplier = q->in2_multiplier;
+  f->out_multiplier = q->out_multiplier;
+  f->in1_shift = q->in1_shift;
+  f->in2_shift = q->in2_shift;
+  f->out_shift = q->out_shift;
+  f->left_shift = q->left_shift;
+  f->act_min = q->act_min;
+  f->act_max = q->act_max;
+  *fn = qadd_fast;
+}
+
 static tfl_status add_sub_qprepare(tfl_context *ctx, const tfl_node *node, const tfl_tensor *a,
                                    const tfl_tensor *b, const tfl_tensor *out, int act,
                                    binary_data *d, int is_sub) {
@@ -451,6 +479,8 @@ static tfl_status add_sub_qprepare(tfl_context *ctx, const tfl_node *node, const
   st = add_sub_qprepare_common(ctx, node, a->type, scale, zp, is_sub, &d->params.q);
   d->fn = is_sub ? pick_by_type(a->type, qsub_u8, qsub_i8, qsub_i16)
                  : pick_by_type(a->type, qadd_u8, qadd_i8, qadd_i16);
+  if (st == TFL_OK && tfl_qadd_setup(&d->params.fast, tfl_context_cpu(ctx), a->type))
+    use_qadd_fast(&d->params, is_sub, &d->fn);
   return st;
 }
 

@@ -22,6 +22,7 @@
 
 #include "kernels/conv_gemm.h"
 #include "kernels/families.h"
+#include "kernels/fused.h"
 #include "kernels/hybrid.h"
 #include "kernels/qgemm.h"
 #include "kernels/window.h"
@@ -148,7 +149,9 @@ static tfl_status conv_prepare_gemm(tfl_context *ctx, tfl_node *node, const tfl_
 
 static tfl_status conv_prepare(tfl_context *ctx, tfl_node *node) {
   conv_data *d = node->user_data;
-  tfl_status st = tfl_check_io(ctx, node, 2, 3, 1);
+  /* A fused node (runtime/fuse.h) has more input slots, one for a fused ADD's operand. */
+  const tfl_fusion *fusion = tfl_node_fusion(node);
+  tfl_status st = tfl_check_io(ctx, node, 2, fusion ? TFL_FUSED_INPUTS : 3, 1);
   if (st == TFL_OK) st = tfl_window_check_options(ctx, node, TFL_OPTS_CONV_2D);
   if (st != TFL_OK) return st;
   const tfl_tensor *input = tfl_node_input(ctx, node, 0);
@@ -159,8 +162,10 @@ static tfl_status conv_prepare(tfl_context *ctx, tfl_node *node) {
   st = tfl_window_pick_path(ctx, node, input, filter, output, &d->path);
   if (st == TFL_OK) st = conv_check_shapes(ctx, node, input, filter, bias, d);
   if (st == TFL_OK)
-    st = tfl_window_plan(ctx, node, &conv_fields, input, filter->dims[1], filter->dims[2],
-                         &d->win);
+    st = tfl_fused_window_plan(ctx, node, &conv_fields, input, filter->dims[1],
+                               filter->dims[2], fusion, &d->win);
+  if (st == TFL_OK && fusion && d->path != TFL_PATH_FLOAT)
+    st = tfl_context_error(ctx, node, "only float convolutions are fused");
   if (st != TFL_OK) return st;
   switch (d->path) {
     case TFL_PATH_FLOAT:
@@ -177,7 +182,8 @@ static tfl_status conv_prepare(tfl_context *ctx, tfl_node *node) {
   }
   if (st != TFL_OK) return st;
   int32_t dims[4] = {d->batches, d->win.h.out, d->win.w.out, d->out_c};
-  return tfl_context_resize(ctx, output, 4, dims);
+  st = tfl_fused_check_residual(ctx, node, fusion, dims);
+  return st == TFL_OK ? tfl_context_resize(ctx, output, 4, dims) : st;
 }
 
 /* Output channels [0, out_c) of one output pixel whose window starts at input row y0 and
@@ -315,14 +321,20 @@ static tfl_status conv_eval(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *bias = tfl_node_input(ctx, node, 2);
   tfl_tensor *output = tfl_node_output(ctx, node, 0);
   switch (d->path) {
-    case TFL_PATH_FLOAT:
-      if (d->use_gemm)
-        tfl_conv_gemm_eval(ctx, &d->gemm, input->data, output->data,
-                           tfl_context_scratch(ctx, node, d->gemm_scratch), d->act_lo,
-                           d->act_hi);
-      else
-        conv_eval_float(d, input->data, filter->data, bias ? bias->data : NULL, output->data);
+    case TFL_PATH_FLOAT: {
+      tfl_gemm_residual res;
+      const tfl_gemm_residual *r = tfl_fused_residual(ctx, node, tfl_node_fusion(node), d->out_c,
+                                                      &res);
+      if (d->use_gemm) {
+        tfl_conv_gemm_eval_residual(ctx, &d->gemm, input->data, output->data,
+                                    tfl_context_scratch(ctx, node, d->gemm_scratch), d->act_lo,
+                                    d->act_hi, r);
+        break;
+      }
+      conv_eval_float(d, input->data, filter->data, bias ? bias->data : NULL, output->data);
+      if (r) tfl_fused_add(output->data, r, tfl_tensor_count(output));
       break;
+    }
     case TFL_PATH_HYBRID:
       conv_eval_hybrid(ctx, node, d, input, filter, bias, output);
       break;
@@ -348,6 +360,17 @@ static void conv_free(tfl_context *ctx, void *node_data, void *op_user_data) {
 }
 
 static const tfl_op_registration conv_2d = {
+    .name = "CONV_2D",
+    .builtin_code = TFL_OP_CONV_2D,
+    .data_size = sizeof(conv_data),
+    .free = conv_free,
+    .prepare = conv_prepare,
+    .eval = conv_eval,
+};
+
+/* The same kernel on a node the fusion pass rewrote (runtime/fuse.h); never matched from a
+ * model, so it is not in the family's list. */
+const tfl_op_registration tfl_conv_2d_fused = {
     .name = "CONV_2D",
     .builtin_code = TFL_OP_CONV_2D,
     .data_size = sizeof(conv_data),

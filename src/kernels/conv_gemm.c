@@ -13,6 +13,7 @@ int tfl_conv_gemm_supports(tfl_cpu_level level, const tfl_window *win, int32_t i
 
 void tfl_conv_gemm_free(tfl_conv_gemm *cg) {
   tfl_gemm_weights_free(&cg->w);
+  tfl_winograd_free(&cg->wg);
   free(cg->zeros);
   memset(cg, 0, sizeof(*cg));
 }
@@ -31,6 +32,12 @@ tfl_status tfl_conv_gemm_prepare(tfl_conv_gemm *cg, tfl_cpu_level level, const t
                                  int32_t batches, int32_t in_c, int32_t out_c,
                                  const float *filter, const float *bias) {
   tfl_conv_gemm_free(cg);
+  if (tfl_winograd_supports(level, win, in_c, out_c, 1)) {
+    if (tfl_winograd_prepare(&cg->wg, level, win, batches, in_c, out_c, filter, bias) != TFL_OK)
+      return TFL_OUT_OF_MEMORY;
+    cg->winograd = 1;
+    return TFL_OK;
+  }
   const size_t filter_row = (size_t)win->w.filter * (size_t)in_c;
   cg->zeros = calloc(filter_row ? filter_row : 1, sizeof(float));
   const int32_t k = win->h.filter * win->w.filter * in_c;
@@ -47,6 +54,7 @@ tfl_status tfl_conv_gemm_prepare(tfl_conv_gemm *cg, tfl_cpu_level level, const t
 }
 
 size_t tfl_conv_gemm_scratch_bytes(const tfl_conv_gemm *cg, int threads) {
+  if (cg->winograd) return tfl_winograd_scratch_bytes(&cg->wg, threads);
   if (!cg->row_pieces || is_pointwise(&cg->win) || !has_side_padding(&cg->win.w)) return 0;
   return (size_t)threads * TFL_GEMM_MR * (size_t)cg->w.k * sizeof(float);
 }
@@ -159,11 +167,17 @@ static void conv_rows_fn(const void *arg, int32_t row, int mr, float *scratch,
     conv_pixel_rows(r, &pos, scratch ? scratch + (size_t)i * k : NULL, ptrs + i);
 }
 
-void tfl_conv_gemm_eval(tfl_context *ctx, const tfl_conv_gemm *cg, const float *in, float *out,
-                        void *scratch, float lo, float hi) {
+void tfl_conv_gemm_eval_residual(tfl_context *ctx, const tfl_conv_gemm *cg, const float *in,
+                                 float *out, void *scratch, float lo, float hi,
+                                 const tfl_gemm_residual *residual) {
+  if (cg->winograd) {
+    tfl_winograd_eval(ctx, &cg->wg, in, out, scratch, lo, hi, residual);
+    return;
+  }
   const int32_t m = cg->batches * cg->win.h.out * cg->win.w.out;
   if (is_pointwise(&cg->win)) {
-    tfl_gemm_matrix(ctx, &cg->w, in, (size_t)cg->in_c, m, out, (size_t)cg->out_c, lo, hi);
+    tfl_gemm_matrix_residual(ctx, &cg->w, in, (size_t)cg->in_c, m, out, (size_t)cg->out_c, lo,
+                             hi, residual);
     return;
   }
   const conv_rows rows = {cg, in};
@@ -179,6 +193,12 @@ void tfl_conv_gemm_eval(tfl_context *ctx, const tfl_conv_gemm *cg, const float *
       .c = out,
       .ldc = (size_t)cg->out_c,
       .lo = lo,
-      .hi = hi};
+      .hi = hi,
+      .residual = residual};
   tfl_gemm_run(ctx, &cg->w, &p);
+}
+
+void tfl_conv_gemm_eval(tfl_context *ctx, const tfl_conv_gemm *cg, const float *in, float *out,
+                        void *scratch, float lo, float hi) {
+  tfl_conv_gemm_eval_residual(ctx, cg, in, out, scratch, lo, hi, NULL);
 }

@@ -8,7 +8,8 @@
  * micro-kernel even with an image's 3 channels); only a window sticking out at the left or
  * right has its rows copied, zero-filled, into per-thread scratch. With dilation, a piece is
  * one tap's in_c values. Rows in the padding point at zeros. Single-group convolutions with
- * up to TFL_GEMM_MAX_TAPS taps; the reference kernel does the rest. */
+ * up to TFL_GEMM_MAX_TAPS taps; the reference kernel does the rest. 3x3 stride-1 ones with
+ * enough channels take Winograd's algorithm instead (winograd.h). */
 #ifndef TFL_KERNELS_CONV_GEMM_H
 #define TFL_KERNELS_CONV_GEMM_H
 
@@ -17,6 +18,7 @@
 
 #include "kernels/gemm.h"
 #include "kernels/window.h"
+#include "kernels/winograd.h"
 
 typedef struct tfl_conv_gemm {
   tfl_gemm_weights w;
@@ -24,6 +26,8 @@ typedef struct tfl_conv_gemm {
   tfl_window win;
   int32_t batches, in_c, out_c;
   int row_pieces; /* a piece is a filter row (else a tap) */
+  int winograd;   /* a 3x3 stride-1 convolution: wg runs instead (winograd.h) */
+  tfl_winograd wg;
 } tfl_conv_gemm;
 
 /* Whether this path handles a convolution over in_c input channels in `groups` groups with
@@ -45,6 +49,10 @@ size_t tfl_conv_gemm_scratch_bytes(const tfl_conv_gemm *cg, int threads);
  * for one thread). scratch: tfl_conv_gemm_scratch_bytes() for the context's threads. */
 void tfl_conv_gemm_eval(tfl_context *ctx, const tfl_conv_gemm *cg, const float *in, float *out,
                         void *scratch, float lo, float hi);
+/* The same, then a fused ADD (gemm.h) when residual is not NULL. */
+void tfl_conv_gemm_eval_residual(tfl_context *ctx, const tfl_conv_gemm *cg, const float *in,
+                                 float *out, void *scratch, float lo, float hi,
+                                 const tfl_gemm_residual *residual);
 
 void tfl_conv_gemm_free(tfl_conv_gemm *cg);
 

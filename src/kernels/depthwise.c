@@ -18,6 +18,7 @@
 
 #include "kernels/dwconv.h"
 #include "kernels/families.h"
+#include "kernels/fused.h"
 #include "kernels/hybrid.h"
 #include "kernels/qdwconv.h"
 #include "kernels/window.h"
@@ -48,6 +49,9 @@ typedef struct dw_data {
   tfl_qdwconv qfast;         /* quantized: the fast path of qdwconv.h, when active */
   int use_fast;              /* float: the vectorized kernel of dwconv.h runs instead */
   tfl_dwconv fast;
+  tfl_gemm_weights expand_w; /* float, fused 1x1 expansion (runtime/fuse.h): its filter */
+  tfl_dwconv_expand expand;
+  int expand_scratch;        /* scratch: its slices */
 } dw_data;
 
 /* The integer paths' scratch, carved from one buffer: the accumulators of a pixel, the
@@ -128,12 +132,64 @@ static tfl_status dw_prepare_hybrid(tfl_context *ctx, tfl_node *node, const tfl_
   return tfl_context_request_scratch(ctx, node, dw_work_bytes(d), &d->work);
 }
 
+/* A fused expansion: *expanded is x as the 1x1 convolution would have widened it (its
+ * filter [C, 1, 1, x's channels] and optional bias checked here). */
+static tfl_status dw_expanded_input(tfl_context *ctx, const tfl_node *node, const tfl_tensor *x,
+                                    tfl_tensor *expanded) {
+  const tfl_tensor *w = tfl_node_input(ctx, node, TFL_FUSED_EXPAND_FILTER);
+  const tfl_tensor *b = tfl_node_input(ctx, node, TFL_FUSED_EXPAND_BIAS);
+  if (x->ndim != 4 || !w || w->type != TFL_FLOAT32 || w->ndim != 4 || w->dims[1] != 1 ||
+      w->dims[2] != 1 || w->dims[3] != x->dims[3] || !tfl_tensor_is_constant(w) ||
+      (b && (b->type != TFL_FLOAT32 || tfl_tensor_count(b) != (size_t)w->dims[0] ||
+             !tfl_tensor_is_constant(b))))
+    return tfl_context_error(ctx, node, "the fused 1x1 expansion does not fit input '%s'",
+                             x->name);
+  *expanded = *x;
+  expanded->dims[3] = w->dims[0];
+  return TFL_OK;
+}
+
+/* The fused expansion's weights and slices, once the depthwise fast path is set up. */
+static tfl_status dw_prepare_expand(tfl_context *ctx, tfl_node *node, const tfl_fusion *fusion,
+                                    const tfl_tensor *x, dw_data *d) {
+  const tfl_tensor *w = tfl_node_input(ctx, node, TFL_FUSED_EXPAND_FILTER);
+  const tfl_tensor *b = tfl_node_input(ctx, node, TFL_FUSED_EXPAND_BIAS);
+  if (!d->use_fast)
+    return tfl_context_error(ctx, node, "a fused 1x1 expansion needs the fast kernels");
+  if (tfl_gemm_pack(&d->expand_w, tfl_context_cpu(ctx), w->data, b ? b->data : NULL,
+                    w->dims[0], x->dims[3]) != TFL_OK)
+    return tfl_context_fail(ctx, node, TFL_OUT_OF_MEMORY, "out of memory packing filter '%s'",
+                            w->name);
+  d->expand = (tfl_dwconv_expand){.w = &d->expand_w, .lo = fusion->expand_lo,
+                                  .hi = fusion->expand_hi, .in_c = x->dims[3]};
+  const size_t bytes = tfl_dwconv_expand_plan(&d->fast, &d->expand, tfl_context_threads(ctx));
+  return tfl_context_request_scratch(ctx, node, bytes, &d->expand_scratch);
+}
+
+/* The io of the float path. */
+static tfl_dwconv_io dw_float_io(tfl_context *ctx, const tfl_node *node) {
+  const tfl_tensor *bias = tfl_node_input(ctx, node, 2);
+  const tfl_dwconv_io io = {tfl_node_input(ctx, node, 0)->data,
+                            tfl_node_input(ctx, node, 1)->data, bias ? bias->data : NULL,
+                            tfl_node_output(ctx, node, 0)->data};
+  return io;
+}
+
 static tfl_status dw_prepare(tfl_context *ctx, tfl_node *node) {
   dw_data *d = node->user_data;
-  tfl_status st = tfl_check_io(ctx, node, 2, 3, 1);
+  /* A fused node (runtime/fuse.h) has more input slots, for a fused 1x1 expansion. */
+  const tfl_fusion *fusion = tfl_node_fusion(node);
+  tfl_status st = tfl_check_io(ctx, node, 2, fusion ? TFL_FUSED_INPUTS : 3, 1);
   if (st == TFL_OK) st = tfl_window_check_options(ctx, node, TFL_OPTS_DEPTHWISE_CONV_2D);
   if (st != TFL_OK) return st;
-  const tfl_tensor *input = tfl_node_input(ctx, node, 0);
+  const tfl_tensor *x = tfl_node_input(ctx, node, 0);
+  tfl_tensor expanded;
+  const tfl_tensor *input = x;
+  if (fusion && fusion->expand) {
+    st = dw_expanded_input(ctx, node, x, &expanded);
+    if (st != TFL_OK) return st;
+    input = &expanded;
+  }
   const tfl_tensor *filter = tfl_node_input(ctx, node, 1);
   const tfl_tensor *bias = tfl_node_input(ctx, node, 2);
   tfl_tensor *output = tfl_node_output(ctx, node, 0);
@@ -141,8 +197,10 @@ static tfl_status dw_prepare(tfl_context *ctx, tfl_node *node) {
   st = tfl_window_pick_path(ctx, node, input, filter, output, &d->path);
   if (st == TFL_OK) st = dw_check_shapes(ctx, node, input, filter, bias, d);
   if (st == TFL_OK)
-    st = tfl_window_plan(ctx, node, &dw_fields, input, filter->dims[1], filter->dims[2],
-                         &d->win);
+    st = tfl_fused_window_plan(ctx, node, &dw_fields, input, filter->dims[1], filter->dims[2],
+                               fusion, &d->win);
+  if (st == TFL_OK && fusion && (d->path != TFL_PATH_FLOAT || fusion->residual >= 0))
+    st = tfl_context_error(ctx, node, "only float depthwise convolutions fuse, and no ADD");
   if (st != TFL_OK) return st;
   switch (d->path) {
     case TFL_PATH_FLOAT:
@@ -151,6 +209,7 @@ static tfl_status dw_prepare(tfl_context *ctx, tfl_node *node) {
       d->use_fast = st == TFL_OK &&
                     tfl_dwconv_setup(&d->fast, tfl_context_cpu(ctx), &d->win, d->batches,
                                      d->in_c, d->out_c, d->act_lo, d->act_hi);
+      if (st == TFL_OK && fusion && fusion->expand) st = dw_prepare_expand(ctx, node, fusion, x, d);
       break;
     case TFL_PATH_HYBRID:
       st = dw_prepare_hybrid(ctx, node, input, filter, bias, d);
@@ -296,9 +355,12 @@ static tfl_status dw_eval(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *bias = tfl_node_input(ctx, node, 2);
   tfl_tensor *output = tfl_node_output(ctx, node, 0);
   if (d->path == TFL_PATH_FLOAT) {
-    const tfl_dwconv_io io = {input->data, filter->data, bias ? bias->data : NULL,
-                              output->data};
-    if (d->use_fast)
+    const tfl_dwconv_io io = dw_float_io(ctx, node);
+    const tfl_fusion *fusion = tfl_node_fusion(node);
+    if (fusion && fusion->expand)
+      tfl_dwconv_eval_expand(ctx, &d->fast, &d->expand, &io,
+                             tfl_context_scratch(ctx, node, d->expand_scratch));
+    else if (d->use_fast)
       tfl_dwconv_eval(ctx, &d->fast, &io);
     else
       dw_eval_float(d, io.in, io.filter, io.bias, io.out);
@@ -330,9 +392,21 @@ static void dw_free(tfl_context *ctx, void *node_data, void *op_user_data) {
   if (!d) return;
   tfl_window_quant_free(&d->q);
   tfl_qdwconv_free(&d->qfast);
+  tfl_gemm_weights_free(&d->expand_w);
 }
 
 static const tfl_op_registration depthwise_conv_2d = {
+    .name = "DEPTHWISE_CONV_2D",
+    .builtin_code = TFL_OP_DEPTHWISE_CONV_2D,
+    .data_size = sizeof(dw_data),
+    .free = dw_free,
+    .prepare = dw_prepare,
+    .eval = dw_eval,
+};
+
+/* The same kernel on a node the fusion pass rewrote (runtime/fuse.h); never matched from a
+ * model, so it is not in the family's list. */
+const tfl_op_registration tfl_depthwise_conv_2d_fused = {
     .name = "DEPTHWISE_CONV_2D",
     .builtin_code = TFL_OP_DEPTHWISE_CONV_2D,
     .data_size = sizeof(dw_data),

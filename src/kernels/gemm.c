@@ -23,8 +23,17 @@ static tfl_gemm_ukernel_fn pick_ukernel(tfl_cpu_level level) {
 #if TFL_HAVE_X86_KERNELS
   if (tfl_simd_avx2(level)) return tfl_gemm_ukernel_avx2;
 #endif
+  if (tfl_simd_neon(level)) return tfl_gemm_ukernel_neon;
   (void)level;
   return tfl_gemm_ukernel_scalar;
+}
+
+static tfl_gemm_residual_fn pick_residual(tfl_cpu_level level) {
+#if TFL_HAVE_X86_KERNELS
+  if (tfl_simd_avx2(level)) return tfl_gemm_residual_avx2;
+#endif
+  (void)level;
+  return tfl_gemm_residual_scalar;
 }
 
 void tfl_gemm_weights_free(tfl_gemm_weights *pw) {
@@ -54,6 +63,11 @@ tfl_status tfl_gemm_pack(tfl_gemm_weights *pw, tfl_cpu_level level, const float 
   pw->n = n;
   pw->k = k;
   pw->ukernel = pick_ukernel(level);
+  pw->residual = pick_residual(level);
+  pw->gemv = NULL;
+#if TFL_HAVE_X86_KERNELS
+  if (tfl_simd_avx2(level)) pw->gemv = tfl_gemm_gemv_avx2;
+#endif
   return TFL_OK;
 }
 
@@ -76,6 +90,12 @@ void tfl_gemm_ukernel_scalar(int mr, int nr, int32_t kc, int32_t taps, const flo
   }
   for (int i = 0; i < mr; i++, c += ldc)
     for (int j = 0; j < nr; j++) c[j] = tfl_window_clamp(acc[i][j] + bias[j], lo, hi);
+}
+
+void tfl_gemm_residual_scalar(int mr, int nr, float *c, size_t ldc, const float *r, size_t ldr,
+                              float lo, float hi) {
+  for (int i = 0; i < mr; i++, c += ldc, r += ldr)
+    for (int j = 0; j < nr; j++) c[j] = tfl_window_clamp(c[j] + r[j], lo, hi);
 }
 
 void tfl_gemm_split_plan(int32_t tiles, int32_t panels, size_t panel_bytes, int threads,
@@ -130,9 +150,23 @@ static void gemm_plan(gemm_job *job, int threads) {
  * accumulators to hide the FMA latency and costs about as much as one of 4, so a last 7 to 9
  * rows go as 4 + 3, 4 + 4 or 5 + 4 rather than 6 + 1, 2 or 3 (the 49 rows of MobileNet v2's
  * 7x7 layers: 3% faster). */
-static int gemm_tile_rows(int32_t left) {
+int tfl_gemm_tile_rows(int32_t left) {
   if (left > TFL_GEMM_MR && left <= TFL_GEMM_MR + 3) return (int)(left + 1) / 2;
   return left < TFL_GEMM_MR ? (int)left : TFL_GEMM_MR;
+}
+
+/* A lone row against panels [panel0, panel1), TFL_GEMM_GEMV_PANELS at a time. */
+static void gemm_row(const tfl_gemm_weights *pw, const float *a, int32_t panel0, int32_t panel1,
+                     float *c, float lo, float hi) {
+  const size_t panel_floats = (size_t)pw->k * TFL_GEMM_NR;
+  for (int32_t panel = panel0; panel < panel1; panel += TFL_GEMM_GEMV_PANELS) {
+    const int np = panel1 - panel < TFL_GEMM_GEMV_PANELS ? (int)(panel1 - panel)
+                                                         : TFL_GEMM_GEMV_PANELS;
+    const int32_t col = panel * TFL_GEMM_NR;
+    const int32_t n = pw->n - col < np * TFL_GEMM_NR ? pw->n - col : np * TFL_GEMM_NR;
+    pw->gemv(np, (int)n, pw->k, a, pw->panels + (size_t)panel * panel_floats, pw->bias + col,
+             c + col, lo, hi);
+  }
 }
 
 static void gemm_task(void *arg, int task, int thread) {
@@ -150,14 +184,21 @@ static void gemm_task(void *arg, int task, int thread) {
   float *scratch = p->scratch ? p->scratch + (size_t)thread * p->scratch_floats : NULL;
   const float *ptrs[TFL_GEMM_MAX_TAPS * TFL_GEMM_MR];
   for (int32_t row = row0, mr; row < row1; row += mr) {
-    mr = gemm_tile_rows(row1 - row);
+    mr = tfl_gemm_tile_rows(row1 - row);
     p->rows(p->rows_arg, row, mr, scratch, ptrs);
     float *c = p->c + (size_t)row * p->ldc;
+    if (mr == 1 && p->taps == 1 && pw->gemv && !p->residual) {
+      gemm_row(pw, ptrs[0], panel0, panel1, c, p->lo, p->hi);
+      continue;
+    }
     for (int32_t panel = panel0; panel < panel1; panel++) {
       const int32_t col = panel * TFL_GEMM_NR;
       const int nr = pw->n - col < TFL_GEMM_NR ? (int)(pw->n - col) : TFL_GEMM_NR;
       pw->ukernel(mr, nr, p->kc, p->taps, ptrs, pw->panels + (size_t)panel * panel_floats,
                   pw->bias + col, c + col, p->ldc, p->lo, p->hi);
+      if (p->residual) /* while the tile is in L1 */
+        pw->residual(mr, nr, c + col, p->ldc, p->residual->r + (size_t)row * p->residual->ld + col,
+                     p->residual->ld, p->residual->lo, p->residual->hi);
     }
   }
 }
@@ -185,10 +226,17 @@ static void gemm_matrix_rows_fn(const void *arg, int32_t row, int mr, float *scr
   for (int i = 0; i < mr; i++) ptrs[i] = r->a + (size_t)(row + i) * r->lda;
 }
 
-void tfl_gemm_matrix(tfl_context *ctx, const tfl_gemm_weights *pw, const float *a, size_t lda,
-                     int32_t m, float *c, size_t ldc, float lo, float hi) {
+void tfl_gemm_matrix_residual(tfl_context *ctx, const tfl_gemm_weights *pw, const float *a,
+                              size_t lda, int32_t m, float *c, size_t ldc, float lo, float hi,
+                              const tfl_gemm_residual *residual) {
   const gemm_matrix_rows rows = {a, lda};
   const tfl_gemm_problem p = {.m = m, .taps = 1, .kc = pw->k, .rows = gemm_matrix_rows_fn,
-                              .rows_arg = &rows, .c = c, .ldc = ldc, .lo = lo, .hi = hi};
+                              .rows_arg = &rows, .c = c, .ldc = ldc, .lo = lo, .hi = hi,
+                              .residual = residual};
   tfl_gemm_run(ctx, pw, &p);
+}
+
+void tfl_gemm_matrix(tfl_context *ctx, const tfl_gemm_weights *pw, const float *a, size_t lda,
+                     int32_t m, float *c, size_t ldc, float lo, float hi) {
+  tfl_gemm_matrix_residual(ctx, pw, a, lda, m, c, ldc, lo, hi, NULL);
 }

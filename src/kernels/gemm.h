@@ -34,11 +34,34 @@ typedef void (*tfl_gemm_ukernel_fn)(int mr, int nr, int32_t kc, int32_t taps,
                                     const float *const *a, const float *b, const float *bias,
                                     float *c, size_t ldc, float lo, float hi);
 
+/* An elementwise ADD fused after the product (runtime/fuse.h): c = clamp(c + r, lo, hi), with
+ * r laid out as C, `ld` floats between rows. */
+typedef struct tfl_gemm_residual {
+  const float *r;
+  size_t ld;
+  float lo, hi;
+} tfl_gemm_residual;
+
+/* Adds the residual to the tile of rows [0, mr) x columns [0, nr) at c, right after the
+ * micro-kernel wrote it (r points at the tile's place in the residual). */
+typedef void (*tfl_gemm_residual_fn)(int mr, int nr, float *c, size_t ldc, const float *r,
+                                     size_t ldr, float lo, float hi);
+
+/* A single row of A (a matrix-vector product) against np <= TFL_GEMM_GEMV_PANELS consecutive
+ * panels at once (their columns [0, n) from the first panel's): streaming several panels
+ * together draws more bandwidth from memory, where a lone row's weights come from. Same sums
+ * as the micro-kernel. */
+#define TFL_GEMM_GEMV_PANELS 4
+typedef void (*tfl_gemm_gemv_fn)(int np, int n, int32_t k, const float *a, const float *b,
+                                 const float *bias, float *c, float lo, float hi);
+
 typedef struct tfl_gemm_weights {
   float *panels; /* ceil(n / NR) panels of k * NR floats, then the biases padded to NR */
   const float *bias;
   int32_t n, k;
   tfl_gemm_ukernel_fn ukernel;
+  tfl_gemm_residual_fn residual;
+  tfl_gemm_gemv_fn gemv; /* NULL: the level runs single rows on the micro-kernel */
 } tfl_gemm_weights;
 
 /* Packs w ([n][k] row-major) and bias (n floats, or NULL for zeros) for the micro-kernel of
@@ -64,6 +87,7 @@ typedef struct tfl_gemm_problem {
   float *c;
   size_t ldc;          /* floats between rows of C */
   float lo, hi;        /* clamp of the fused activation */
+  const tfl_gemm_residual *residual; /* a fused ADD, or NULL */
 } tfl_gemm_problem;
 
 /* Runs the product, split into tiles over the context's threads (ctx NULL: in the caller).
@@ -73,15 +97,29 @@ void tfl_gemm_run(tfl_context *ctx, const tfl_gemm_weights *pw, const tfl_gemm_p
 /* The plain case: A is m rows of k floats, lda floats apart. */
 void tfl_gemm_matrix(tfl_context *ctx, const tfl_gemm_weights *pw, const float *a, size_t lda,
                      int32_t m, float *c, size_t ldc, float lo, float hi);
+/* The same with a fused ADD (residual may be NULL). */
+void tfl_gemm_matrix_residual(tfl_context *ctx, const tfl_gemm_weights *pw, const float *a,
+                              size_t lda, int32_t m, float *c, size_t ldc, float lo, float hi,
+                              const tfl_gemm_residual *residual);
+
+/* Rows of the next tile when `left` rows remain: up to TFL_GEMM_MR, but never a last tile
+ * of 1 to 3 rows after a full one (too few accumulators to hide the FMA latency). */
+int tfl_gemm_tile_rows(int32_t left);
 
 /* The micro-kernels (the portable one always exists). */
 void tfl_gemm_ukernel_scalar(int mr, int nr, int32_t kc, int32_t taps, const float *const *a,
                              const float *b, const float *bias, float *c, size_t ldc, float lo,
                              float hi);
+void tfl_gemm_residual_scalar(int mr, int nr, float *c, size_t ldc, const float *r, size_t ldr,
+                              float lo, float hi);
 #if TFL_HAVE_X86_KERNELS
 void tfl_gemm_ukernel_avx2(int mr, int nr, int32_t kc, int32_t taps, const float *const *a,
                            const float *b, const float *bias, float *c, size_t ldc, float lo,
                            float hi);
+void tfl_gemm_residual_avx2(int mr, int nr, float *c, size_t ldc, const float *r, size_t ldr,
+                            float lo, float hi);
+void tfl_gemm_gemv_avx2(int np, int n, int32_t k, const float *a, const float *b,
+                        const float *bias, float *c, float lo, float hi);
 #endif
 
 /* How a product of `tiles` row tiles by `panels` column panels (each panel_bytes of packed

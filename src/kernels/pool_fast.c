@@ -11,6 +11,8 @@ int tfl_pool_fast_setup(tfl_pool_fast *pf, tfl_cpu_level level, tfl_pool_kind ki
   if (tfl_simd_avx2(level))
     rows = kind == TFL_POOL_MAX ? tfl_pool_max_rows_avx2 : tfl_pool_average_rows_avx2;
 #endif
+  if (tfl_simd_neon(level))
+    rows = kind == TFL_POOL_MAX ? tfl_pool_max_rows_neon : tfl_pool_average_rows_neon;
   if (!rows) return 0;
   pf->win = *win;
   pf->batches = batches;

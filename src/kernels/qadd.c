@@ -10,6 +10,7 @@ int tfl_qadd_setup(tfl_qadd *q, tfl_cpu_level level, tfl_type type) {
 #if TFL_HAVE_X86_KERNELS
   if (tfl_simd_avx2(level)) q->run = tfl_qadd_run_avx2;
 #endif
+  if (tfl_simd_neon(level)) q->run = tfl_qadd_run_neon;
   (void)level;
   return q->run != NULL;
 }

@@ -99,6 +99,7 @@ tfl_status tfl_qdwconv_prepare(tfl_qdwconv *dw, tfl_cpu_level level, const tfl_w
 #if TFL_HAVE_X86_KERNELS
   if (tfl_simd_avx2(level)) dw->rows = tfl_qdwconv_rows_avx2;
 #endif
+  if (tfl_simd_neon(level)) dw->rows = tfl_qdwconv_rows_neon;
   return TFL_OK;
 }
 

@@ -10,8 +10,8 @@
 #include "kernels/quant.h"
 
 #define QREQ_ALIGN 16
-/* Values a gathered copy may read or write past its end (whole 32-byte vectors). */
-#define QGEMM_SLACK 16
+/* Bytes a gathered copy may read or write past its end (whole 32-byte vectors). */
+#define QGEMM_SLACK 32
 
 static int32_t div_up(int32_t a, int32_t b) { return (a + b - 1) / b; }
 
@@ -35,8 +35,8 @@ tfl_status tfl_qreq_init(tfl_qreq *r, int32_t slots, const tfl_window_quant *q,
                          tfl_type out_type) {
   tfl_qreq_free(r);
   const size_t n = (size_t)div_up(slots > 0 ? slots : 1, QREQ_ALIGN) * QREQ_ALIGN;
-  /* 7 int32 arrays, then 2 int64 ones (n is a multiple of 16: they stay aligned). */
-  int32_t *p = calloc(7 * n + 4 * n, sizeof(int32_t));
+  /* 7 int32 arrays, then 4 int64 ones (n is a multiple of 16: they stay aligned). */
+  int32_t *p = calloc(7 * n + 8 * n, sizeof(int32_t));
   if (!p) return TFL_OUT_OF_MEMORY;
   r->block = p;
   int32_t **arrays[7] = {&r->bias, &r->mult, &r->left, &r->right, &r->shift, &r->half,
@@ -44,7 +44,10 @@ tfl_status tfl_qreq_init(tfl_qreq *r, int32_t slots, const tfl_window_quant *q,
   for (size_t i = 0; i < 7; i++) *arrays[i] = p + i * n;
   r->ruy_round = (int64_t *)(void *)(p + 7 * n);
   r->ruy_shift = r->ruy_round + n;
+  r->round_neg = r->ruy_shift + n;
+  r->fused_shift = r->round_neg + n;
   r->ruy = q->mode == TFL_REQUANT_RUY;
+  r->fused = 1;
   r->out_offset = q->output_offset;
   r->act_min = q->act_min;
   r->act_max = q->act_max;
@@ -61,12 +64,14 @@ void tfl_qreq_set(tfl_qreq *r, int32_t slot, const tfl_window_quant *q, int32_t 
   r->shift[slot] = shift;
   r->left[slot] = shift > 0 ? shift : 0;
   r->right[slot] = right;
-  if (shift > 0) r->shifts_left = 1;
+  if (right == 0) r->fused = 0;
   r->half[slot] = (int32_t)half;
   /* Slot s of its group of 8 goes to position s / 2 (even) or 4 + s / 2 (odd). */
   const int32_t in_group = slot % 8, at = slot - in_group + (in_group & 1) * 4 + in_group / 2;
   r->ruy_round[at] = ((int64_t)1 << 62) + ((int64_t)1 << 30) + half * ((int64_t)1 << 31);
   r->ruy_shift[at] = 31 + right;
+  r->round_neg[at] = r->ruy_round[at] - ((int64_t)1 << 31);
+  r->fused_shift[at] = in_group & 1 ? right - 1 : 31 + right;
   r->ruy_offset[slot] = (int32_t)((uint32_t)r->out_offset - ((uint32_t)1 << (31 - right)));
 }
 
@@ -93,8 +98,39 @@ static int16_t filter_value(const tfl_tensor *filter, size_t i, int32_t offset) 
 
 void tfl_qgemm_weights_free(tfl_qgemm_weights *pw) {
   free(pw->panels);
+  free(pw->panel_at);
+  free(pw->order);
+  free(pw->safe);
+  free(pw->paired);
   tfl_qreq_free(&pw->req);
   memset(pw, 0, sizeof(*pw));
+}
+
+/* The int16 (or, for one row on AVX2, byte) pair panels. */
+static tfl_status pack_pairs(tfl_qgemm_weights *pw, int as_bytes, const tfl_tensor *filter) {
+  const size_t panels = (size_t)div_up(pw->n, TFL_QGEMM_NR);
+  const size_t panel_values = (size_t)pw->kp * TFL_QGEMM_NR;
+  const size_t value_bytes = as_bytes ? 1 : sizeof(int16_t);
+  /* 64-byte alignment keeps every pair row of a panel (16 columns x 2) in one cache line. */
+  const size_t bytes = panels * panel_values * value_bytes;
+  uint8_t *p = aligned_alloc(64, bytes ? (bytes + 63) & ~(size_t)63 : 64);
+  if (!p) return TFL_OUT_OF_MEMORY;
+  memset(p, 0, bytes);
+  for (int32_t col = 0; col < pw->n; col++) {
+    const size_t first =
+        (size_t)(col / TFL_QGEMM_NR) * panel_values + (size_t)(col % TFL_QGEMM_NR) * 2;
+    for (int32_t i = 0; i < pw->k; i++) {
+      const size_t at = first + (size_t)(i / 2) * TFL_QGEMM_NR * 2 + (size_t)(i & 1);
+      const size_t from = (size_t)col * (size_t)pw->k + (size_t)i;
+      if (as_bytes)
+        p[at] = ((const uint8_t *)filter->data)[from];
+      else
+        ((int16_t *)(void *)p)[at] = filter_value(filter, from, pw->filter_offset);
+    }
+  }
+  pw->panels = p;
+  pw->bytes = as_bytes;
+  return TFL_OK;
 }
 
 tfl_status tfl_qgemm_pack(tfl_qgemm_weights *pw, tfl_cpu_level level, const tfl_window_quant *q,
@@ -102,46 +138,41 @@ tfl_status tfl_qgemm_pack(tfl_qgemm_weights *pw, tfl_cpu_level level, const tfl_
                           int32_t n, int32_t k, int32_t m) {
   tfl_qgemm_weights_free(pw);
   const int avx2 = tfl_simd_avx2(level);
-  const int32_t kp = k + (k & 1);
-  const size_t panels = (size_t)div_up(n, TFL_QGEMM_NR);
-  const size_t panel_values = (size_t)kp * TFL_QGEMM_NR;
-  const size_t value_bytes = avx2 && m == 1 ? 1 : sizeof(int16_t);
-  /* 64-byte alignment keeps every pair row of a panel (16 columns x 2) in one cache line. */
-  const size_t bytes = panels * panel_values * value_bytes;
-  uint8_t *p = aligned_alloc(64, bytes ? (bytes + 63) & ~(size_t)63 : 64);
-  if (!p || tfl_qreq_init(&pw->req, n, q, out_type) != TFL_OK) {
-    free(p);
-    return TFL_OUT_OF_MEMORY;
-  }
-  memset(p, 0, bytes);
-  for (int32_t col = 0; col < n; col++) {
-    const size_t first =
-        (size_t)(col / TFL_QGEMM_NR) * panel_values + (size_t)(col % TFL_QGEMM_NR) * 2;
-    for (int32_t i = 0; i < k; i++) {
-      const size_t at = first + (size_t)(i / 2) * TFL_QGEMM_NR * 2 + (size_t)(i & 1);
-      const size_t from = (size_t)col * (size_t)k + (size_t)i;
-      if (value_bytes == 1)
-        p[at] = ((const uint8_t *)filter->data)[from];
-      else
-        ((int16_t *)(void *)p)[at] = filter_value(filter, from, q->filter_offset);
-    }
-    tfl_qreq_set(&pw->req, col, q, col, bias_value(bias, col));
-  }
-  pw->panels = p;
-  pw->bytes = value_bytes == 1;
+  if (tfl_qreq_init(&pw->req, n, q, out_type) != TFL_OK) return TFL_OUT_OF_MEMORY;
+  for (int32_t col = 0; col < n; col++) tfl_qreq_set(&pw->req, col, q, col, bias_value(bias, col));
   pw->filter_type = filter->type;
   pw->filter_offset = q->filter_offset;
   pw->n = n;
   pw->k = k;
-  pw->kp = kp;
+  pw->kp = k + (k & 1);
+  pw->stride = pw->kp;
+  pw->wide = 1;
   pw->ukernel = tfl_qgemm_ukernel_portable;
   pw->widen = tfl_qgemm_widen_portable;
 #if TFL_HAVE_X86_KERNELS
   if (avx2) {
-    pw->ukernel = pw->bytes ? tfl_qgemm_ukernel_row_avx2 : tfl_qgemm_ukernel_avx2;
     pw->widen = tfl_qgemm_widen_avx2;
+    if (m != 1) {
+      const int quads = tfl_qgemm_pack_quads(pw, q, filter, out_type);
+      if (quads < 0) {
+        tfl_qgemm_weights_free(pw);
+        return TFL_OUT_OF_MEMORY;
+      }
+      if (quads) {
+        pw->quad = tfl_qgemm_quad_avx2;
+        return TFL_OK;
+      }
+    }
   }
 #endif
+  if (pack_pairs(pw, avx2 && m == 1, filter) != TFL_OK) {
+    tfl_qgemm_weights_free(pw);
+    return TFL_OUT_OF_MEMORY;
+  }
+#if TFL_HAVE_X86_KERNELS
+  if (avx2) pw->ukernel = pw->bytes ? tfl_qgemm_ukernel_row_avx2 : tfl_qgemm_ukernel_avx2;
+#endif
+  if (tfl_simd_neon(level)) tfl_qgemm_use_neon(pw);
   return TFL_OK;
 }
 
@@ -195,14 +226,24 @@ void tfl_qgemm_ukernel_portable(const tfl_qgemm_weights *pw, int mr, const int16
 
 /* --- the tile loops ------------------------------------------------------------------- */
 
-/* int16 values of one thread's tile of A: the rows, then QGEMM_SLACK values that gathering
- * may overwrite (it copies whole vectors). */
-static size_t tile_values(const tfl_qgemm_weights *pw) {
-  return TFL_QGEMM_MR * (size_t)pw->kp + QGEMM_SLACK;
+/* Bytes of one thread's tiles of A: the rows the kernel reads (int16 values, or bytes on quad
+ * panels, and the slack that gathering may overwrite past them), then, on quad panels that
+ * also read them, the int16 values. */
+static size_t tile_rows_bytes(const tfl_qgemm_weights *pw) {
+  const size_t value = pw->quad ? 1 : sizeof(int16_t);
+  return ((size_t)TFL_QGEMM_MR * (size_t)pw->stride * value + 2 * QGEMM_SLACK + 63) &
+         ~(size_t)63;
+}
+
+static size_t tile_bytes(const tfl_qgemm_weights *pw) {
+  const size_t wide = pw->quad && pw->wide
+                          ? (size_t)TFL_QGEMM_MR * (size_t)pw->stride * sizeof(int16_t)
+                          : 0;
+  return tile_rows_bytes(pw) + ((wide + 63) & ~(size_t)63);
 }
 
 size_t tfl_qgemm_scratch_bytes(const tfl_qgemm_weights *pw, int threads) {
-  return (size_t)(threads > 0 ? threads : 1) * tile_values(pw) * sizeof(int16_t);
+  return (size_t)(threads > 0 ? threads : 1) * tile_bytes(pw);
 }
 
 /* How the product is cut into tasks: `n_blocks` column blocks of `block_panels` panels, times
@@ -215,15 +256,36 @@ typedef struct qgemm_job {
 } qgemm_job;
 
 static void qgemm_plan(qgemm_job *job, int threads) {
-  const int32_t panels = div_up(job->pw->n, TFL_QGEMM_NR);
+  const tfl_qgemm_weights *pw = job->pw;
+  const int32_t panels = div_up(pw->n, TFL_QGEMM_NR);
   const int32_t tiles = div_up(job->p->m, TFL_QGEMM_MR);
-  const size_t panel_bytes = (size_t)job->pw->kp * TFL_QGEMM_NR * sizeof(int16_t);
+  const size_t panel_bytes = pw->quad ? pw->panel_at[panels] / (size_t)panels
+                                      : (size_t)pw->kp * TFL_QGEMM_NR * sizeof(int16_t);
   tfl_gemm_split s;
   tfl_gemm_split_plan(tiles, panels, panel_bytes, threads, &s);
   job->block_panels = s.block_panels;
   job->n_blocks = s.n_blocks;
   job->chunk_tiles = s.chunk_tiles;
   job->m_chunks = s.m_chunks;
+}
+
+/* int8 codes as u8, + 128. */
+static void flip_codes(const uint8_t *src, size_t n, uint8_t *dst) {
+  for (size_t i = 0; i < n; i++) dst[i] = (uint8_t)(src[i] ^ 0x80);
+}
+
+/* A tile on quad panels: a8 (bytes as the rows gave them), widened when some quad is unsafe,
+ * flipped for int8. */
+static void quad_tile(const tfl_qgemm_weights *pw, const tfl_qgemm_problem *p, int mr,
+                      const uint8_t *a8, uint8_t *tile, int16_t *a16, int32_t panel0,
+                      int32_t panel1, uint8_t *c) {
+  const size_t n = (size_t)mr * (size_t)pw->stride;
+  if (pw->wide) pw->widen(p->type, a8, (int32_t)n, p->input_offset, a16);
+  if (pw->flip) {
+    flip_codes(a8, n, tile);
+    a8 = tile;
+  }
+  pw->quad(pw, mr, a8, a16, panel0, panel1, c, p->ldc);
 }
 
 static void qgemm_task(void *arg, int task, int thread) {
@@ -237,11 +299,16 @@ static void qgemm_task(void *arg, int task, int thread) {
   const int32_t row1 = row0 + job->chunk_tiles * TFL_QGEMM_MR < p->m
                            ? row0 + job->chunk_tiles * TFL_QGEMM_MR
                            : p->m;
-  int16_t *a = p->scratch + (size_t)thread * tile_values(pw);
+  uint8_t *tile = (uint8_t *)p->scratch + (size_t)thread * tile_bytes(pw);
+  int16_t *a16 = (int16_t *)(void *)(tile + tile_rows_bytes(pw));
   for (int32_t row = row0; row < row1; row += TFL_QGEMM_MR) {
     const int mr = row1 - row < TFL_QGEMM_MR ? (int)(row1 - row) : TFL_QGEMM_MR;
-    p->rows(p->rows_arg, pw, row, mr, a);
-    pw->ukernel(pw, mr, a, panel0, panel1, (uint8_t *)p->c + (size_t)row * p->ldc, p->ldc);
+    const void *a = p->rows(p->rows_arg, pw, row, mr, tile);
+    uint8_t *c = (uint8_t *)p->c + (size_t)row * p->ldc;
+    if (pw->quad)
+      quad_tile(pw, p, mr, a, tile, a16, panel0, panel1, c);
+    else
+      pw->ukernel(pw, mr, a, panel0, panel1, c, p->ldc);
   }
 }
 
@@ -260,30 +327,39 @@ void tfl_qgemm_run(tfl_context *ctx, const tfl_qgemm_weights *pw, const tfl_qgem
 /* Rows of a plain matrix; also the input pixels of a pointwise convolution. */
 typedef struct qgemm_matrix_rows {
   tfl_type type;
-  const void *a;
+  const uint8_t *a;
   size_t lda;
   int32_t offset;
 } qgemm_matrix_rows;
 
-static void qgemm_matrix_rows_fn(const void *arg, const tfl_qgemm_weights *pw, int32_t row,
-                                 int mr, int16_t *a) {
+static const void *qgemm_matrix_rows_fn(const void *arg, const tfl_qgemm_weights *pw,
+                                        int32_t row, int mr, void *tile) {
   const qgemm_matrix_rows *r = arg;
-  const uint8_t *src = (const uint8_t *)r->a + (size_t)row * r->lda;
-  if (r->lda == (size_t)pw->k && pw->kp == pw->k) { /* the tile's rows are one run */
+  const uint8_t *src = r->a + (size_t)row * r->lda;
+  const size_t stride = (size_t)pw->stride, k = (size_t)pw->k;
+  if (pw->quad) {
+    if (r->lda == stride) return src; /* what follows a row is the next one */
+    for (int i = 0; i < mr; i++) memcpy((uint8_t *)tile + (size_t)i * stride, src + i * r->lda, k);
+    return tile;
+  }
+  int16_t *a = tile;
+  if (r->lda == k && stride == k) { /* the tile's rows are one run */
     pw->widen(r->type, src, mr * pw->k, r->offset, a);
-    return;
+    return a;
   }
-  for (int i = 0; i < mr; i++, a += pw->kp, src += r->lda) {
+  for (int i = 0; i < mr; i++, a += stride, src += r->lda) {
     pw->widen(r->type, src, pw->k, r->offset, a);
-    if (pw->kp != pw->k) a[pw->k] = 0;
+    if (stride != k) a[k] = 0;
   }
+  return tile;
 }
 
 void tfl_qgemm_matrix(tfl_context *ctx, const tfl_qgemm_weights *pw, tfl_type type,
                       const void *a, size_t lda, int32_t input_offset, int32_t m, void *c,
                       size_t ldc, void *scratch) {
   const qgemm_matrix_rows rows = {type, a, lda, input_offset};
-  const tfl_qgemm_problem p = {m, qgemm_matrix_rows_fn, &rows, c, ldc, scratch};
+  const tfl_qgemm_problem p = {m, type, input_offset, qgemm_matrix_rows_fn, &rows,
+                               c, ldc, scratch};
   tfl_qgemm_run(ctx, pw, &p);
 }
 
@@ -333,79 +409,91 @@ tfl_status tfl_qconv_prepare(tfl_qconv *qc, tfl_cpu_level level, const tfl_windo
   return TFL_OK;
 }
 
-/* The padded image of all batches, in int16 values. */
+/* The padded image of all batches: the codes as bytes for quad panels, else their offset
+ * values as int16 (widened once rather than per window). */
+static size_t qconv_value_bytes(const tfl_qconv *qc) { return qc->w.quad ? 1 : sizeof(int16_t); }
+
 static size_t qconv_image_values(const tfl_qconv *qc) {
   return (size_t)qc->batches * (size_t)qc->pad_h * (size_t)qc->pad_w * (size_t)qc->in_c;
 }
 
 static size_t qconv_image_bytes(const tfl_qconv *qc) {
-  return ((qconv_image_values(qc) + QGEMM_SLACK) * sizeof(int16_t) + 63) & ~(size_t)63;
+  return (qconv_image_values(qc) * qconv_value_bytes(qc) + QGEMM_SLACK + 63) & ~(size_t)63;
 }
 
 size_t tfl_qconv_scratch_bytes(const tfl_qconv *qc, int threads) {
   return qconv_image_bytes(qc) + tfl_qgemm_scratch_bytes(&qc->w, threads);
 }
 
-/* The input, offset and widened, inside zeros. */
-static void qconv_pad_image(const tfl_qconv *qc, const uint8_t *in, int16_t *image) {
+/* The input inside its zero point (whose offset value is 0). */
+static void qconv_pad_image(const tfl_qconv *qc, const uint8_t *in, void *image) {
   const tfl_window *win = &qc->win;
   const size_t C = (size_t)qc->in_c, row = (size_t)qc->pad_w * C;
   const size_t left = (size_t)win->w.pad * C, width = (size_t)win->w.in * C;
-  memset(image, 0, (qconv_image_values(qc) + QGEMM_SLACK) * sizeof(int16_t));
+  const size_t vb = qconv_value_bytes(qc);
+  memset(image, qc->w.quad ? (uint8_t)-qc->input_offset : 0,
+         qconv_image_values(qc) * vb + QGEMM_SLACK);
   for (int32_t n = 0; n < qc->batches; n++)
     for (int32_t y = 0; y < win->h.in; y++) {
-      int16_t *dst = image + ((size_t)n * (size_t)qc->pad_h + (size_t)(y + win->h.pad)) * row;
+      const size_t at = ((size_t)n * (size_t)qc->pad_h + (size_t)(y + win->h.pad)) * row + left;
       const uint8_t *src = in + ((size_t)n * (size_t)win->h.in + (size_t)y) * width;
-      qc->w.widen(qc->type, src, (int32_t)width, qc->input_offset, dst + left);
+      if (qc->w.quad)
+        memcpy((uint8_t *)image + at, src, width);
+      else
+        qc->w.widen(qc->type, src, (int32_t)width, qc->input_offset, (int16_t *)image + at);
     }
 }
 
 typedef struct qconv_rows {
   const tfl_qconv *qc;
-  const int16_t *image; /* padded */
+  const uint8_t *image; /* padded */
 } qconv_rows;
 
-/* n int16 values, copied in whole vectors of 16: up to 15 more are read and written, which
- * the buffers' slack and the gathering order (each run overwrites the excess of the one
- * before) allow. The runs of a window are short: a call to memcpy would dominate. */
-static inline void copy_values(int16_t *dst, const int16_t *src, size_t n) {
-  for (size_t i = 0; i < n; i += 16) memcpy(dst + i, src + i, 16 * sizeof(int16_t));
+/* n bytes, copied in whole vectors of QGEMM_SLACK: up to QGEMM_SLACK - 1 more are read and
+ * written, which the buffers' slack and the gathering order (each run overwrites the excess
+ * of the one before) allow. The runs of a window are short: a call to memcpy would
+ * dominate. */
+static inline void copy_runs(uint8_t *dst, const uint8_t *src, size_t n) {
+  for (size_t i = 0; i < n; i += QGEMM_SLACK) memcpy(dst + i, src + i, QGEMM_SLACK);
 }
 
 /* Output pixel (oy, ox) of padded image `image`: its window, tap by tap (a row of taps at
- * once when the dilation is 1: they are adjacent pixels), then a zero up to kp. */
-static void qconv_gather(const tfl_qconv *qc, const int16_t *image, int32_t oy, int32_t ox,
-                         int16_t *a) {
+ * once when the dilation is 1: they are adjacent pixels), values of vb bytes. */
+static void qconv_gather(const tfl_qconv *qc, const uint8_t *image, size_t vb, int32_t oy,
+                         int32_t ox, uint8_t *a) {
   const tfl_window *win = &qc->win;
-  const size_t C = (size_t)qc->in_c, row = (size_t)qc->pad_w * C;
-  const int16_t *origin = image + (size_t)(oy * win->h.stride) * row +
+  const size_t C = (size_t)qc->in_c * vb, row = (size_t)qc->pad_w * C;
+  const uint8_t *origin = image + (size_t)(oy * win->h.stride) * row +
                           (size_t)(ox * win->w.stride) * C;
   const size_t run = win->w.dilation == 1 ? (size_t)win->w.filter * C : C;
   const int32_t runs = win->w.dilation == 1 ? 1 : win->w.filter;
   for (int32_t ky = 0; ky < win->h.filter; ky++) {
-    const int16_t *src = origin + (size_t)(ky * win->h.dilation) * row;
+    const uint8_t *src = origin + (size_t)(ky * win->h.dilation) * row;
     for (int32_t kx = 0; kx < runs; kx++, a += run)
-      copy_values(a, src + (size_t)(kx * win->w.dilation) * C, run);
+      copy_runs(a, src + (size_t)(kx * win->w.dilation) * C, run);
   }
-  if (qc->w.kp != qc->w.k) *a = 0;
 }
 
-static void qconv_rows_fn(const void *arg, const tfl_qgemm_weights *pw, int32_t row, int mr,
-                          int16_t *a) {
+static const void *qconv_rows_fn(const void *arg, const tfl_qgemm_weights *pw, int32_t row,
+                                 int mr, void *tile) {
   const qconv_rows *r = arg;
   const tfl_qconv *qc = r->qc;
   const tfl_window *win = &qc->win;
+  const size_t vb = qconv_value_bytes(qc);
   const int32_t per_image = win->h.out * win->w.out;
-  const size_t image_values = (size_t)qc->pad_h * (size_t)qc->pad_w * (size_t)qc->in_c;
+  const size_t image_bytes = (size_t)qc->pad_h * (size_t)qc->pad_w * (size_t)qc->in_c * vb;
   int32_t n = row / per_image, oy = row % per_image / win->w.out, ox = row % win->w.out;
-  for (int i = 0; i < mr; i++, a += pw->kp) {
-    qconv_gather(qc, r->image + (size_t)n * image_values, oy, ox, a);
+  for (int i = 0; i < mr; i++) {
+    uint8_t *a = (uint8_t *)tile + (size_t)i * (size_t)pw->stride * vb;
+    qconv_gather(qc, r->image + (size_t)n * image_bytes, vb, oy, ox, a);
+    if (!pw->quad && pw->kp != pw->k) ((int16_t *)(void *)a)[pw->k] = 0;
     if (++ox < win->w.out) continue;
     ox = 0;
     if (++oy < win->h.out) continue;
     oy = 0;
     n++;
   }
+  return tile;
 }
 
 void tfl_qconv_eval(tfl_context *ctx, const tfl_qconv *qc, const void *in, void *out,
@@ -417,11 +505,11 @@ void tfl_qconv_eval(tfl_context *ctx, const tfl_qconv *qc, const void *in, void 
     return;
   }
   if (m <= 0) return;
-  int16_t *image = scratch;
+  uint8_t *image = scratch;
   qconv_pad_image(qc, in, image);
   const qconv_rows rows = {qc, image};
-  const tfl_qgemm_problem p = {m, qconv_rows_fn, &rows, out, (size_t)qc->out_c,
-                               (int16_t *)((uint8_t *)scratch + qconv_image_bytes(qc))};
+  const tfl_qgemm_problem p = {m, qc->type, qc->input_offset, qconv_rows_fn, &rows,
+                               out, (size_t)qc->out_c, image + qconv_image_bytes(qc)};
   tfl_qgemm_run(ctx, &qc->w, &p);
 }
 

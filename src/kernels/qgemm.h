@@ -13,7 +13,20 @@
  * packed once in prepare into panels of TFL_QGEMM_NR columns holding pairs of consecutive k
  * values (k padded to even with zeros), so that one 32-bit broadcast of two A values meets
  * 8 columns x 2 k values. A is widened per tile of TFL_QGEMM_MR rows into per-thread scratch
- * (a convolution gathers its window there: im2col one tile at a time). */
+ * (a convolution gathers its window there: im2col one tile at a time).
+ *
+ * Quad panels (AVX2): vpmaddubsw multiplies 32 pairs of u8 x s8 bytes at once but saturates
+ * its int16 sums, so it serves only where that provably cannot happen. Each group of 4
+ * consecutive k values of a panel (a quad) whose s = w + filter_offset are all int8 and,
+ * for every column and pair, sum the positive and the negative s to at most 128 in
+ * magnitude, is safe: 255 * 128 <= 32767, whatever the u8 inputs. Safe quads hold s as
+ * bytes and meet the input codes as u8 (int8 codes + 128), vpmaddwd by ones adds each
+ * column's 2 pair sums into int32; the (zero-point-free) rest of the product, the input
+ * offset (minus 128 for int8) times the sum of the safe s, goes into the bias. Two safe
+ * quads whose 4 s per column and int16 lane also sum to at most 128 per sign pair up: their
+ * pair sums add in int16 (exactly, the total being within the same bound) before one
+ * vpmaddwd. Unsafe quads keep the int16 pairs. Every sum is exact and wraps like the
+ * reference's. */
 #ifndef TFL_KERNELS_QGEMM_H
 #define TFL_KERNELS_QGEMM_H
 
@@ -35,6 +48,10 @@
  *           rounding (ties up) fused into one, which gives the same value (adding an integer
  *           commutes with floor, and floors of floors divide). Kernels add 2^62 so that a
  *           logical 64-bit shift serves, and subtract its trace from the output offset;
+ *   DOUBLE, fused: when right >= 1, ties away from zero are ties up by half for y >= 0 and by
+ *           half - 1 for y < 0, so the same single shift serves with the rounding constant
+ *           less 2^31 for negative y. y < 0 exactly when z < -2^30; choosing by the sign of x
+ *           instead changes nothing, as both constants give 0 for z in [-2^30, 0);
  * and finally out = clamp(v + out_offset, act_min, act_max). */
 typedef struct tfl_qreq {
   int32_t *bias, *mult, *left, *right, *shift; /* shift: of (multiplier, shift) */
@@ -43,8 +60,12 @@ typedef struct tfl_qreq {
   int64_t *ruy_round;  /* 2^62 + 2^30 + half * 2^31 */
   int64_t *ruy_shift;  /* 31 + right */
   int32_t *ruy_offset; /* per slot: out_offset - 2^(31 - right), wrapping */
+  /* The fused forms (`fused` set), grouped like ruy_round: */
+  int64_t *round_neg;  /* DOUBLE, for negative x: ruy_round - 2^31 */
+  int64_t *fused_shift; /* even slots 31 + right; odd slots right - 1, which leaves the
+                           result in the high half of their 64-bit lane */
   int ruy;             /* TFL_REQUANT_RUY, else TFL_REQUANT_DOUBLE */
-  int shifts_left;     /* some slot has left > 0 */
+  int fused;           /* every slot has left 0 and right >= 1 */
   int32_t out_offset, act_min, act_max;
   tfl_type out_type;   /* TFL_INT8 or TFL_UINT8 */
   void *block;
@@ -73,6 +94,7 @@ tfl_status tfl_qgemm_out_of_memory(tfl_context *ctx, const tfl_node *node,
 /* --- GEMM ---------------------------------------------------------------------------- */
 #define TFL_QGEMM_MR 6
 #define TFL_QGEMM_NR 16
+#define TFL_QGEMM_QUAD 4
 
 /* Computes rows [0, mr) (mr <= MR) of C in the columns of panels [panel0, panel1): a holds
  * the tile's rows, kp int16 values each, one after the other; c is the tile's row 0 at column
@@ -81,21 +103,39 @@ struct tfl_qgemm_weights;
 typedef void (*tfl_qgemm_ukernel_fn)(const struct tfl_qgemm_weights *pw, int mr,
                                      const int16_t *a, int32_t panel0, int32_t panel1,
                                      uint8_t *c, size_t ldc);
+/* The same on quad panels: the tile's rows as u8 codes (a8) and, when pw->wide, as int16
+ * (a16), both pw->stride values apart. */
+typedef void (*tfl_qgemm_quad_fn)(const struct tfl_qgemm_weights *pw, int mr, const uint8_t *a8,
+                                  const int16_t *a16, int32_t panel0, int32_t panel1,
+                                  uint8_t *c, size_t ldc);
 /* dst[i] = src[i] + offset for n int8 (or uint8) values. */
 typedef void (*tfl_qgemm_widen_fn)(tfl_type type, const void *src, int32_t n, int32_t offset,
                                    int16_t *dst);
 
 typedef struct tfl_qgemm_weights {
   /* ceil(n / NR) panels of kp / 2 pairs x NR columns x 2 values: int16 w + filter_offset, or,
-   * when `bytes`, the filter's own int8/uint8 codes (the kernel adds the offset) */
+   * when `bytes`, the filter's own int8/uint8 codes (the kernel adds the offset); or, with
+   * `quad`, quad panels: per panel its safe quads (NR columns x 4 int8 s, columns 0-7 then
+   * 8-15), paired ones first, then its unsafe ones (2 pairs of int16 rows as above) */
   void *panels;
   int bytes;             /* for a single row (matrix-vector): half the weight traffic */
   tfl_type filter_type;
   int32_t filter_offset;
-  tfl_qreq req;          /* slot = column */
+  tfl_qreq req;          /* slot = column; with quad panels the bias includes the correction */
   int32_t n, k, kp;       /* kp: k rounded up to even */
+  int32_t stride;         /* of the rows of A tiles: kp, or 4 * quads */
+  int wide;               /* the kernel reads the int16 A tile */
   tfl_qgemm_ukernel_fn ukernel;
   tfl_qgemm_widen_fn widen;
+  /* quad panels */
+  tfl_qgemm_quad_fn quad; /* set when the panels are quad panels */
+  int flip;               /* int8 inputs: a8 holds the codes + 128 */
+  int32_t quads;          /* ceil(k / 4) */
+  size_t *panel_at;       /* byte offset of each panel */
+  int32_t *order;         /* per panel, `quads` quad indices: its safe ones first, of which
+                             the paired ones come first, two by two */
+  int32_t *safe;          /* per panel, how many quads are safe */
+  int32_t *paired;        /* per panel, how many of them are paired */
 } tfl_qgemm_weights;
 
 /* Packs the constant int8/uint8 filter ([n][k]) and the optional int32 bias for the kernels
@@ -105,18 +145,22 @@ tfl_status tfl_qgemm_pack(tfl_qgemm_weights *pw, tfl_cpu_level level, const tfl_
                           int32_t n, int32_t k, int32_t m);
 void tfl_qgemm_weights_free(tfl_qgemm_weights *pw);
 
-/* Writes rows [row, row + mr) of A, each as kp int16 values (x + input_offset, zeros for
- * padding taps and past k), one after the other at a. */
-typedef void (*tfl_qgemm_rows_fn)(const void *arg, const tfl_qgemm_weights *pw, int32_t row,
-                                  int mr, int16_t *a);
+/* Rows [row, row + mr) of A as the kernel reads them, pw->stride values apart: on pair
+ * panels int16 x + input_offset, zero from k to kp; on quad panels the int8/uint8 codes as
+ * bytes, whatever follows k. Either written to `tile` or found in place; returns where they
+ * are. */
+typedef const void *(*tfl_qgemm_rows_fn)(const void *arg, const tfl_qgemm_weights *pw,
+                                         int32_t row, int mr, void *tile);
 
 typedef struct tfl_qgemm_problem {
   int32_t m;
+  tfl_type type;          /* of A */
+  int32_t input_offset;
   tfl_qgemm_rows_fn rows;
   const void *rows_arg;
   void *c;       /* int8/uint8 [m][ldc] */
   size_t ldc;
-  int16_t *scratch; /* tfl_qgemm_scratch_bytes() for the context's threads */
+  void *scratch; /* tfl_qgemm_scratch_bytes() for the context's threads */
 } tfl_qgemm_problem;
 
 /* Scratch a product needs with `threads` threads. */
@@ -128,12 +172,19 @@ void tfl_qgemm_matrix(tfl_context *ctx, const tfl_qgemm_weights *pw, tfl_type ty
                       const void *a, size_t lda, int32_t input_offset, int32_t m, void *c,
                       size_t ldc, void *scratch);
 
+/* Quad panels (qgemm_quad.c): packs them into pw, whose n, k, kp, filter_type and
+ * filter_offset are set and whose req holds the plain bias, when enough quads are safe
+ * (returns 1, or -1 when out of memory); otherwise leaves pw as it was (returns 0). */
+int tfl_qgemm_pack_quads(tfl_qgemm_weights *pw, const tfl_window_quant *q,
+                         const tfl_tensor *filter, tfl_type input_type);
+
 /* --- CONV_2D -------------------------------------------------------------------------
  * One group, any window: row r of A is output pixel r's window (kh * kw * in_c values, tap
- * by tap). A 1x1 stride-1 unpadded convolution just widens the input pixels. Any other one
- * first widens the whole input once into an int16 image with its padding made explicit
- * (zeros: the offset input of a padding tap), so that gathering a window, one tile of rows at
- * a time, is a few plain copies. */
+ * by tap). A 1x1 stride-1 unpadded convolution reads the input pixels as they are. Any other
+ * one first copies the whole input once into an image with its padding made explicit (the
+ * input zero point, whose offset value 0 adds nothing, as skipping the tap does), widened
+ * to int16 offset values for pair panels, so that gathering a window, one tile of rows at a
+ * time, is a few plain copies. */
 typedef struct tfl_qconv {
   tfl_qgemm_weights w;
   tfl_window win;
@@ -199,6 +250,9 @@ void tfl_qgemm_ukernel_portable(const tfl_qgemm_weights *pw, int mr, const int16
 void tfl_qgemm_widen_portable(tfl_type type, const void *src, int32_t n, int32_t offset,
                               int16_t *dst);
 #if TFL_HAVE_X86_KERNELS
+void tfl_qgemm_quad_avx2(const tfl_qgemm_weights *pw, int mr, const uint8_t *a8,
+                         const int16_t *a16, int32_t panel0, int32_t panel1, uint8_t *c,
+                         size_t ldc);
 void tfl_qgemm_ukernel_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
                             int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc);
 /* Byte panels, a row at a time. */

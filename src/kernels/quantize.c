@@ -156,6 +156,8 @@ typedef struct quantize_data {
   dequantize_data layout; /* per-channel output layout */
   int32_t multiplier;     /* integer inputs: in_scale / out_scale */
   int shift;
+  int use_table;          /* 8-bit to 8-bit: every output code looked up */
+  uint8_t table[256];     /* by input byte */
 } quantize_data;
 
 /* Stores v, clamped to the range of `type`, as element i. */
@@ -199,6 +201,22 @@ static int requantize_supported(tfl_type in, tfl_type out) {
   }
 }
 
+/* Output code of input value q. */
+static int32_t requantize_one(int32_t q, int32_t in_zp, int32_t out_zp, const quantize_data *d) {
+  /* int32 inputs wrap here as in TFLite's unchecked arithmetic. */
+  const int32_t v = (int32_t)((uint32_t)q - (uint32_t)in_zp);
+  return tfl_wrap_add32(tfl_mul_by_quantized_multiplier(v, d->multiplier, d->shift), out_zp);
+}
+
+/* 8-bit to 8-bit: the output of every input byte, computed once. */
+static void requantize_table(const tfl_tensor *in, const tfl_tensor *out, quantize_data *d) {
+  const int32_t in_zp = tfl_q_zero_point(in), out_zp = out->quant.zero_point[0];
+  for (int32_t byte = 0; byte < 256; byte++) {
+    const int32_t q = in->type == TFL_UINT8 ? byte : (int8_t)byte;
+    store_clamped(out->type, d->table, (size_t)byte, requantize_one(q, in_zp, out_zp, d));
+  }
+}
+
 static tfl_status requantize_prepare(tfl_context *ctx, const tfl_node *node,
                                      const tfl_tensor *in, const tfl_tensor *out,
                                      quantize_data *d) {
@@ -217,6 +235,8 @@ static tfl_status requantize_prepare(tfl_context *ctx, const tfl_node *node,
     return tfl_context_error(ctx, node, "int16 to int16 needs zero points 0 (have %d and %d)",
                              (int)tfl_q_zero_point(in), (int)tfl_q_zero_point(out));
   tfl_quantize_multiplier((double)in_scale / (double)out_scale, &d->multiplier, &d->shift);
+  d->use_table = tfl_type_size(in->type) == 1 && tfl_type_size(out->type) == 1;
+  if (d->use_table) requantize_table(in, out, d);
   return TFL_OK;
 }
 
@@ -272,15 +292,16 @@ static void quantize_per_channel(const tfl_tensor *in, tfl_tensor *out,
 }
 
 static void requantize(const tfl_tensor *in, tfl_tensor *out, const quantize_data *d) {
-  const int32_t in_zp = tfl_q_zero_point(in), out_zp = out->quant.zero_point[0];
   const size_t n = tfl_tensor_count(in);
-  for (size_t i = 0; i < n; i++) {
-    /* int32 inputs wrap here as in TFLite's unchecked arithmetic. */
-    const int32_t v = (int32_t)((uint32_t)int32_at(in, i) - (uint32_t)in_zp);
-    store_clamped(out->type, out->data, i,
-                  tfl_wrap_add32(tfl_mul_by_quantized_multiplier(v, d->multiplier, d->shift),
-                                 out_zp));
+  if (d->use_table) {
+    const uint8_t *src = in->data;
+    uint8_t *dst = out->data;
+    for (size_t i = 0; i < n; i++) dst[i] = d->table[src[i]];
+    return;
   }
+  const int32_t in_zp = tfl_q_zero_point(in), out_zp = out->quant.zero_point[0];
+  for (size_t i = 0; i < n; i++)
+    store_clamped(out->type, out->data, i, requantize_one(int32_at(in, i), in_zp, out_zp, d));
 }
 
 static tfl_status quantize_eval(tfl_context *ctx, tfl_node *node) {

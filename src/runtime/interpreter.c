@@ -10,6 +10,7 @@
 #include "model/message.h"
 #include "model/ops.h"
 #include "model/sparse.h"
+#include "runtime/fuse.h"
 #include "runtime/kernel.h"
 #include "runtime/profile.h"
 #include "runtime/string_tensor.h"
@@ -217,6 +218,7 @@ static tfl_status init_subgraph(struct tfl_interpreter *interp, int index) {
   }
   tfl_status st = bind_kernels(ctx);
   if (st == TFL_OK) st = check_order(ctx);
+  if (st == TFL_OK) st = tfl_fuse_subgraph(ctx);
   return st;
 }
 
@@ -246,6 +248,7 @@ static void free_subgraph(tfl_context *ctx) {
   free(ctx->first_use);
   free(ctx->last_use);
   free(ctx->arena_offset);
+  tfl_fuse_free(ctx);
   free(ctx->graph_input);
 }
 

@@ -50,6 +50,7 @@ struct tfl_context {
   int preparing;        /* guards against recursive subgraph calls during prepare */
   int running;          /* guards against recursion during invoke */
   int current_node;     /* node being prepared or run, -1 otherwise */
+  void *fused;          /* what the fusion pass allocated (runtime/fuse.h) */
 };
 
 typedef struct tfl_resource {

@@ -142,8 +142,9 @@ TEST(conv_gemm_declines_what_it_cannot_do) {
   CHECK(tfl_conv_gemm_supports(TFL_CPU_AVX2, &small, 8, 1));
 }
 
-static void check_depthwise(const conv_case *k, int with_bias) {
-  const int32_t dh = k->dilation;
+/* k's depthwise convolution, with dilation dh along the height (k->dilation along the
+ * width). */
+static void check_depthwise_dh(const conv_case *k, int with_bias, int32_t dh) {
   const tfl_window win = {axis(k->in_h, k->kh, k->stride, dh, k->same),
                           axis(k->in_w, k->kw, k->stride, k->dilation, k->same)};
   const int32_t C = k->in_c;
@@ -177,6 +178,10 @@ static void check_depthwise(const conv_case *k, int with_bias) {
   free(in), free(filter), free(bias), free(out);
 }
 
+static void check_depthwise(const conv_case *k, int with_bias) {
+  check_depthwise_dh(k, with_bias, k->dilation);
+}
+
 TEST(dwconv_matches_naive_depthwise) {
   if (!have_avx2()) return;
   static const conv_case cases[] = {
@@ -190,11 +195,18 @@ TEST(dwconv_matches_naive_depthwise) {
       {1, 2, 3, 7, 0, 3, 3, 1, 1, 1, -FLT_MAX, FLT_MAX},    /* every pixel at a border */
       {1, 9, 8, 13, 0, 3, 3, 1, 1, 1, 0.0f, 6.0f},          /* 3x3 inside: 8 + masked 5 */
       {2, 11, 12, 24, 0, 3, 3, 2, 1, 0, -FLT_MAX, FLT_MAX}, /* 3x3 s2 VALID, odd pairs */
+      {1, 7, 23, 19, 0, 3, 3, 1, 1, 1, 0.0f, 6.0f},         /* runs of 8 + 8 + 4 + 1, tail */
+      {1, 9, 21, 3, 0, 3, 3, 2, 1, 1, -FLT_MAX, FLT_MAX},   /* s2 SAME, odd: both borders */
+      {2, 6, 30, 40, 0, 3, 3, 1, 1, 0, -1.0f, 1.0f},        /* VALID, long runs */
+      {1, 3, 1, 8, 0, 3, 3, 1, 1, 1, -FLT_MAX, FLT_MAX},    /* one column: cut on both sides */
   };
   for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
     check_depthwise(&cases[c], 1);
     check_depthwise(&cases[c], 0);
   }
+  /* Dilation along the height only: the 3x3 kernels still run. */
+  const conv_case tall = {1, 12, 10, 20, 0, 3, 3, 1, 1, 1, -FLT_MAX, FLT_MAX};
+  check_depthwise_dh(&tall, 1, 3);
 }
 
 TEST(dwconv_declines_multipliers_and_scalar) {

@@ -21,12 +21,13 @@ static float *random_floats(size_t n, unsigned seed) {
   return v;
 }
 
-/* Levels to test: the portable kernel always, plus the machine's best x86 one. */
+/* Levels to test: the portable kernel always, plus the machine's vector one (AVX2 or NEON). */
 static int test_levels(tfl_cpu_level *levels) {
   int n = 0;
   levels[n++] = TFL_CPU_SCALAR;
   tfl_cpu_level hw = tfl_cpu_detect_hardware();
   if (hw >= TFL_CPU_AVX2 && hw < TFL_CPU_NEON) levels[n++] = TFL_CPU_AVX2;
+  if (hw >= TFL_CPU_NEON) levels[n++] = TFL_CPU_NEON;
   return n;
 }
 
@@ -177,11 +178,11 @@ TEST(pieces_from_pointers_match_gathered_rows) {
   check_pieces(13, 40, 30, 70); /* many pieces */
 }
 
-/* Every micro-kernel sums in the same order with fused multiply-adds: identical results. */
-TEST(micro_kernels_agree_bit_for_bit) {
+/* Every micro-kernel sums in the same order with fused multiply-adds: identical results (a
+ * lone row, which runs several panels at a time, too). */
+static void check_levels_agree(int32_t m, int32_t n, int32_t k) {
   tfl_cpu_level levels[2];
   if (test_levels(levels) < 2) return;
-  const int32_t m = 29, n = 37, k = 301;
   float *a = random_floats((size_t)m * k, 12), *w = random_floats((size_t)n * k, 13);
   float *bias = random_floats((size_t)n, 14);
   float *c0 = malloc((size_t)m * n * sizeof(float)), *c1 = malloc((size_t)m * n * sizeof(float));
@@ -194,6 +195,12 @@ TEST(micro_kernels_agree_bit_for_bit) {
   tfl_gemm_weights_free(&p0);
   tfl_gemm_weights_free(&p1);
   free(a), free(w), free(bias), free(c0), free(c1);
+}
+
+TEST(micro_kernels_agree_bit_for_bit) {
+  check_levels_agree(29, 37, 301);
+  check_levels_agree(1, 77, 150); /* panels in groups of 4, then 1, 13 columns in the last */
+  check_levels_agree(1, 40, 9);   /* a group of 3 */
 }
 
 /* TFLite's clamp lets NaN through; so must the vector min/max. */
@@ -211,6 +218,44 @@ TEST(nan_passes_through_the_clamp) {
     CHECK_NEAR(c[5], 0.0f, 0);
     tfl_gemm_weights_free(&pw);
   }
+}
+
+/* A fused ADD (runtime/fuse.h) after the product: exactly clamp(c + r) of the plain product's
+ * clamped c, float for float, over tiles of every width (narrow last panels included). */
+TEST(residual_adds_after_the_clamp) {
+  static const int32_t shapes[][3] = {{13, 37, 29}, {6, 8, 5}, {7, 24, 40}, {20, 9, 3}};
+  tfl_cpu_level levels[2];
+  int n_levels = test_levels(levels);
+  for (int l = 0; l < n_levels; l++)
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+      const int32_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+      const size_t ldr = (size_t)n + 3; /* a residual with its own row stride */
+      float *a = random_floats((size_t)m * k, 31), *w = random_floats((size_t)n * k, 32);
+      float *bias = random_floats((size_t)n, 33), *r = random_floats((size_t)m * ldr, 34);
+      float *plain = malloc((size_t)m * n * sizeof(float));
+      float *fused = malloc((size_t)m * n * sizeof(float));
+      r[ldr + 1] = NAN;
+      tfl_gemm_weights pw = {0};
+      CHECK_EQ_INT(tfl_gemm_pack(&pw, levels[l], w, bias, n, k), TFL_OK);
+      tfl_gemm_matrix(NULL, &pw, a, (size_t)k, m, plain, (size_t)n, -FLT_MAX, FLT_MAX);
+      const tfl_gemm_residual res = {r, ldr, 0.0f, 0.5f};
+      tfl_gemm_matrix_residual(NULL, &pw, a, (size_t)k, m, fused, (size_t)n, -FLT_MAX, FLT_MAX,
+                               &res);
+      int bad = 0;
+      for (int32_t i = 0; i < m && !bad; i++)
+        for (int32_t j = 0; j < n && !bad; j++) {
+          float y = plain[(size_t)i * n + j] + r[(size_t)i * ldr + j];
+          y = y < 0.0f ? 0.0f : y > 0.5f ? 0.5f : y;
+          const float got = fused[(size_t)i * n + j];
+          if (!(got == y || (isnan(got) && isnan(y)))) {
+            test_fail(__FILE__, __LINE__, "m=%d n=%d k=%d: c[%d][%d] = %.9g, want %.9g", (int)m,
+                      (int)n, (int)k, (int)i, (int)j, got, y);
+            bad = 1;
+          }
+        }
+      tfl_gemm_weights_free(&pw);
+      free(a), free(w), free(bias), free(r), free(plain), free(fused);
+    }
 }
 
 /* Packing twice replaces the panels; zero rows or columns compute nothing. */
@@ -232,6 +277,7 @@ int main(void) {
   RUN(pieces_from_pointers_match_gathered_rows);
   RUN(micro_kernels_agree_bit_for_bit);
   RUN(nan_passes_through_the_clamp);
+  RUN(residual_adds_after_the_clamp);
   RUN(repack_and_empty_products);
   return test_summary();
 }

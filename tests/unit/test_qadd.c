@@ -1,13 +1,17 @@
 /* The quantized ADD/SUB fast path (qadd.h) against TFLite's formula written out here with
  * quant.h's multiplier, for every kernel this machine runs: random multipliers, shifts, zero
  * points and clamps, both 8-bit types, ADD and SUB, broadcast operands (step 0) and lengths
- * around the 32-element vector step. */
+ * around the 32-element vector step. Then the ops themselves (binary.c takes the fast path
+ * where it exists) against the reference kernels (TFL_CPU=scalar), bit for bit. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/qadd.h"
 #include "kernels/quant.h"
+#include "model/ops.h"
 #include "runtime/cpu.h"
+#include "util/op_runner.h"
 #include "util/test.h"
 
 static uint32_t next_random(uint32_t *state) {
@@ -119,8 +123,74 @@ TEST(setup_declines_what_it_cannot_run) {
   CHECK(q.run == NULL);
 }
 
+/* One quantized ADD or SUB of random codes through the public API, TFL_CPU set to `cpu`
+ * (NULL: the machine's level) while it runs; the output codes into out. */
+static int run_op(int op, tfl_type type, int act, const int32_t *da, const int32_t *db,
+                  const uint8_t *a, const uint8_t *b, const float *scales,
+                  const int64_t *zps, const char *cpu, uint8_t *out, size_t n) {
+  ot_spec in[2] = {OT_IN(type, 3, da, a), OT_IN(type, 3, db, b)};
+  ot_spec outs[1] = {OT_OUT(type)};
+  for (int i = 0; i < 2; i++) {
+    in[i].q_count = 1;
+    in[i].scales = &scales[i];
+    in[i].zero_points = &zps[i];
+  }
+  outs[0].q_count = 1;
+  outs[0].scales = &scales[2];
+  outs[0].zero_points = &zps[2];
+  const mb_field opts[] = {MB_BYTE(0, act), MB_FIELDS_END};
+  if (cpu) setenv("TFL_CPU", cpu, 1);
+  ot_result r;
+  const int opts_type = op == TFL_OP_ADD ? TFL_OPTS_ADD : TFL_OPTS_SUB;
+  const tfl_status st = ot_run(op, 1, in, 2, outs, 1, opts_type, opts, &r);
+  if (cpu) unsetenv("TFL_CPU");
+  const int ok = st == TFL_OK && r.out[0].bytes == n;
+  if (ok) memcpy(out, r.out[0].data, n);
+  ot_result_free(&r);
+  return ok;
+}
+
+TEST(ops_match_the_reference_kernels) {
+  if (getenv("TFL_CPU")) return; /* the comparison needs both levels */
+  static const int32_t shapes[][2][3] = {{{2, 5, 9}, {2, 5, 9}}, {{2, 5, 9}, {1, 1, 9}},
+                                         {{3, 1, 40}, {1, 4, 1}}, {{1, 1, 1}, {2, 3, 33}}};
+  static const int acts[] = {TFL_ACT_NONE, TFL_ACT_RELU, TFL_ACT_RELU6};
+  uint32_t rng = 99;
+  for (int t = 0; t < 2; t++)
+    for (int op = 0; op < 2; op++)
+      for (size_t sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++)
+        for (int rep = 0; rep < 4; rep++) {
+          const tfl_type type = t ? TFL_INT8 : TFL_UINT8;
+          const int32_t *da = shapes[sh][0], *db = shapes[sh][1];
+          size_t n = 1;
+          for (int d = 0; d < 3; d++) n *= (size_t)(da[d] > db[d] ? da[d] : db[d]);
+          uint8_t a[512], b[512], got[512], want[512];
+          REQUIRE(n <= sizeof(got));
+          for (size_t i = 0; i < sizeof(a); i++) {
+            a[i] = (uint8_t)next_random(&rng);
+            b[i] = (uint8_t)next_random(&rng);
+          }
+          const float scales[3] = {0.01f + 0.001f * (float)random_in(&rng, 0, 90),
+                                   0.01f + 0.001f * (float)random_in(&rng, 0, 90),
+                                   0.02f + 0.001f * (float)random_in(&rng, 0, 90)};
+          const int32_t lo = t ? -128 : 0, hi = t ? 127 : 255;
+          const int64_t zps[3] = {random_in(&rng, lo, hi), random_in(&rng, lo, hi),
+                                  random_in(&rng, lo, hi)};
+          const int code = op ? TFL_OP_SUB : TFL_OP_ADD, act = acts[rep % 3];
+          REQUIRE(run_op(code, type, act, da, db, a, b, scales, zps, NULL, got, n));
+          REQUIRE(run_op(code, type, act, da, db, a, b, scales, zps, "scalar", want, n));
+          for (size_t i = 0; i < n; i++)
+            if (got[i] != want[i]) {
+              test_fail(__FILE__, __LINE__, "%s %s shapes %zu act %d: output %zu = %d, want %d",
+                        t ? "int8" : "uint8", op ? "SUB" : "ADD", sh, act, i, got[i], want[i]);
+              break;
+            }
+        }
+}
+
 int main(void) {
   RUN(matches_the_formula);
   RUN(setup_declines_what_it_cannot_run);
+  RUN(ops_match_the_reference_kernels);
   return test_summary();
 }

@@ -108,6 +108,62 @@ static tfl_tensor make_tensor(tfl_type type, void *data) {
   return t;
 }
 
+/* How a test draws filter values, as s = w + filter_offset:
+ * WEIGHTS_ANY: any codes (the filter offset too: pairs mostly too large for vpmaddubsw);
+ * WEIGHTS_SMALL: |s| <= 40 but for one in 2048, any value (uint8: even outside int8), so
+ *   that quad panels serve and mix safe and unsafe quads;
+ * WEIGHTS_EDGES: pairs of consecutive s right at the saturation bound (one sign summing to
+ *   128, -128, 127 next to -128), and one in 1024 just past it (129 of one sign), with
+ *   inputs only at the ends of their range: a safe pair reaches 255 * 128, an unsafe one
+ *   would saturate. */
+enum { WEIGHTS_ANY, WEIGHTS_SMALL, WEIGHTS_EDGES };
+
+static void edge_pair(uint32_t *rng, int32_t *v) {
+  static const int32_t safe[][2] = {{64, 64},  {-64, -64}, {127, 1},  {1, 127},   {-128, 0},
+                                    {0, -128}, {-1, -127}, {63, 65},  {127, -128}, {-128, 127},
+                                    {5, -3},   {0, 0},     {-64, 64}, {96, 32}};
+  static const int32_t unsafe[][2] = {{65, 64}, {-65, -64}, {127, 2}, {-128, -1}, {2, 127}};
+  const int32_t *p = next_random(rng) % 1024 == 0
+                         ? unsafe[next_random(rng) % (sizeof(unsafe) / sizeof(unsafe[0]))]
+                         : safe[next_random(rng) % (sizeof(safe) / sizeof(safe[0]))];
+  v[0] = p[0];
+  v[1] = p[1];
+}
+
+static void *shaped_weights(qsetup *s, int shape, size_t n, uint32_t *rng) {
+  if (shape == WEIGHTS_ANY) return random_codes(s->type, n, rng);
+  const int u8 = s->type == TFL_UINT8;
+  /* uint8 zero points near 128 keep s within int8; 100 puts large codes outside it */
+  const int32_t zp = !u8 ? 0 : shape == WEIGHTS_EDGES ? 128 : random_in(rng, 100, 160);
+  s->q.filter_offset = -zp;
+  uint8_t *w = malloc(n ? n : 1);
+  int32_t pair[2];
+  for (size_t i = 0; i < n; i++) {
+    int32_t v;
+    if (shape == WEIGHTS_EDGES) {
+      if (i % 2 == 0) edge_pair(rng, pair);
+      v = pair[i % 2];
+    } else if (next_random(rng) % 2048 == 0) { /* uint8: often just outside int8 */
+      v = random_in(rng, u8 ? -zp : -128, u8 ? 255 - zp : 127);
+      if (u8 && next_random(rng) % 2) v = next_random(rng) % 2 ? -129 : 128;
+    } else {
+      v = random_in(rng, -40, 40);
+    }
+    w[i] = (uint8_t)(v + zp);
+  }
+  return w;
+}
+
+/* Input codes at the ends of their range only (WEIGHTS_EDGES), else any. */
+static void *shaped_inputs(tfl_type type, int shape, size_t n, uint32_t *rng) {
+  uint8_t *a = random_codes(type, n, rng);
+  if (shape == WEIGHTS_EDGES)
+    for (size_t i = 0; i < n; i++) a[i] = (a[i] & 1) ? 0x7f : 0x80;
+  if (shape == WEIGHTS_EDGES && type == TFL_UINT8)
+    for (size_t i = 0; i < n; i++) a[i] = a[i] == 0x7f ? 255 : 0;
+  return a;
+}
+
 /* --- GEMM ------------------------------------------------------------------------------ */
 
 typedef struct gemm_case {
@@ -118,14 +174,15 @@ typedef struct gemm_case {
   int wide_bias; /* biases over the whole int32 range: accumulators anywhere, wrapping */
   int has_bias;
   int32_t pack_m; /* rows the weights are packed for, when not m (0) */
+  int weights;    /* WEIGHTS_* */
 } gemm_case;
 
 static int check_gemm(const gemm_case *gc, tfl_cpu_level level, uint32_t seed) {
   uint32_t rng = seed;
   qsetup s;
   qsetup_init(&s, gc->type, gc->mode, gc->n, gc->min_shift, gc->max_shift, &rng);
-  void *a = random_codes(gc->type, (size_t)gc->m * (size_t)gc->k, &rng);
-  void *w = random_codes(gc->type, (size_t)gc->n * (size_t)gc->k, &rng);
+  void *a = shaped_inputs(gc->type, gc->weights, (size_t)gc->m * (size_t)gc->k, &rng);
+  void *w = shaped_weights(&s, gc->weights, (size_t)gc->n * (size_t)gc->k, &rng);
   int32_t *bias = random_bias((size_t)gc->n, &rng, gc->wide_bias);
   tfl_tensor filter = make_tensor(gc->type, w), bias_t = make_tensor(TFL_INT32, bias);
   const size_t ldc = (size_t)gc->n + 3; /* rows of C with a gap, which must stay untouched */
@@ -185,7 +242,8 @@ static void run_gemm_cases(tfl_type type, tfl_window_requant mode) {
     for (size_t mi = 0; mi < sizeof(ms) / sizeof(ms[0]); mi++)
       for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++)
         for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
-          const gemm_case gc = {type, mode, ms[mi], ns[ni], ks[ki], -12, 2, 0, (ki & 1) == 0, 0};
+          const gemm_case gc = {type, mode, ms[mi], ns[ni], ks[ki], -12, 2, 0, (ki & 1) == 0, 0,
+                              WEIGHTS_ANY};
           if (!check_gemm(&gc, levels[l], seed++)) return;
         }
 }
@@ -199,9 +257,100 @@ TEST(gemm_packed_for_one_row) {
     for (int32_t m = 1; m <= 7; m += 3)
       for (int t = 0; t < 2; t++) {
         const gemm_case gc = {t ? TFL_INT8 : TFL_UINT8, t ? TFL_REQUANT_RUY : TFL_REQUANT_DOUBLE,
-                              m, 70, 37, -12, 2, 0, 1, 1};
+                              m, 70, 37, -12, 2, 0, 1, 1, WEIGHTS_ANY};
         if (!check_gemm(&gc, levels[l], seed++)) return;
       }
+}
+
+/* Filters whose quads vpmaddubsw can take (AVX2 quad panels), mixed with ones it cannot,
+ * and pairs right at the saturation bound. */
+TEST(gemm_quad_panels) {
+  static const int32_t ms[] = {2, 5, 6, 7, 13};
+  static const int32_t ns[] = {1, 15, 16, 17, 40};
+  static const int32_t ks[] = {1, 3, 4, 5, 8, 13, 31, 64};
+  static const tfl_type types[] = {TFL_UINT8, TFL_INT8};
+  static const tfl_window_requant modes[] = {TFL_REQUANT_DOUBLE, TFL_REQUANT_RUY};
+  tfl_cpu_level levels[2];
+  const int nl = test_levels(levels);
+  uint32_t seed = 777;
+  for (int l = 0; l < nl; l++)
+    for (int shape = WEIGHTS_SMALL; shape <= WEIGHTS_EDGES; shape++)
+      for (size_t mi = 0; mi < sizeof(ms) / sizeof(ms[0]); mi++)
+        for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++)
+          for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
+            const gemm_case gc = {types[seed & 1], modes[(seed >> 1) & 1], ms[mi], ns[ni],
+                                  ks[ki], -12, 2, 0, (int)(ki & 1), 0, shape};
+            if (!check_gemm(&gc, levels[l], seed++)) return;
+          }
+}
+
+/* Filters right at the bound, under the largest inputs, so that any misjudged quad would
+ * saturate (or, paired, wrap): every s = v (sign +-1) with one v + 1. v = 64: the pairs of
+ * one quad sum to 128 (safe), one to 129; v = 32: two quads' lanes sum to 128 (they pair up),
+ * one to 129 (its quads stay apart). Biases bring every accumulator near 1000 and the
+ * multipliers are near 1/16, so that an error shows. */
+TEST(gemm_quad_saturation_bound) {
+  tfl_cpu_level levels[2];
+  const int nl = test_levels(levels);
+  uint32_t seed = 31;
+  for (int l = 0; l < nl; l++)
+    for (int t = 0; t < 4; t++)
+      for (int sign = -1; sign <= 1; sign += 2) {
+        const int32_t v = t < 2 ? 64 : 32;
+        const tfl_type type = t & 1 ? TFL_INT8 : TFL_UINT8;
+        const int32_t m = 6, n = 16, k = 64, zp = t & 1 ? 0 : 128;
+        qsetup s;
+        uint32_t rng = seed++;
+        qsetup_init(&s, type, TFL_REQUANT_DOUBLE, n, -5, -3, &rng);
+        s.q.filter_offset = -zp;
+        s.q.input_offset = t ? 5 : -3;
+        uint8_t w[16 * 64], a[6 * 64];
+        for (int32_t i = 0; i < n * k; i++) w[i] = (uint8_t)(v * sign + zp);
+        w[3 * k + 20] = (uint8_t)((v + 1) * sign + zp); /* column 3, quad 5 */
+        memset(a, t & 1 ? 0x7f : 0xff, sizeof(a));      /* u8 inputs 255 */
+        int64_t sum[16];
+        int32_t bias[16];
+        for (int32_t j = 0; j < n; j++) {
+          sum[j] = 0;
+          for (int32_t q = 0; q < k; q++)
+            sum[j] += (int64_t)(code_at(type, a, (size_t)q) + s.q.input_offset) *
+                      (code_at(type, w, (size_t)j * (size_t)k + (size_t)q) - zp);
+          bias[j] = (int32_t)(1000 - sum[j]);
+        }
+        tfl_tensor filter = make_tensor(type, w), bias_t = make_tensor(TFL_INT32, bias);
+        tfl_qgemm_weights pw;
+        memset(&pw, 0, sizeof(pw));
+        REQUIRE(tfl_qgemm_pack(&pw, levels[l], &s.q, &filter, &bias_t, type, n, k, m) == TFL_OK);
+        void *scratch = malloc(tfl_qgemm_scratch_bytes(&pw, 1));
+        uint8_t c[6 * 16];
+        tfl_qgemm_matrix(NULL, &pw, type, a, (size_t)k, s.q.input_offset, m, c, (size_t)n,
+                         scratch);
+        for (int32_t i = 0; i < m; i++)
+          for (int32_t j = 0; j < n; j++)
+            CHECK_EQ_INT(code_at(type, c, (size_t)i * (size_t)n + (size_t)j),
+                         naive_requantize(&s, j, sum[j] + bias[j]));
+        free(scratch);
+        tfl_qgemm_weights_free(&pw);
+      }
+}
+
+/* The small filters above do take the quad panels on AVX2. */
+TEST(gemm_quad_panels_are_used) {
+  const tfl_cpu_level hw = tfl_cpu_detect_hardware();
+  if (hw < TFL_CPU_AVX2 || hw >= TFL_CPU_NEON) return;
+  uint32_t rng = 5;
+  for (int t = 0; t < 2; t++) {
+    qsetup s;
+    qsetup_init(&s, t ? TFL_INT8 : TFL_UINT8, TFL_REQUANT_DOUBLE, 40, -12, 2, &rng);
+    void *w = shaped_weights(&s, WEIGHTS_SMALL, 40 * 64, &rng);
+    tfl_tensor filter = make_tensor(s.type, w);
+    tfl_qgemm_weights pw;
+    memset(&pw, 0, sizeof(pw));
+    REQUIRE(tfl_qgemm_pack(&pw, TFL_CPU_AVX2, &s.q, &filter, NULL, s.type, 40, 64, 9) == TFL_OK);
+    CHECK(pw.quad != NULL);
+    tfl_qgemm_weights_free(&pw);
+    free(w);
+  }
 }
 
 TEST(gemm_uint8_double) { run_gemm_cases(TFL_UINT8, TFL_REQUANT_DOUBLE); }
@@ -221,8 +370,9 @@ TEST(gemm_requantize_whole_range) {
     for (int t = 0; t < 2; t++)
       for (int md = 0; md < 2; md++)
         for (uint32_t seed = 1; seed <= 40; seed++) {
-          const gemm_case lo_shift = {types[t], modes[md], 7, 48, 2, -31, 0, 1, 1, 0};
-          const gemm_case hi_shift = {types[t], modes[md], 7, 48, 3, -31, 30, 1, 1, 0};
+          const gemm_case lo_shift = {types[t], modes[md], 7, 48, 2, -31, 0, 1, 1, 0, WEIGHTS_ANY};
+          const gemm_case hi_shift = {types[t], modes[md], 7, 48, 3, -31, 30, 1, 1, 0,
+                                       WEIGHTS_ANY};
           if (!check_gemm(&lo_shift, levels[l], seed) || !check_gemm(&hi_shift, levels[l], seed))
             return;
         }
@@ -309,7 +459,7 @@ static int32_t naive_conv(const conv_case *cc, const tfl_window *win, const qset
 }
 
 static void check_conv(const conv_case *cc, tfl_cpu_level level, tfl_type type,
-                       tfl_window_requant mode, uint32_t seed) {
+                       tfl_window_requant mode, int shape, uint32_t seed) {
   uint32_t rng = seed;
   qsetup s;
   qsetup_init(&s, type, mode, cc->out_c, -14, 1, &rng);
@@ -318,7 +468,7 @@ static void check_conv(const conv_case *cc, tfl_cpu_level level, tfl_type type,
   const size_t in_n = (size_t)cc->batches * cc->h * cc->w * cc->in_c;
   const size_t f_n = (size_t)cc->out_c * cc->kh * cc->kw * cc->in_c;
   const size_t out_n = (size_t)cc->batches * win.h.out * win.w.out * cc->out_c;
-  void *in = random_codes(type, in_n, &rng), *f = random_codes(type, f_n, &rng);
+  void *in = random_codes(type, in_n, &rng), *f = shaped_weights(&s, shape, f_n, &rng);
   int32_t *bias = random_bias((size_t)cc->out_c, &rng, 0);
   uint8_t *out = malloc(out_n ? out_n : 1);
   tfl_tensor input = make_tensor(type, in), filter = make_tensor(type, f),
@@ -365,8 +515,11 @@ TEST(conv_windows) {
   uint32_t seed = 99;
   for (int l = 0; l < nl; l++)
     for (size_t i = 0; i < sizeof(conv_cases) / sizeof(conv_cases[0]); i++) {
-      check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_DOUBLE, seed++);
-      check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_RUY, seed++);
+      check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_DOUBLE, WEIGHTS_ANY, seed++);
+      check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_RUY, WEIGHTS_ANY, seed++);
+      /* filters the quad panels take */
+      check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_RUY, WEIGHTS_SMALL, seed++);
+      check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_DOUBLE, WEIGHTS_SMALL, seed++);
     }
 }
 
@@ -627,6 +780,9 @@ int main(void) {
   RUN(gemm_requantize_whole_range);
   RUN(gemm_accumulator_wraps);
   RUN(gemm_packed_for_one_row);
+  RUN(gemm_quad_panels);
+  RUN(gemm_quad_panels_are_used);
+  RUN(gemm_quad_saturation_bound);
   RUN(conv_windows);
   RUN(depthwise_windows);
   RUN(unsupported_arithmetic_is_declined);

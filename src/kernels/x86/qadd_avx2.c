@@ -7,9 +7,11 @@
 /* A multiplier applied to every lane (tfl_qreq's DOUBLE parameters, broadcast), plus
  * `offset` afterwards. */
 static qreq_vec uniform(int32_t multiplier, int shift, int32_t offset) {
-  const int32_t right = shift > 0 ? 0 : -shift;
+  /* Shifts clamped to 31 as tfl_mul_by_quantized_multiplier does (only hostile scales reach
+   * it): a vector shift by 32 or more would give 0 instead. */
+  const int32_t right = shift > 0 ? 0 : (-shift > 31 ? 31 : -shift);
   qreq_vec p;
-  p.left = _mm256_set1_epi32(shift > 0 ? shift : 0);
+  p.left = _mm256_set1_epi32(shift > 0 ? (shift > 31 ? 31 : shift) : 0);
   p.mult = _mm256_set1_epi32(multiplier);
   p.mult_odd = _mm256_srli_epi64(p.mult, 32);
   p.right = _mm256_set1_epi32(right);
@@ -35,7 +37,7 @@ static inline __m256i load8(int u8, const uint8_t *p, int step) {
 /* One input brought to the common scale. */
 static inline __m256i rescale_in(__m256i x, __m256i offset, int left_shift, const qreq_vec *p) {
   x = _mm256_sll_epi32(_mm256_add_epi32(x, offset), _mm_cvtsi32_si128(left_shift));
-  return qreq_scale8(0, 1, p, x);
+  return qreq_scale8(0, QREQ_GENERAL, p, x);
 }
 
 /* The output codes of 8 elements, not yet clamped. */
@@ -43,7 +45,7 @@ static inline __m256i qadd8(const tfl_qadd *q, const qadd_vec *v, int u8, const 
                             int a_step, const uint8_t *b, int b_step) {
   const __m256i x = rescale_in(load8(u8, a, a_step), v->off1, q->left_shift, &v->in1);
   const __m256i y = rescale_in(load8(u8, b, b_step), v->off2, q->left_shift, &v->in2);
-  return qreq_scale8(0, 1, &v->out, q->sub ? _mm256_sub_epi32(x, y) : _mm256_add_epi32(x, y));
+  return qreq_scale8(0, QREQ_GENERAL, &v->out, q->sub ? _mm256_sub_epi32(x, y) : _mm256_add_epi32(x, y));
 }
 
 void tfl_qadd_run_avx2(const tfl_qadd *q, const void *a, int a_step, const void *b, int b_step,

@@ -4,7 +4,9 @@
  * bias. Pixels inside the input find their taps at fixed offsets from their first one and go
  * two at a time, sharing weight and requantization loads; the others (borders) use per-pixel
  * pointers with the zero row in the padding. Every loop is compiled once per input type and
- * rounding variant (u8, ruy, shifts_left), all constants. */
+ * requantization variant (u8, ruy, form), constants. Requantization takes the general form
+ * of qreq_avx2.h, without left shifts when the slots have none: the fused one needs more
+ * live registers than two pixels of accumulators leave (measured 5% slower). */
 #include <string.h>
 
 #include "kernels/qdwconv.h"
@@ -13,8 +15,8 @@
 #define QDW_INLINE static inline __attribute__((always_inline))
 
 /* The variant constants every function below takes first. */
-#define QDW_VARIANT const int u8, const int ruy, const int left
-#define QDW_PASS u8, ruy, left
+#define QDW_VARIANT const int u8, const int ruy, const int form
+#define QDW_PASS u8, ruy, form
 
 /* 16 input values of one tap, widened to int16. */
 QDW_INLINE __m256i load16(const int u8, const uint8_t *p) {
@@ -56,15 +58,15 @@ QDW_INLINE void qdw_accumulate(const int u8, const tfl_qdwconv *dw, qdw_at at, s
 QDW_INLINE __m256i qdw_codes(QDW_VARIANT, const tfl_qdwconv *dw, const qreq_flags *f,
                              int32_t b, __m256i lo0, __m256i hi0, __m256i lo1, __m256i hi1) {
   const int32_t slot = b * TFL_QDW_BLOCK;
-  const qreq_vec q0 = qreq_params(&dw->req, ruy, f, slot);
-  const qreq_vec q1 = qreq_params(&dw->req, ruy, f, slot + 8);
+  const qreq_vec q0 = qreq_params(&dw->req, ruy, form, f, slot);
+  const qreq_vec q1 = qreq_params(&dw->req, ruy, form, f, slot + 8);
   (void)u8;
   /* lo holds channels 0-3, 8-11 and hi 4-7, 12-15: packing them lane by lane restores the
    * channel order, 0-7 in the low lane and 8-15 in the high one. */
-  const __m256i w0 = _mm256_packs_epi32(qreq_scale8(ruy, left, &q0, lo0),
-                                        qreq_scale8(ruy, left, &q1, hi0));
-  const __m256i w1 = _mm256_packs_epi32(qreq_scale8(ruy, left, &q0, lo1),
-                                        qreq_scale8(ruy, left, &q1, hi1));
+  const __m256i w0 = _mm256_packs_epi32(qreq_scale8(ruy, form, &q0, lo0),
+                                        qreq_scale8(ruy, form, &q1, hi0));
+  const __m256i w1 = _mm256_packs_epi32(qreq_scale8(ruy, form, &q0, lo1),
+                                        qreq_scale8(ruy, form, &q1, hi1));
   /* Narrowing leaves pixel 0's 0-7, pixel 1's 0-7 | pixel 0's 8-15, pixel 1's 8-15. */
   return _mm256_permute4x64_epi64(qreq_narrow_clamp(f, w0, w1), 0xD8);
 }
@@ -169,12 +171,23 @@ QDW_INLINE void qdw_rows(QDW_VARIANT, const tfl_qdwconv *dw, const qreq_flags *f
 void tfl_qdwconv_rows_avx2(const tfl_qdwconv *dw, const uint8_t *in, uint8_t *out, int32_t row0,
                            int32_t row1) {
   const qreq_flags f = qreq_flags_of(&dw->req);
-#define QDW_ROWS_U8(ruy, left) qdw_rows(1, ruy, left, dw, &f, in, out, row0, row1)
-#define QDW_ROWS_I8(ruy, left) qdw_rows(0, ruy, left, dw, &f, in, out, row0, row1)
-  if (dw->type == TFL_UINT8)
-    QREQ_DISPATCH(&f, QDW_ROWS_U8);
-  else
-    QREQ_DISPATCH(&f, QDW_ROWS_I8);
-#undef QDW_ROWS_U8
-#undef QDW_ROWS_I8
+  /* fused slots shift only right */
+#define QDW_ROWS(u8, ruy)                                              \
+  do {                                                                 \
+    if (f.fused)                                                       \
+      qdw_rows(u8, ruy, QREQ_NO_LEFT, dw, &f, in, out, row0, row1);    \
+    else                                                               \
+      qdw_rows(u8, ruy, QREQ_GENERAL, dw, &f, in, out, row0, row1);    \
+  } while (0)
+  if (dw->type == TFL_UINT8) {
+    if (f.ruy)
+      QDW_ROWS(1, 1);
+    else
+      QDW_ROWS(1, 0);
+  } else if (f.ruy) {
+    QDW_ROWS(0, 1);
+  } else {
+    QDW_ROWS(0, 0);
+  }
+#undef QDW_ROWS
 }

@@ -1,11 +1,24 @@
-/* The AVX2 quantized GEMM micro-kernel: up to 6 x 16 outputs in 12 ymm int32 accumulators,
- * which start from the bias. Each step broadcasts two int16 A values of a row (one 32-bit
- * word) against a panel row of 16 columns x 2 k values, and vpmaddwd adds both products into
- * each column's lane: exact, since every factor is within [-255, 255]. One instance per row
- * count, with the accumulators as named variables, keeps every tile in registers. */
+/* The AVX2 quantized GEMM micro-kernels: up to 6 x 16 outputs in 12 ymm int32 accumulators,
+ * which start from the bias. On pair panels each step broadcasts two int16 A values of a row
+ * (one 32-bit word) against a panel row of 16 columns x 2 k values, and vpmaddwd adds both
+ * products into each column's lane: exact, since every factor is within [-255, 255]. On quad
+ * panels (qgemm.h) a safe quad broadcasts 4 u8 codes against 16 columns x 4 s8 values. One
+ * instance per row count, with the accumulators as named variables, keeps every tile in
+ * registers. */
 #include <string.h>
 
 #include "kernels/x86/qreq_avx2.h"
+
+/* CALL(rows) with the row count mr (1 to TFL_QGEMM_MR) as a constant. */
+#define QG_BY_ROWS(mr, CALL) \
+  switch (mr) {              \
+    case 6: CALL(6); break;  \
+    case 5: CALL(5); break;  \
+    case 4: CALL(4); break;  \
+    case 3: CALL(3); break;  \
+    case 2: CALL(2); break;  \
+    default: CALL(1); break; \
+  }
 
 static inline __m256i bcast_pair(const int16_t *p) {
   int32_t v;
@@ -50,27 +63,28 @@ static inline void store_codes(uint8_t *c, __m128i codes, int nr) {
   memcpy(c, tmp, (size_t)nr);
 }
 
-/* The codes of the tile's 6 rows as int16, for the rounding variant (ruy, shifts_left). */
+/* The codes of the tile's 6 rows as int16, for the rounding variant (ruy, form). */
 static inline __attribute__((always_inline)) void
-tile_scale(const int ruy, const int shifts_left, const tfl_qreq *r, const qreq_flags *f,
+tile_scale(const int ruy, const int form, const tfl_qreq *r, const qreq_flags *f,
            int32_t col, __m256i acc[TFL_QGEMM_MR][2], __m256i w[TFL_QGEMM_MR]) {
   __m256i lo[TFL_QGEMM_MR];
-  const qreq_vec p0 = qreq_params(r, ruy, f, col);
+  const qreq_vec p0 = qreq_params(r, ruy, form, f, col);
 #pragma GCC unroll 6
-  for (int i = 0; i < TFL_QGEMM_MR; i++) lo[i] = qreq_scale8(ruy, shifts_left, &p0, acc[i][0]);
-  const qreq_vec p1 = qreq_params(r, ruy, f, col + 8);
+  for (int i = 0; i < TFL_QGEMM_MR; i++) lo[i] = qreq_scale8(ruy, form, &p0, acc[i][0]);
+  const qreq_vec p1 = qreq_params(r, ruy, form, f, col + 8);
 #pragma GCC unroll 6
   for (int i = 0; i < TFL_QGEMM_MR; i++)
-    w[i] = _mm256_packs_epi32(lo[i], qreq_scale8(ruy, shifts_left, &p1, acc[i][1]));
+    w[i] = _mm256_packs_epi32(lo[i], qreq_scale8(ruy, form, &p1, acc[i][1]));
 }
 
 /* Requantizes the tile and stores the nr codes of its rows [0, mr), two rows at a time.
  * Rows past mr are computed too (they hold the bias) and dropped. */
-static void tile_store(const tfl_qreq *r, int mr, int32_t col, __m256i acc[TFL_QGEMM_MR][2],
-                       int nr, uint8_t *c, size_t ldc) {
+static inline __attribute__((always_inline)) void
+tile_store(const tfl_qreq *r, int mr, int32_t col, __m256i acc[TFL_QGEMM_MR][2], int nr,
+           uint8_t *c, size_t ldc) {
   const qreq_flags f = qreq_flags_of(r);
   __m256i w[TFL_QGEMM_MR];
-#define TILE_SCALE(ruy, left) tile_scale(ruy, left, r, &f, col, acc, w)
+#define TILE_SCALE(ruy, form) tile_scale(ruy, form, r, &f, col, acc, w)
   QREQ_DISPATCH(&f, TILE_SCALE);
 #undef TILE_SCALE
   /* packs, then narrowing two rows, leave 4-code groups in the order row0: 0 8 | 4 12 and
@@ -100,14 +114,104 @@ tile_panels(const int mr, const tfl_qgemm_weights *pw, const int16_t *a, int32_t
 
 void tfl_qgemm_ukernel_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
                             int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
-  switch (mr) {
-    case 6: tile_panels(6, pw, a, panel0, panel1, c, ldc); break;
-    case 5: tile_panels(5, pw, a, panel0, panel1, c, ldc); break;
-    case 4: tile_panels(4, pw, a, panel0, panel1, c, ldc); break;
-    case 3: tile_panels(3, pw, a, panel0, panel1, c, ldc); break;
-    case 2: tile_panels(2, pw, a, panel0, panel1, c, ldc); break;
-    default: tile_panels(1, pw, a, panel0, panel1, c, ldc); break;
+#define QG_TILES(rows) tile_panels(rows, pw, a, panel0, panel1, c, ldc)
+  QG_BY_ROWS(mr, QG_TILES)
+#undef QG_TILES
+}
+
+/* --- quad panels ------------------------------------------------------------------------ */
+
+static inline __m256i bcast_quad(const uint8_t *p) {
+  int32_t v;
+  memcpy(&v, p, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+
+#define QQ_SAFE(i)                                                                         \
+  if (mr > i) {                                                                            \
+    const __m256i v = bcast_quad(a + i * stride);                                          \
+    c##i##0 =                                                                              \
+        _mm256_add_epi32(c##i##0, _mm256_madd_epi16(_mm256_maddubs_epi16(v, b0), ones));   \
+    c##i##1 =                                                                              \
+        _mm256_add_epi32(c##i##1, _mm256_madd_epi16(_mm256_maddubs_epi16(v, b1), ones));   \
   }
+
+#define QQ_PAIRED(i)                                                                       \
+  if (mr > i) {                                                                            \
+    const __m256i v = bcast_quad(a + i * stride), w = bcast_quad(a2 + i * stride);         \
+    const __m256i lo = _mm256_add_epi16(_mm256_maddubs_epi16(v, b0),                      \
+                                        _mm256_maddubs_epi16(w, b2));                      \
+    const __m256i hi = _mm256_add_epi16(_mm256_maddubs_epi16(v, b1),                      \
+                                        _mm256_maddubs_epi16(w, b3));                      \
+    c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(lo, ones));                      \
+    c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(hi, ones));                      \
+  }
+
+/* The tile's products on quad panel `panel` plus the bias, into acc[row][half]: its safe
+ * quads 4 bytes at a time (u8 codes x s8, pair sums by vpmaddubsw, then by vpmaddwd into
+ * int32; paired quads add their pair sums first), its unsafe ones as two int16 pair
+ * steps. */
+static inline __attribute__((always_inline)) void
+quad_product(const int mr, const tfl_qgemm_weights *pw, int32_t panel, const uint8_t *a8,
+             const int16_t *a16, __m256i acc[TFL_QGEMM_MR][2]) {
+  const int32_t *bias = pw->req.bias + panel * TFL_QGEMM_NR;
+  const __m256i bias0 = _mm256_loadu_si256((const __m256i *)bias);
+  const __m256i bias1 = _mm256_loadu_si256((const __m256i *)(bias + 8));
+  __m256i c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
+  __m256i c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
+  const size_t stride = (size_t)pw->stride;
+  const int32_t *order = pw->order + (size_t)panel * (size_t)pw->quads;
+  const int32_t safe = pw->safe[panel];
+  const uint8_t *b = (const uint8_t *)pw->panels + pw->panel_at[panel];
+  const __m256i ones = _mm256_set1_epi16(1);
+  const int32_t paired = pw->paired[panel];
+  for (int32_t i = 0; i < paired; i += 2, b += 4 * sizeof(__m256i)) {
+    const uint8_t *a = a8 + (size_t)order[i] * TFL_QGEMM_QUAD;
+    const uint8_t *a2 = a8 + (size_t)order[i + 1] * TFL_QGEMM_QUAD;
+    const __m256i b0 = _mm256_load_si256((const __m256i *)b);
+    const __m256i b1 = _mm256_load_si256((const __m256i *)b + 1);
+    const __m256i b2 = _mm256_load_si256((const __m256i *)b + 2);
+    const __m256i b3 = _mm256_load_si256((const __m256i *)b + 3);
+    QQ_PAIRED(0) QQ_PAIRED(1) QQ_PAIRED(2) QQ_PAIRED(3) QQ_PAIRED(4) QQ_PAIRED(5)
+  }
+  for (int32_t i = paired; i < safe; i++, b += 2 * sizeof(__m256i)) {
+    const uint8_t *a = a8 + (size_t)order[i] * TFL_QGEMM_QUAD;
+    const __m256i b0 = _mm256_load_si256((const __m256i *)b);
+    const __m256i b1 = _mm256_load_si256((const __m256i *)b + 1);
+    QQ_SAFE(0) QQ_SAFE(1) QQ_SAFE(2) QQ_SAFE(3) QQ_SAFE(4) QQ_SAFE(5)
+  }
+  for (int32_t i = safe; i < pw->quads; i++) {
+    const int16_t *a0 = a16 + (size_t)order[i] * TFL_QGEMM_QUAD, *a1 = a0 + stride,
+                  *a2 = a1 + stride, *a3 = a2 + stride, *a4 = a3 + stride, *a5 = a4 + stride;
+    for (int32_t q = 0; q < TFL_QGEMM_QUAD; q += 2, b += 2 * sizeof(__m256i)) {
+      const __m256i b0 = _mm256_load_si256((const __m256i *)b);
+      const __m256i b1 = _mm256_load_si256((const __m256i *)b + 1);
+      QG_STEP(0) QG_STEP(1) QG_STEP(2) QG_STEP(3) QG_STEP(4) QG_STEP(5)
+    }
+  }
+  acc[0][0] = c00, acc[0][1] = c01, acc[1][0] = c10, acc[1][1] = c11;
+  acc[2][0] = c20, acc[2][1] = c21, acc[3][0] = c30, acc[3][1] = c31;
+  acc[4][0] = c40, acc[4][1] = c41, acc[5][0] = c50, acc[5][1] = c51;
+}
+
+static inline __attribute__((always_inline)) void
+quad_panels(const int mr, const tfl_qgemm_weights *pw, const uint8_t *a8, const int16_t *a16,
+            int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
+  for (int32_t panel = panel0; panel < panel1; panel++) {
+    const int32_t col = panel * TFL_QGEMM_NR;
+    const int nr = pw->n - col < TFL_QGEMM_NR ? (int)(pw->n - col) : TFL_QGEMM_NR;
+    __m256i acc[TFL_QGEMM_MR][2];
+    quad_product(mr, pw, panel, a8, a16, acc);
+    tile_store(&pw->req, mr, col, acc, nr, c + col, ldc);
+  }
+}
+
+void tfl_qgemm_quad_avx2(const tfl_qgemm_weights *pw, int mr, const uint8_t *a8,
+                         const int16_t *a16, int32_t panel0, int32_t panel1, uint8_t *c,
+                         size_t ldc) {
+#define QG_QUADS(rows) quad_panels(rows, pw, a8, a16, panel0, panel1, c, ldc)
+  QG_BY_ROWS(mr, QG_QUADS)
+#undef QG_QUADS
 }
 
 /* --- one row against byte panels -------------------------------------------------------- */

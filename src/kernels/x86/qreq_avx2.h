@@ -13,13 +13,14 @@ static inline __m256i qreq_load(const int32_t *p) { return _mm256_loadu_si256((c
 /* The per-slot parameters of 8 consecutive slots, loaded once for several rows. */
 typedef struct qreq_vec {
   __m256i left, mult, mult_odd, right, half;    /* half: DOUBLE */
-  __m256i round_even, round_odd, shift_even, shift_odd, offset; /* RUY */
+  __m256i round_even, round_odd, shift_even, shift_odd, offset; /* RUY and fused */
+  __m256i neg_even, neg_odd;                    /* fused DOUBLE */
 } qreq_vec;
 
 /* What the kernels test per vector, read once (stores to the output may alias the tables,
  * so the compiler would reload them after every store). */
 typedef struct qreq_flags {
-  int ruy, shifts_left, u8;
+  int ruy, fused, u8;
   __m256i offset;
   __m256i act_min, act_max; /* bytes */
 } qreq_flags;
@@ -27,7 +28,7 @@ typedef struct qreq_flags {
 static inline qreq_flags qreq_flags_of(const tfl_qreq *r) {
   qreq_flags f;
   f.ruy = r->ruy;
-  f.shifts_left = r->shifts_left;
+  f.fused = r->fused;
   f.u8 = r->out_type == TFL_UINT8;
   f.offset = _mm256_set1_epi32(r->out_offset);
   f.act_min = _mm256_set1_epi8((char)r->act_min);
@@ -35,36 +36,80 @@ static inline qreq_flags qreq_flags_of(const tfl_qreq *r) {
   return f;
 }
 
-/* The parameters of slots [s, s + 8) that the rounding `ruy` (0: DOUBLE) uses. Callers pass
- * constants for ruy and shifts_left, so that each variant compiles without tests. */
+static inline __m256i qreq_load64(const int64_t *p) {
+  return _mm256_loadu_si256((const __m256i *)p);
+}
+
+/* How qreq_scale8 computes: the general form, the fused one (when tfl_qreq.fused), or the
+ * general one without left shifts (also when tfl_qreq.fused, for kernels that lack the
+ * registers of the fused form). */
+enum { QREQ_GENERAL = 0, QREQ_FUSED = 1, QREQ_NO_LEFT = 2 };
+
+/* The parameters of slots [s, s + 8) that the rounding `ruy` (0: DOUBLE) in `form` uses.
+ * Callers pass constants for ruy and form, so that each variant compiles without tests. */
 static inline __attribute__((always_inline)) qreq_vec
-qreq_params(const tfl_qreq *r, const int ruy, const qreq_flags *f, int32_t s) {
+qreq_params(const tfl_qreq *r, const int ruy, const int form, const qreq_flags *f, int32_t s) {
+  const int fused = form == QREQ_FUSED;
   qreq_vec p;
   const __m256i zero = _mm256_setzero_si256();
-  p.left = f->shifts_left ? qreq_load(r->left + s) : zero;
+  p.left = p.right = p.half = p.neg_even = p.neg_odd = zero;
+  p.round_even = p.round_odd = p.shift_even = p.shift_odd = zero;
   p.mult = qreq_load(r->mult + s);
   p.mult_odd = _mm256_srli_epi64(p.mult, 32);
-  if (ruy) {
-    p.round_even = _mm256_loadu_si256((const __m256i *)(r->ruy_round + s));
-    p.round_odd = _mm256_loadu_si256((const __m256i *)(r->ruy_round + s + 4));
-    p.shift_even = _mm256_loadu_si256((const __m256i *)(r->ruy_shift + s));
-    p.shift_odd = _mm256_loadu_si256((const __m256i *)(r->ruy_shift + s + 4));
+  p.offset = f->offset;
+  if (fused || ruy) {
+    p.round_even = qreq_load64(r->ruy_round + s);
+    p.round_odd = qreq_load64(r->ruy_round + s + 4);
     p.offset = qreq_load(r->ruy_offset + s);
-    p.right = p.half = zero;
+  }
+  if (fused) {
+    p.shift_even = qreq_load64(r->fused_shift + s);
+    p.shift_odd = qreq_load64(r->fused_shift + s + 4);
+    if (!ruy) {
+      p.neg_even = qreq_load64(r->round_neg + s);
+      p.neg_odd = qreq_load64(r->round_neg + s + 4);
+    }
+    return p;
+  }
+  if (form == QREQ_GENERAL) p.left = qreq_load(r->left + s);
+  if (ruy) {
+    p.shift_even = qreq_load64(r->ruy_shift + s);
+    p.shift_odd = qreq_load64(r->ruy_shift + s + 4);
   } else {
     p.right = qreq_load(r->right + s);
     p.half = qreq_load(r->half + s);
-    p.offset = f->offset;
-    p.round_even = p.round_odd = p.shift_even = p.shift_odd = zero;
   }
   return p;
+}
+
+/* Per 64-bit lane: b where mask's sign bit is set, else a. */
+static inline __m256i qreq_select64(__m256i a, __m256i b, __m256i mask) {
+  return _mm256_castpd_si256(_mm256_blendv_pd(_mm256_castsi256_pd(a), _mm256_castsi256_pd(b),
+                                              _mm256_castsi256_pd(mask)));
+}
+
+/* The fused form (see tfl_qreq): one rounding shift of each biased 64-bit product, the odd
+ * lanes' results landing in the high halves. */
+static inline __attribute__((always_inline)) __m256i
+qreq_scale8_fused(const int ruy, const qreq_vec *p, __m256i x) {
+  const __m256i even = _mm256_mul_epi32(x, p->mult);
+  const __m256i odd = _mm256_mul_epi32(_mm256_srli_epi64(x, 32), p->mult_odd);
+  __m256i round_even = p->round_even, round_odd = p->round_odd;
+  if (!ruy) { /* ties away from zero: the negative lanes' constants */
+    round_even = qreq_select64(round_even, p->neg_even, _mm256_slli_epi64(x, 32));
+    round_odd = qreq_select64(round_odd, p->neg_odd, x);
+  }
+  const __m256i lo = _mm256_srlv_epi64(_mm256_add_epi64(even, round_even), p->shift_even);
+  const __m256i hi = _mm256_srlv_epi64(_mm256_add_epi64(odd, round_odd), p->shift_odd);
+  return _mm256_add_epi32(_mm256_blend_epi32(lo, hi, 0xAA), p->offset);
 }
 
 /* Accumulators (bias included) times the slots' multipliers, rounded as `ruy` says, plus the
  * output offset (wrapping, as the reference's int32 addition); not yet clamped. */
 static inline __attribute__((always_inline)) __m256i
-qreq_scale8(const int ruy, const int shifts_left, const qreq_vec *p, __m256i x) {
-  if (shifts_left) x = _mm256_sllv_epi32(x, p->left);
+qreq_scale8(const int ruy, const int form, const qreq_vec *p, __m256i x) {
+  if (form == QREQ_FUSED) return qreq_scale8_fused(ruy, p, x);
+  if (form == QREQ_GENERAL) x = _mm256_sllv_epi32(x, p->left);
   const __m256i even = _mm256_mul_epi32(x, p->mult);
   const __m256i odd = _mm256_mul_epi32(_mm256_srli_epi64(x, 32), p->mult_odd);
   if (ruy) { /* one rounding shift of the biased 64-bit products (see tfl_qreq) */
@@ -86,19 +131,20 @@ qreq_scale8(const int ruy, const int shifts_left, const qreq_vec *p, __m256i x) 
   return _mm256_add_epi32(x, p->offset);
 }
 
-/* Calls BODY(ruy, shifts_left) with both as constants, for the variant of flags f. */
+/* Calls BODY(ruy, form) with both as constants, form QREQ_FUSED where flags f allow it and
+ * QREQ_GENERAL elsewhere. */
 #define QREQ_DISPATCH(f, BODY) \
   do {                         \
     if ((f)->ruy) {            \
-      if ((f)->shifts_left)    \
-        BODY(1, 1);            \
+      if ((f)->fused)          \
+        BODY(1, QREQ_FUSED);   \
       else                     \
-        BODY(1, 0);            \
+        BODY(1, QREQ_GENERAL); \
     } else {                   \
-      if ((f)->shifts_left)    \
-        BODY(0, 1);            \
+      if ((f)->fused)          \
+        BODY(0, QREQ_FUSED);   \
       else                     \
-        BODY(0, 0);            \
+        BODY(0, QREQ_GENERAL); \
     }                          \
   } while (0)
 
