@@ -63,6 +63,9 @@ tfl_status tfl_model_signature_output(const tfl_model *model, int sig, int i, co
  * i in [0, tfl_kernel_count()). */
 int tfl_kernel_count(void);
 const tfl_op_registration *tfl_kernel(int i);
+/* The operator versions kernel i accepts, inclusive: its own range, or for a builtin kernel
+ * declaring none, the versions TensorFlow Lite 2.19 defines for its op; 0/0 means any. */
+void tfl_kernel_versions(int i, int32_t *min, int32_t *max);
 /* The schema name of builtin operator `code` ("CONV_2D"), or NULL for an unknown code; and the
  * number of codes the schema defines. */
 const char *tfl_builtin_name(int32_t code);

@@ -25,6 +25,7 @@
 #include "kernels/fused.h"
 #include "kernels/hybrid.h"
 #include "kernels/qgemm.h"
+#include "kernels/type_sets.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -366,6 +367,7 @@ static const tfl_op_registration conv_2d = {
     .free = conv_free,
     .prepare = conv_prepare,
     .eval = conv_eval,
+    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,
 };
 
 /* The same kernel on a node the fusion pass rewrote (runtime/fuse.h); never matched from a
@@ -377,6 +379,7 @@ const tfl_op_registration tfl_conv_2d_fused = {
     .free = conv_free,
     .prepare = conv_prepare,
     .eval = conv_eval,
+    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,
 };
 
 const tfl_op_registration *const tfl_kernels_conv[] = {&conv_2d, NULL};

@@ -21,6 +21,7 @@
 #include "kernels/fused.h"
 #include "kernels/hybrid.h"
 #include "kernels/qdwconv.h"
+#include "kernels/type_sets.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -402,6 +403,7 @@ static const tfl_op_registration depthwise_conv_2d = {
     .free = dw_free,
     .prepare = dw_prepare,
     .eval = dw_eval,
+    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,
 };
 
 /* The same kernel on a node the fusion pass rewrote (runtime/fuse.h); never matched from a
@@ -413,6 +415,7 @@ const tfl_op_registration tfl_depthwise_conv_2d_fused = {
     .free = dw_free,
     .prepare = dw_prepare,
     .eval = dw_eval,
+    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,
 };
 
 const tfl_op_registration *const tfl_kernels_depthwise[] = {&depthwise_conv_2d, NULL};

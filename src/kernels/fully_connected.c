@@ -29,6 +29,7 @@
 #include "kernels/gemm.h"
 #include "kernels/hybrid.h"
 #include "kernels/qgemm.h"
+#include "kernels/type_sets.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -364,6 +365,7 @@ static const tfl_op_registration fully_connected = {
     .free = fc_free,
     .prepare = fc_prepare,
     .eval = fc_eval,
+    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,
 };
 
 const tfl_op_registration *const tfl_kernels_fully_connected[] = {&fully_connected, NULL};

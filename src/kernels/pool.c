@@ -19,6 +19,7 @@
 #include "kernels/families.h"
 #include "kernels/pool_fast.h"
 #include "kernels/quant.h"
+#include "kernels/type_sets.h"
 #include "kernels/window.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
@@ -250,18 +251,19 @@ static tfl_status pool_eval(tfl_context *ctx, tfl_node *node) {
   return TFL_OK;
 }
 
-#define POOL_REGISTRATION(var, op)                                                         \
+#define POOL_REGISTRATION(var, op, type_set)                                               \
   static const tfl_op_registration var = {                                                 \
       .name = #op,                                                                         \
       .builtin_code = TFL_OP_##op,                                                         \
       .data_size = sizeof(pool_data),                                                      \
       .prepare = pool_prepare,                                                             \
       .eval = pool_eval,                                                                   \
+      .types = type_set,                                                                   \
   }
 
-POOL_REGISTRATION(average_pool_2d, AVERAGE_POOL_2D);
-POOL_REGISTRATION(max_pool_2d, MAX_POOL_2D);
-POOL_REGISTRATION(l2_pool_2d, L2_POOL_2D);
+POOL_REGISTRATION(average_pool_2d, AVERAGE_POOL_2D, TFL_TYPES_F32 | TFL_TYPES_QUANT);
+POOL_REGISTRATION(max_pool_2d, MAX_POOL_2D, TFL_TYPES_F32 | TFL_TYPES_QUANT);
+POOL_REGISTRATION(l2_pool_2d, L2_POOL_2D, TFL_TYPES_F32);
 
 const tfl_op_registration *const tfl_kernels_pool[] = {&average_pool_2d, &max_pool_2d,
                                                        &l2_pool_2d, NULL};

@@ -63,6 +63,16 @@ static int32_t builtin_max_version(int32_t code) {
   return 1;
 }
 
+void tfl_kernel_versions(int i, int32_t *min, int32_t *max) {
+  const tfl_op_registration *r = tfl_kernel(i);
+  *min = r ? r->version_min : 0;
+  *max = r ? r->version_max : 0;
+  if (r && *min == 0 && *max == 0 && r->builtin_code != TFL_BUILTIN_CUSTOM) {
+    *min = 1;
+    *max = builtin_max_version(r->builtin_code);
+  }
+}
+
 /* A registration's own range, or for one of tfl's builtin kernels declaring none (0/0), the
  * versions TFLite defines for its op. A user's 0/0 registration accepts any version. */
 static int accepts_version(const tfl_op_registration *r, int32_t version, int builtin_kernel) {

@@ -396,4 +396,15 @@ done
 [ -z "$checked" ] && skip "no MobileNet v2 that tfl can allocate yet (the float one needs TFL_SHARED)"
 end
 
+
+# docs/OPS.md is generated from the kernel registrations (`make docs`): it must be current.
+begin "docs/OPS.md matches the kernels (make docs)"
+if [ -x "$build/tfl_opsdoc" ]; then
+  run "$build/tfl_opsdoc"
+  expect_rc 0
+  cmp -s "$tmp/out" "$repo/docs/OPS.md" || problem "docs/OPS.md is stale: run make docs"
+else
+  skip "no tfl_opsdoc in $build"
+fi
+end
 summary

@@ -19,15 +19,19 @@ static void print_types(uint32_t types) {
   }
 }
 
-static void print_versions(const tfl_op_registration *r) {
-  if (r->version_min == 0 && r->version_max == 0) printf("all");
-  else printf("%d-%d", r->version_min, r->version_max);
+static void print_versions(int kernel) {
+  int32_t min, max;
+  tfl_kernel_versions(kernel, &min, &max);
+  if (min == 0 && max == 0) printf("all");
+  else if (min == max) printf("%d", (int)min);
+  else printf("%d-%d", (int)min, (int)max);
 }
 
-static const tfl_op_registration *find_builtin(int32_t code) {
+/* The index of the kernel for a builtin code, or -1. */
+static int find_builtin(int32_t code) {
   for (int i = 0; i < tfl_kernel_count(); i++)
-    if (tfl_kernel(i)->builtin_code == code) return tfl_kernel(i);
-  return NULL;
+    if (tfl_kernel(i)->builtin_code == code) return i;
+  return -1;
 }
 
 int main(void) {
@@ -36,7 +40,7 @@ int main(void) {
     const char *name = tfl_builtin_name(code);
     if (!name || code == TFL_BUILTIN_CUSTOM || strncmp(name, "PLACEHOLDER", 11) == 0) continue;
     listed++;
-    supported += find_builtin(code) != NULL;
+    supported += find_builtin(code) >= 0;
   }
   for (int i = 0; i < tfl_kernel_count(); i++) customs += tfl_kernel(i)->builtin_code == TFL_BUILTIN_CUSTOM;
   printf("# Operators\n\n");
@@ -49,9 +53,10 @@ int main(void) {
   for (int code = 0; code < tfl_builtin_code_count(); code++) {
     const char *name = tfl_builtin_name(code);
     if (!name || code == TFL_BUILTIN_CUSTOM || strncmp(name, "PLACEHOLDER", 11) == 0) continue;
-    const tfl_op_registration *r = find_builtin(code);
+    const int k = find_builtin(code);
+    const tfl_op_registration *r = k >= 0 ? tfl_kernel(k) : NULL;
     printf("| %s | %d | %s | ", name, code, r ? "yes" : "no");
-    if (r) print_versions(r);
+    if (r) print_versions(k);
     printf(" | ");
     if (r) print_types(r->types);
     printf(" |\n");
