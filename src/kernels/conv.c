@@ -360,26 +360,19 @@ static void conv_free(tfl_context *ctx, void *node_data, void *op_user_data) {
   tfl_conv_gemm_free(&d->gemm);
 }
 
-static const tfl_op_registration conv_2d = {
-    .name = "CONV_2D",
-    .builtin_code = TFL_OP_CONV_2D,
-    .data_size = sizeof(conv_data),
-    .free = conv_free,
-    .prepare = conv_prepare,
-    .eval = conv_eval,
-    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,
-};
+/* One initializer for the registration a model's op matches and for the same kernel on a node
+ * the fusion pass rewrote (runtime/fuse.h), which is told apart by its address and is not in
+ * the family's list. */
+#define REGISTRATION                                               \
+  {                                                                \
+    .name = "CONV_2D", .builtin_code = TFL_OP_CONV_2D,             \
+    .data_size = sizeof(conv_data),                                \
+    .free = conv_free, .prepare = conv_prepare, .eval = conv_eval, \
+    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,                      \
+  }
 
-/* The same kernel on a node the fusion pass rewrote (runtime/fuse.h); never matched from a
- * model, so it is not in the family's list. */
-const tfl_op_registration tfl_conv_2d_fused = {
-    .name = "CONV_2D",
-    .builtin_code = TFL_OP_CONV_2D,
-    .data_size = sizeof(conv_data),
-    .free = conv_free,
-    .prepare = conv_prepare,
-    .eval = conv_eval,
-    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,
-};
+static const tfl_op_registration conv_2d = REGISTRATION;
+
+const tfl_op_registration tfl_conv_2d_fused = REGISTRATION;
 
 const tfl_op_registration *const tfl_kernels_conv[] = {&conv_2d, NULL};

@@ -396,26 +396,19 @@ static void dw_free(tfl_context *ctx, void *node_data, void *op_user_data) {
   tfl_gemm_weights_free(&d->expand_w);
 }
 
-static const tfl_op_registration depthwise_conv_2d = {
-    .name = "DEPTHWISE_CONV_2D",
-    .builtin_code = TFL_OP_DEPTHWISE_CONV_2D,
-    .data_size = sizeof(dw_data),
-    .free = dw_free,
-    .prepare = dw_prepare,
-    .eval = dw_eval,
-    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,
-};
+/* One initializer for the registration a model's op matches and for the same kernel on a node
+ * the fusion pass rewrote (runtime/fuse.h), which is told apart by its address and is not in
+ * the family's list. */
+#define REGISTRATION                                                       \
+  {                                                                        \
+    .name = "DEPTHWISE_CONV_2D", .builtin_code = TFL_OP_DEPTHWISE_CONV_2D, \
+    .data_size = sizeof(dw_data),                                          \
+    .free = dw_free, .prepare = dw_prepare, .eval = dw_eval,               \
+    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,                              \
+  }
 
-/* The same kernel on a node the fusion pass rewrote (runtime/fuse.h); never matched from a
- * model, so it is not in the family's list. */
-const tfl_op_registration tfl_depthwise_conv_2d_fused = {
-    .name = "DEPTHWISE_CONV_2D",
-    .builtin_code = TFL_OP_DEPTHWISE_CONV_2D,
-    .data_size = sizeof(dw_data),
-    .free = dw_free,
-    .prepare = dw_prepare,
-    .eval = dw_eval,
-    .types = TFL_TYPES_F32 | TFL_TYPES_QUANT,
-};
+static const tfl_op_registration depthwise_conv_2d = REGISTRATION;
+
+const tfl_op_registration tfl_depthwise_conv_2d_fused = REGISTRATION;
 
 const tfl_op_registration *const tfl_kernels_depthwise[] = {&depthwise_conv_2d, NULL};

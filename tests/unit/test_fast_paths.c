@@ -14,19 +14,9 @@
 #include "model/ops.h"
 #include "runtime/cpu.h"
 #include "tfl/tfl.h"
+#include "util/check_util.h"
 #include "util/model_builder.h"
 #include "util/test.h"
-
-static float pseudo(unsigned *state) {
-  *state = *state * 1664525u + 1013904223u;
-  return (float)((*state >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-static float *random_floats(size_t n, unsigned seed) {
-  float *v = malloc((n ? n : 1) * sizeof(float));
-  for (size_t i = 0; i < n; i++) v[i] = pseudo(&seed);
-  return v;
-}
 
 static int have_avx2(void) {
   tfl_cpu_level hw = tfl_cpu_detect_hardware();
@@ -74,8 +64,8 @@ static void check_conv(const conv_case *k, int32_t dh) {
   const size_t in_n = (size_t)k->batches * k->in_h * k->in_w * k->in_c;
   const size_t f_n = (size_t)k->out_c * k->kh * k->kw * k->in_c;
   const size_t out_n = (size_t)k->batches * win.h.out * win.w.out * k->out_c;
-  float *in = random_floats(in_n, 1), *filter = random_floats(f_n, 2);
-  float *bias = random_floats((size_t)k->out_c, 3), *out = malloc((out_n + 1) * sizeof(float));
+  float *in = ck_random_floats(in_n, 1), *filter = ck_random_floats(f_n, 2);
+  float *bias = ck_random_floats((size_t)k->out_c, 3), *out = malloc((out_n + 1) * sizeof(float));
   /* This machine's GEMM micro-kernel (the portable one where it has no vector one). */
   tfl_conv_gemm cg = {0};
   REQUIRE(tfl_conv_gemm_prepare(&cg, tfl_cpu_detect_hardware(), &win, k->batches, k->in_c,
@@ -150,8 +140,8 @@ static void check_depthwise_dh(const conv_case *k, int with_bias, int32_t dh) {
   const int32_t C = k->in_c;
   const size_t in_n = (size_t)k->batches * k->in_h * k->in_w * C;
   const size_t out_n = (size_t)k->batches * win.h.out * win.w.out * C;
-  float *in = random_floats(in_n, 4), *filter = random_floats((size_t)k->kh * k->kw * C, 5);
-  float *bias = with_bias ? random_floats((size_t)C, 6) : NULL;
+  float *in = ck_random_floats(in_n, 4), *filter = ck_random_floats((size_t)k->kh * k->kw * C, 5);
+  float *bias = with_bias ? ck_random_floats((size_t)C, 6) : NULL;
   float *out = malloc((out_n + 1) * sizeof(float));
   tfl_dwconv dw;
   REQUIRE(tfl_dwconv_setup(&dw, TFL_CPU_AVX2, &win, k->batches, C, C, k->lo, k->hi));
@@ -223,7 +213,7 @@ static void check_pool(const conv_case *k, tfl_pool_kind kind) {
   const int32_t C = k->in_c;
   const size_t in_n = (size_t)k->batches * k->in_h * k->in_w * C;
   const size_t out_n = (size_t)k->batches * win.h.out * win.w.out * C;
-  float *in = random_floats(in_n, 7), *out = malloc((out_n + 1) * sizeof(float));
+  float *in = ck_random_floats(in_n, 7), *out = malloc((out_n + 1) * sizeof(float));
   in[in_n / 2] = NAN; /* max: never replaces; average: spreads */
   tfl_pool_fast pf;
   REQUIRE(tfl_pool_fast_setup(&pf, TFL_CPU_AVX2, kind, &win, k->batches, C, k->lo, k->hi));
@@ -278,8 +268,8 @@ static uint8_t *chain_model(size_t *size) {
   static const int32_t conv_o[] = {2, 13, 11, 12}, dw_f[] = {1, 3, 3, 12}, dw_o[] = {2, 7, 6, 12};
   static const int32_t max_o[] = {2, 6, 5, 12}, avg_o[] = {2, 5, 4, 12}, fc_w[] = {10, 240};
   static const int32_t c10[] = {10}, fc_o[] = {2, 10};
-  float *conv_w = random_floats(12 * 45, 20), *bias = random_floats(12, 21);
-  float *dw_w = random_floats(9 * 12, 22), *fc = random_floats(10 * 240, 23);
+  float *conv_w = ck_random_floats(12 * 45, 20), *bias = ck_random_floats(12, 21);
+  float *dw_w = ck_random_floats(9 * 12, 22), *fc = ck_random_floats(10 * 240, 23);
   mb_model *m = mb_new();
   const int x = mb_tensor(m, TFL_FLOAT32, 4, in_dims, NULL, 0, "x");
   const int cw = mb_tensor(m, TFL_FLOAT32, 4, conv_f, conv_w, 12 * 45 * 4, NULL);
@@ -330,7 +320,7 @@ static tfl_status run_chain(const uint8_t *bytes, size_t size, int threads, cons
   if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
   if (st == TFL_OK) {
     tfl_tensor *x = tfl_interpreter_input(interp, 0);
-    float *in = random_floats(tfl_tensor_element_count(x), 24);
+    float *in = ck_random_floats(tfl_tensor_element_count(x), 24);
     memcpy(tfl_tensor_data(x), in, tfl_tensor_byte_size(x));
     free(in);
     st = tfl_interpreter_invoke(interp);

@@ -11,13 +11,9 @@
 #include "runtime/fuse.h"
 #include "runtime/interpreter.h"
 #include "tfl/tfl.h"
+#include "util/check_util.h"
 #include "util/model_builder.h"
 #include "util/test.h"
-
-static float pseudo(unsigned *state) {
-  *state = *state * 1664525u + 1013904223u;
-  return (float)((*state >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
 
 /* --- a small graph builder ------------------------------------------------------------------ */
 
@@ -42,7 +38,7 @@ static int net_input(net *n, int32_t h, int32_t w, int32_t c) {
 
 static int net_constant(net *n, int count, const int32_t *dims, int ndim) {
   float *v = malloc((size_t)count * sizeof(float));
-  for (int i = 0; i < count; i++) v[i] = pseudo(&n->seed);
+  for (int i = 0; i < count; i++) v[i] = ck_pseudo(&n->seed);
   const int t = mb_tensor(n->m, TFL_FLOAT32, ndim, dims, v, (size_t)count * sizeof(float), NULL);
   free(v);
   return t;
@@ -138,7 +134,7 @@ static tfl_status run(const uint8_t *bytes, size_t size, int fuse, int threads, 
     tfl_tensor *x = tfl_interpreter_input(interp, 0);
     unsigned seed = 77;
     float *in = tfl_tensor_data(x);
-    for (size_t i = 0; i < tfl_tensor_element_count(x); i++) in[i] = pseudo(&seed);
+    for (size_t i = 0; i < tfl_tensor_element_count(x); i++) in[i] = ck_pseudo(&seed);
     st = tfl_interpreter_invoke(interp);
   }
   if (st == TFL_OK) {

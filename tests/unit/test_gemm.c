@@ -7,20 +7,10 @@
 
 #include "kernels/gemm.h"
 #include "runtime/cpu.h"
+#include "util/check_util.h"
 #include "util/test.h"
 
 /* Deterministic values in [-1, 1). */
-static float pseudo(unsigned *state) {
-  *state = *state * 1664525u + 1013904223u;
-  return (float)((*state >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-static float *random_floats(size_t n, unsigned seed) {
-  float *v = malloc((n ? n : 1) * sizeof(float));
-  for (size_t i = 0; i < n; i++) v[i] = pseudo(&seed);
-  return v;
-}
-
 /* Levels to test: the portable kernel always, plus the machine's vector one (AVX2 or NEON). */
 static int test_levels(tfl_cpu_level *levels) {
   int n = 0;
@@ -75,9 +65,9 @@ static void check_product(const float *a, const float *w, const float *bias, con
 
 static void check_matrix_shape(tfl_cpu_level level, int32_t m, int32_t n, int32_t k, int with_bias,
                                float lo, float hi) {
-  float *a = random_floats((size_t)m * k, 1u + (unsigned)(m * 31 + n * 7 + k));
-  float *w = random_floats((size_t)n * k, 2u + (unsigned)(m + n * 13 + k * 3));
-  float *bias = with_bias ? random_floats((size_t)n, 3u + (unsigned)n) : NULL;
+  float *a = ck_random_floats((size_t)m * k, 1u + (unsigned)(m * 31 + n * 7 + k));
+  float *w = ck_random_floats((size_t)n * k, 2u + (unsigned)(m + n * 13 + k * 3));
+  float *bias = with_bias ? ck_random_floats((size_t)n, 3u + (unsigned)n) : NULL;
   float *c = malloc(((size_t)m * n + 1) * sizeof(float));
   tfl_gemm_weights pw = {0};
   CHECK_EQ_INT(tfl_gemm_pack(&pw, level, w, bias, n, k), TFL_OK);
@@ -114,8 +104,8 @@ TEST(strided_rows_leave_gaps_alone) {
   tfl_cpu_level levels[2];
   int n_levels = test_levels(levels);
   for (int l = 0; l < n_levels; l++) {
-    float *a = random_floats((size_t)m * lda, 5);
-    float *w = random_floats((size_t)n * k, 6);
+    float *a = ck_random_floats((size_t)m * lda, 5);
+    float *w = ck_random_floats((size_t)n * k, 6);
     float *dense = malloc((size_t)m * k * sizeof(float));
     for (int32_t i = 0; i < m; i++) memcpy(dense + (size_t)i * k, a + i * lda, (size_t)k * 4);
     float *c = malloc((size_t)m * ldc * sizeof(float));
@@ -140,9 +130,9 @@ static void check_pieces(int32_t m, int32_t n, int32_t taps, int32_t kc) {
   const int32_t pool = 40, k = taps * kc;
   tfl_cpu_level levels[2];
   int n_levels = test_levels(levels);
-  float *src = random_floats((size_t)pool * kc, 8);
-  float *w = random_floats((size_t)n * k, 9);
-  float *bias = random_floats((size_t)n, 10);
+  float *src = ck_random_floats((size_t)pool * kc, 8);
+  float *w = ck_random_floats((size_t)n * k, 9);
+  float *bias = ck_random_floats((size_t)n, 10);
   float *zeros = calloc((size_t)kc, sizeof(float));
   int32_t *index = malloc((size_t)m * taps * sizeof(int32_t));
   unsigned seed = 11;
@@ -183,8 +173,8 @@ TEST(pieces_from_pointers_match_gathered_rows) {
 static void check_levels_agree(int32_t m, int32_t n, int32_t k) {
   tfl_cpu_level levels[2];
   if (test_levels(levels) < 2) return;
-  float *a = random_floats((size_t)m * k, 12), *w = random_floats((size_t)n * k, 13);
-  float *bias = random_floats((size_t)n, 14);
+  float *a = ck_random_floats((size_t)m * k, 12), *w = ck_random_floats((size_t)n * k, 13);
+  float *bias = ck_random_floats((size_t)n, 14);
   float *c0 = malloc((size_t)m * n * sizeof(float)), *c1 = malloc((size_t)m * n * sizeof(float));
   tfl_gemm_weights p0 = {0}, p1 = {0};
   CHECK_EQ_INT(tfl_gemm_pack(&p0, levels[0], w, bias, n, k), TFL_OK);
@@ -230,8 +220,8 @@ TEST(residual_adds_after_the_clamp) {
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
       const int32_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
       const size_t ldr = (size_t)n + 3; /* a residual with its own row stride */
-      float *a = random_floats((size_t)m * k, 31), *w = random_floats((size_t)n * k, 32);
-      float *bias = random_floats((size_t)n, 33), *r = random_floats((size_t)m * ldr, 34);
+      float *a = ck_random_floats((size_t)m * k, 31), *w = ck_random_floats((size_t)n * k, 32);
+      float *bias = ck_random_floats((size_t)n, 33), *r = ck_random_floats((size_t)m * ldr, 34);
       float *plain = malloc((size_t)m * n * sizeof(float));
       float *fused = malloc((size_t)m * n * sizeof(float));
       r[ldr + 1] = NAN;

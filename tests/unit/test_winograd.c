@@ -12,19 +12,9 @@
 #include "model/ops.h"
 #include "runtime/cpu.h"
 #include "tfl/tfl.h"
+#include "util/check_util.h"
 #include "util/model_builder.h"
 #include "util/test.h"
-
-static float pseudo(unsigned *state) {
-  *state = *state * 1664525u + 1013904223u;
-  return (float)((*state >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-static float *random_floats(size_t n, unsigned seed) {
-  float *v = malloc((n ? n : 1) * sizeof(float));
-  for (size_t i = 0; i < n; i++) v[i] = pseudo(&seed);
-  return v;
-}
 
 /* Levels whose transforms and micro-kernels differ: the portable ones (asked for with the
  * scalar level, which the op itself never sends here) and the machine's vector ones (AVX2,
@@ -82,8 +72,8 @@ static void check_case(const wg_case *k, tfl_cpu_level level, int with_bias, int
                           axis(k->in_w, k->pad_w, k->after_w)};
   const size_t in_n = (size_t)k->batches * k->in_h * k->in_w * k->in_c;
   const size_t out_n = (size_t)k->batches * win.h.out * win.w.out * k->out_c;
-  float *in = random_floats(in_n, 1), *filter = random_floats((size_t)k->out_c * 9 * k->in_c, 2);
-  float *bias = with_bias ? random_floats((size_t)k->out_c, 3) : NULL;
+  float *in = ck_random_floats(in_n, 1), *filter = ck_random_floats((size_t)k->out_c * 9 * k->in_c, 2);
+  float *bias = with_bias ? ck_random_floats((size_t)k->out_c, 3) : NULL;
   float *out = malloc((out_n + 1) * sizeof(float));
   if (nan_y >= 0) in[((size_t)nan_y * k->in_w + nan_x) * k->in_c] = NAN;
   tfl_winograd wg = {0};
@@ -153,9 +143,9 @@ TEST(winograd_adds_a_residual_after_the_clamp) {
   const wg_case k = {2, 7, 9, 12, 21, 1, 1, 1, 1, -1.0f, 1.0f};
   const tfl_window win = {axis(k.in_h, 1, 1), axis(k.in_w, 1, 1)};
   const size_t out_n = (size_t)k.batches * win.h.out * win.w.out * k.out_c;
-  float *in = random_floats((size_t)k.batches * k.in_h * k.in_w * k.in_c, 41);
-  float *filter = random_floats((size_t)k.out_c * 9 * k.in_c, 42);
-  float *bias = random_floats((size_t)k.out_c, 43), *r = random_floats(out_n, 44);
+  float *in = ck_random_floats((size_t)k.batches * k.in_h * k.in_w * k.in_c, 41);
+  float *filter = ck_random_floats((size_t)k.out_c * 9 * k.in_c, 42);
+  float *bias = ck_random_floats((size_t)k.out_c, 43), *r = ck_random_floats(out_n, 44);
   float *plain = malloc(out_n * sizeof(float)), *fused = malloc(out_n * sizeof(float));
   r[5] = NAN;
   tfl_cpu_level levels[2];
@@ -207,7 +197,7 @@ TEST(winograd_declines_other_windows) {
 static uint8_t *conv_model(size_t *size) {
   static const int32_t in_dims[] = {2, 15, 13, 12}, f_dims[] = {40, 3, 3, 12}, b_dims[] = {40};
   static const int32_t out_dims[] = {2, 15, 13, 40};
-  float *filter = random_floats(40 * 9 * 12, 30), *bias = random_floats(40, 31);
+  float *filter = ck_random_floats(40 * 9 * 12, 30), *bias = ck_random_floats(40, 31);
   mb_model *m = mb_new();
   const int x = mb_tensor(m, TFL_FLOAT32, 4, in_dims, NULL, 0, "x");
   const int f = mb_tensor(m, TFL_FLOAT32, 4, f_dims, filter, 40 * 9 * 12 * 4, NULL);
@@ -244,7 +234,7 @@ static tfl_status run_conv(const uint8_t *bytes, size_t size, int threads, const
   if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
   if (st == TFL_OK) {
     tfl_tensor *x = tfl_interpreter_input(interp, 0);
-    float *in = random_floats(tfl_tensor_element_count(x), 32);
+    float *in = ck_random_floats(tfl_tensor_element_count(x), 32);
     memcpy(tfl_tensor_data(x), in, tfl_tensor_byte_size(x));
     free(in);
     st = tfl_interpreter_invoke(interp);

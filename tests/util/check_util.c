@@ -108,3 +108,14 @@ int32_t ck_window_pad(int32_t in, int32_t out, int32_t k, int stride, int dil) {
   int32_t total = (out - 1) * stride + (k - 1) * dil + 1 - in;
   return total > 0 ? total / 2 : 0;
 }
+
+float ck_pseudo(unsigned *state) {
+  *state = *state * 1664525u + 1013904223u;
+  return (float)((*state >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+float *ck_random_floats(size_t n, unsigned seed) {
+  float *v = malloc((n ? n : 1) * sizeof(float));
+  for (size_t i = 0; i < n; i++) v[i] = ck_pseudo(&seed);
+  return v;
+}

@@ -12,6 +12,11 @@
 /* A shape literal: DIMS(2, 3). */
 #define DIMS(...) ((const int32_t[]){__VA_ARGS__})
 
+/* Deterministic pseudo-random floats in [-1, 1) (a linear congruential generator, the same
+ * sequence on every machine); ck_random_floats mallocs n of them (free them). */
+float ck_pseudo(unsigned *state);
+float *ck_random_floats(size_t n, unsigned seed);
+
 /* Element count of a shape (1 for a scalar). */
 size_t ck_count(int ndim, const int32_t *dims);
 /* Row-major flat index <-> coordinates. */
