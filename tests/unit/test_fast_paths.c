@@ -2,7 +2,6 @@
  * naive versions written here (convolutions in double), over padding, strides, dilations,
  * batches, odd channel counts and activations. The ops' behaviour (options, errors) is covered
  * by test_conv, test_depthwise and test_pool. */
-#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -301,37 +300,6 @@ static uint8_t *chain_model(size_t *size) {
   return bytes;
 }
 
-/* Runs the chain model on `threads` threads, with TFL_CPU set to `cpu` while the interpreter
- * is created (NULL: left as it is); writes its 20 outputs. */
-static tfl_status run_chain(const uint8_t *bytes, size_t size, int threads, const char *cpu,
-                            float *out) {
-  char saved[64] = "";
-  const char *old = getenv("TFL_CPU");
-  if (old) snprintf(saved, sizeof(saved), "%s", old);
-  if (cpu) setenv("TFL_CPU", cpu, 1);
-  tfl_model *model = NULL;
-  tfl_interpreter *interp = NULL;
-  tfl_options *opts = tfl_options_create();
-  tfl_options_set_threads(opts, threads);
-  tfl_status st = tfl_model_load_buffer(bytes, size, &model, NULL, 0);
-  if (st == TFL_OK) st = tfl_interpreter_create(model, opts, &interp, NULL, 0);
-  if (cpu && old) setenv("TFL_CPU", saved, 1);
-  if (cpu && !old) unsetenv("TFL_CPU");
-  if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
-  if (st == TFL_OK) {
-    tfl_tensor *x = tfl_interpreter_input(interp, 0);
-    float *in = ck_random_floats(tfl_tensor_element_count(x), 24);
-    memcpy(tfl_tensor_data(x), in, tfl_tensor_byte_size(x));
-    free(in);
-    st = tfl_interpreter_invoke(interp);
-  }
-  if (st == TFL_OK) memcpy(out, tfl_tensor_data_const(tfl_interpreter_output(interp, 0)), 80);
-  tfl_interpreter_free(interp);
-  tfl_model_free(model);
-  tfl_options_free(opts);
-  return st;
-}
-
 /* Through the interpreter: the fast paths give the same bits on one thread or two (work is
  * split by output tiles, never along a sum), and stay close to the reference kernels. */
 TEST(fast_paths_in_a_model_match_threads_and_reference) {
@@ -339,9 +307,9 @@ TEST(fast_paths_in_a_model_match_threads_and_reference) {
   uint8_t *bytes = chain_model(&size);
   REQUIRE(bytes != NULL);
   float one[20], two[20], ref[20];
-  CHECK_EQ_INT(run_chain(bytes, size, 1, NULL, one), TFL_OK);
-  CHECK_EQ_INT(run_chain(bytes, size, 2, NULL, two), TFL_OK);
-  CHECK_EQ_INT(run_chain(bytes, size, 1, "scalar", ref), TFL_OK);
+  CHECK_EQ_INT(ck_run_float_model(bytes, size, 1, NULL, 24, one, sizeof(one)), TFL_OK);
+  CHECK_EQ_INT(ck_run_float_model(bytes, size, 2, NULL, 24, two, sizeof(two)), TFL_OK);
+  CHECK_EQ_INT(ck_run_float_model(bytes, size, 1, "scalar", 24, ref, sizeof(ref)), TFL_OK);
   CHECK(memcmp(one, two, sizeof(one)) == 0);
   for (int i = 0; i < 20; i++) CHECK_NEAR(one[i], ref[i], 1e-5 * (1.0 + fabs(ref[i])));
   free(bytes);

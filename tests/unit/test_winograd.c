@@ -2,7 +2,6 @@
  * double: portable and AVX2 transforms, SAME / VALID / wider padding, odd sizes (partial
  * tiles), channel tails, batches, several tile blocks, activations, NaN; and through the
  * interpreter, the same bits on one thread or two. */
-#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -216,49 +215,17 @@ static uint8_t *conv_model(size_t *size) {
 
 #define CONV_OUT (2 * 15 * 13 * 40)
 
-/* Runs the model on `threads` threads with TFL_CPU = cpu (NULL: unchanged). */
-static tfl_status run_conv(const uint8_t *bytes, size_t size, int threads, const char *cpu,
-                           float *out) {
-  char saved[64] = "";
-  const char *old = getenv("TFL_CPU");
-  if (old) snprintf(saved, sizeof(saved), "%s", old);
-  if (cpu) setenv("TFL_CPU", cpu, 1);
-  tfl_model *model = NULL;
-  tfl_interpreter *interp = NULL;
-  tfl_options *opts = tfl_options_create();
-  tfl_options_set_threads(opts, threads);
-  tfl_status st = tfl_model_load_buffer(bytes, size, &model, NULL, 0);
-  if (st == TFL_OK) st = tfl_interpreter_create(model, opts, &interp, NULL, 0);
-  if (cpu && old) setenv("TFL_CPU", saved, 1);
-  if (cpu && !old) unsetenv("TFL_CPU");
-  if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
-  if (st == TFL_OK) {
-    tfl_tensor *x = tfl_interpreter_input(interp, 0);
-    float *in = ck_random_floats(tfl_tensor_element_count(x), 32);
-    memcpy(tfl_tensor_data(x), in, tfl_tensor_byte_size(x));
-    free(in);
-    st = tfl_interpreter_invoke(interp);
-  }
-  if (st == TFL_OK)
-    memcpy(out, tfl_tensor_data_const(tfl_interpreter_output(interp, 0)),
-           CONV_OUT * sizeof(float));
-  tfl_interpreter_free(interp);
-  tfl_model_free(model);
-  tfl_options_free(opts);
-  return st;
-}
-
 /* Threads split tiles and output channels, never a sum: the same bits. */
 TEST(winograd_in_a_model_matches_threads_and_reference) {
   size_t size = 0;
   uint8_t *bytes = conv_model(&size);
   REQUIRE(bytes != NULL);
-  float *one = malloc(CONV_OUT * sizeof(float)), *two = malloc(CONV_OUT * sizeof(float));
-  float *ref = malloc(CONV_OUT * sizeof(float));
-  CHECK_EQ_INT(run_conv(bytes, size, 1, NULL, one), TFL_OK);
-  CHECK_EQ_INT(run_conv(bytes, size, 2, NULL, two), TFL_OK);
-  CHECK_EQ_INT(run_conv(bytes, size, 1, "scalar", ref), TFL_OK);
-  CHECK(memcmp(one, two, CONV_OUT * sizeof(float)) == 0);
+  const size_t n = CONV_OUT * sizeof(float);
+  float *one = malloc(n), *two = malloc(n), *ref = malloc(n);
+  CHECK_EQ_INT(ck_run_float_model(bytes, size, 1, NULL, 32, one, n), TFL_OK);
+  CHECK_EQ_INT(ck_run_float_model(bytes, size, 2, NULL, 32, two, n), TFL_OK);
+  CHECK_EQ_INT(ck_run_float_model(bytes, size, 1, "scalar", 32, ref, n), TFL_OK);
+  CHECK(memcmp(one, two, n) == 0);
   for (int i = 0; i < CONV_OUT; i++) CHECK_NEAR(one[i], ref[i], 1e-5 * (1.0 + fabs(ref[i])));
   free(bytes), free(one), free(two), free(ref);
 }

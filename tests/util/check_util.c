@@ -1,10 +1,13 @@
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "util/check_util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/kernel.h"
+#include "tfl/tfl.h"
 #include "util/test.h"
 
 size_t ck_count(int ndim, const int32_t *dims) {
@@ -118,4 +121,37 @@ float *ck_random_floats(size_t n, unsigned seed) {
   float *v = malloc((n ? n : 1) * sizeof(float));
   for (size_t i = 0; i < n; i++) v[i] = ck_pseudo(&seed);
   return v;
+}
+
+tfl_status ck_run_float_model(const uint8_t *bytes, size_t size, int threads, const char *cpu,
+                              unsigned seed, void *out, size_t out_bytes) {
+  char saved[64] = "";
+  const char *old = getenv("TFL_CPU");
+  if (old) snprintf(saved, sizeof(saved), "%s", old);
+  if (cpu) setenv("TFL_CPU", cpu, 1);
+  tfl_model *model = NULL;
+  tfl_interpreter *interp = NULL;
+  tfl_options *opts = tfl_options_create();
+  tfl_options_set_threads(opts, threads);
+  tfl_status st = tfl_model_load_buffer(bytes, size, &model, NULL, 0);
+  if (st == TFL_OK) st = tfl_interpreter_create(model, opts, &interp, NULL, 0);
+  if (cpu && old) setenv("TFL_CPU", saved, 1);
+  if (cpu && !old) unsetenv("TFL_CPU");
+  if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
+  if (st == TFL_OK) {
+    tfl_tensor *x = tfl_interpreter_input(interp, 0);
+    float *in = ck_random_floats(tfl_tensor_element_count(x), seed);
+    memcpy(tfl_tensor_data(x), in, tfl_tensor_byte_size(x));
+    free(in);
+    st = tfl_interpreter_invoke(interp);
+  }
+  if (st == TFL_OK) {
+    const tfl_tensor *y = tfl_interpreter_output(interp, 0);
+    st = tfl_tensor_byte_size(y) >= out_bytes ? TFL_OK : TFL_ERROR;
+    if (st == TFL_OK) memcpy(out, tfl_tensor_data_const(y), out_bytes);
+  }
+  tfl_interpreter_free(interp);
+  tfl_model_free(model);
+  tfl_options_free(opts);
+  return st;
 }

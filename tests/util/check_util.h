@@ -17,6 +17,12 @@
 float ck_pseudo(unsigned *state);
 float *ck_random_floats(size_t n, unsigned seed);
 
+/* Runs a float model of one input and one output built in memory: an interpreter on `threads`
+ * threads, created with TFL_CPU = cpu (NULL: as it is; restored afterwards), the input filled
+ * with ck_random_floats(count, seed), one invoke; copies out_bytes of the output to out. */
+tfl_status ck_run_float_model(const uint8_t *bytes, size_t size, int threads, const char *cpu,
+                              unsigned seed, void *out, size_t out_bytes);
+
 /* Element count of a shape (1 for a scalar). */
 size_t ck_count(int ndim, const int32_t *dims);
 /* Row-major flat index <-> coordinates. */
