@@ -58,6 +58,7 @@ typedef struct conv_data {
   int use_gemm;              /* float: the packed GEMM of conv_gemm.h runs instead */
   tfl_conv_gemm gemm;
   int gemm_scratch;          /* scratch: its gathered rows, or -1 */
+  tfl_fused_add_plan add;    /* a fused ADD (float) */
 } conv_data;
 
 static tfl_status conv_check_shapes(tfl_context *ctx, const tfl_node *node,
@@ -182,9 +183,8 @@ static tfl_status conv_prepare(tfl_context *ctx, tfl_node *node) {
       break;
   }
   if (st != TFL_OK) return st;
-  int32_t dims[4] = {d->batches, d->win.h.out, d->win.w.out, d->out_c};
-  st = tfl_fused_check_residual(ctx, node, fusion, dims);
-  return st == TFL_OK ? tfl_context_resize(ctx, output, 4, dims) : st;
+  const int32_t dims[4] = {d->batches, d->win.h.out, d->win.w.out, d->out_c};
+  return tfl_fused_add_prepare(ctx, node, fusion, dims, output, &d->add);
 }
 
 /* Output channels [0, out_c) of one output pixel whose window starts at input row y0 and
@@ -326,14 +326,18 @@ static tfl_status conv_eval(tfl_context *ctx, tfl_node *node) {
       tfl_gemm_residual res;
       const tfl_gemm_residual *r = tfl_fused_residual(ctx, node, tfl_node_fusion(node), d->out_c,
                                                       &res);
-      if (d->use_gemm) {
-        tfl_conv_gemm_eval_residual(ctx, &d->gemm, input->data, output->data,
+      float *out = d->add.apart ? tfl_context_scratch(ctx, node, d->add.scratch) : output->data;
+      const tfl_gemm_residual *epilogue = d->add.apart ? NULL : r;
+      if (d->use_gemm)
+        tfl_conv_gemm_eval_residual(ctx, &d->gemm, input->data, out,
                                     tfl_context_scratch(ctx, node, d->gemm_scratch), d->act_lo,
-                                    d->act_hi, r);
-        break;
-      }
-      conv_eval_float(d, input->data, filter->data, bias ? bias->data : NULL, output->data);
-      if (r) tfl_fused_add(output->data, r, tfl_tensor_count(output));
+                                    d->act_hi, epilogue);
+      else
+        conv_eval_float(d, input->data, filter->data, bias ? bias->data : NULL, out);
+      if (d->add.apart)
+        tfl_fused_add_apart(&d->add, out, r, output->data);
+      else if (r && !d->use_gemm)
+        tfl_fused_add(out, r, tfl_tensor_count(output));
       break;
     }
     case TFL_PATH_HYBRID:

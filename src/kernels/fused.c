@@ -28,16 +28,30 @@ tfl_status tfl_fused_window_plan(tfl_context *ctx, const tfl_node *node,
   return TFL_OK;
 }
 
-tfl_status tfl_fused_check_residual(tfl_context *ctx, const tfl_node *node,
-                                    const tfl_fusion *fusion, const int32_t *dims) {
-  if (!fusion || fusion->residual < 0) return TFL_OK;
+tfl_status tfl_fused_add_prepare(tfl_context *ctx, tfl_node *node, const tfl_fusion *fusion,
+                                 const int32_t *dims, tfl_tensor *output,
+                                 tfl_fused_add_plan *plan) {
+  plan->apart = 0;
+  if (!fusion || fusion->residual < 0) return tfl_context_resize(ctx, output, 4, dims);
   const tfl_tensor *r = tfl_node_input(ctx, node, fusion->residual);
-  int same = r && r->type == TFL_FLOAT32 && r->ndim == 4;
+  if (!r || r->type != TFL_FLOAT32)
+    return tfl_context_error(ctx, node, "the fused ADD's operand must be float32");
+  int same = r->ndim == 4;
   for (int i = 0; same && i < 4; i++) same = r->dims[i] == dims[i];
-  if (!same)
-    return tfl_context_error(ctx, node,
-                             "the fused ADD's operand must be float32 of the output's shape");
-  return TFL_OK;
+  if (same) return tfl_context_resize(ctx, output, 4, dims);
+  tfl_tensor conv = {.type = TFL_FLOAT32, .ndim = 4, .name = output->name};
+  for (int i = 0; i < 4; i++) conv.dims[i] = dims[i];
+  int ndim = 0;
+  int32_t out_dims[TFL_MAX_DIMS];
+  tfl_status st = tfl_broadcast_shape(ctx, node, &conv, r, &ndim, out_dims);
+  if (st != TFL_OK) return st;
+  tfl_broadcast_plan(&conv, r, &plan->bcast);
+  const size_t bytes = (size_t)dims[0] * (size_t)dims[1] * (size_t)dims[2] * (size_t)dims[3] *
+                       sizeof(float);
+  st = tfl_context_request_scratch(ctx, node, bytes ? bytes : sizeof(float), &plan->scratch);
+  if (st != TFL_OK) return st;
+  plan->apart = 1;
+  return tfl_context_resize(ctx, output, ndim, out_dims);
 }
 
 const tfl_gemm_residual *tfl_fused_residual(tfl_context *ctx, const tfl_node *node,
@@ -56,4 +70,16 @@ const tfl_gemm_residual *tfl_fused_residual(tfl_context *ctx, const tfl_node *no
 
 void tfl_fused_add(float *out, const tfl_gemm_residual *res, size_t n) {
   for (size_t i = 0; i < n; i++) out[i] = tfl_window_clamp(out[i] + res->r[i], res->lo, res->hi);
+}
+
+TFL_BCAST_FN_WITH2(add_clamp, float, float, float,
+                   const tfl_gemm_residual *res = arg;
+                   const float lo = res->lo;
+                   const float hi = res->hi,
+                   tfl_window_clamp(x + y, lo, hi))
+
+void tfl_fused_add_apart(const tfl_fused_add_plan *plan, const float *conv,
+                         const tfl_gemm_residual *res, float *out) {
+  tfl_broadcast_run(&plan->bcast, conv, sizeof(float), res->r, sizeof(float), out,
+                    sizeof(float), add_clamp, res);
 }

@@ -295,6 +295,76 @@ TEST(add_folds_into_the_convolution_producing_it) {
     }
 }
 
+/* Runs conv(x) + y with y resized to y_dims; fills r like run(). */
+static tfl_status run_resized(const uint8_t *bytes, size_t size, int fuse, const char *cpu,
+                              const int32_t y_dims[4], run_result *r) {
+  set_env("TFL_FUSE", fuse ? NULL : "0");
+  set_env("TFL_CPU", cpu);
+  tfl_model *model = NULL;
+  tfl_interpreter *interp = NULL;
+  tfl_status st = tfl_model_load_buffer(bytes, size, &model, NULL, 0);
+  if (st == TFL_OK) st = tfl_interpreter_create(model, NULL, &interp, NULL, 0);
+  set_env("TFL_FUSE", NULL);
+  set_env("TFL_CPU", NULL);
+  if (st == TFL_OK) st = tfl_interpreter_resize_input(interp, 1, 4, y_dims);
+  if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
+  for (int i = 0; st == TFL_OK && i < 2; i++) {
+    tfl_tensor *t = tfl_interpreter_input(interp, i);
+    unsigned seed = 5 + (unsigned)i;
+    float *in = tfl_tensor_data(t);
+    for (size_t e = 0; e < tfl_tensor_element_count(t); e++) in[e] = ck_pseudo(&seed);
+  }
+  if (st == TFL_OK) st = tfl_interpreter_invoke(interp);
+  if (st == TFL_OK) {
+    const tfl_tensor *y = tfl_interpreter_output(interp, 0);
+    r->count = tfl_tensor_element_count(y);
+    free(r->out);
+    r->out = malloc((r->count + 1) * sizeof(float));
+    memcpy(r->out, tfl_tensor_data_const(y), r->count * sizeof(float));
+    r->fused = 0;
+    const tfl_context *ctx = &interp->subgraphs[0];
+    for (int j = 0; j < ctx->n_nodes; j++) r->fused += tfl_node_fusion(&ctx->nodes[j]) != NULL;
+  }
+  tfl_interpreter_free(interp);
+  tfl_model_free(model);
+  return st;
+}
+
+/* The ADD's other operand is a second graph input: resized so that the ADD broadcasts (or
+ * its output outgrows the convolution's), the fused node still gives the plain graph's
+ * values; shapes ADD refuses fail alike. */
+TEST(fused_add_broadcasts_after_a_resize) {
+  static const int32_t sizes[][4] = {
+      {1, 6, 7, 5}, {1, 1, 1, 5}, {1, 6, 1, 5}, {1, 1, 7, 1}, {3, 6, 7, 5}, {1, 6, 7, 4}};
+  static const int32_t k[] = {1, 3};
+  for (size_t ki = 0; ki < 2; ki++) {
+    net n = {mb_new(), {{0}}, 41 + (unsigned)ki};
+    const int x = net_input(&n, 6, 7, 8);
+    const int y = net_input(&n, 6, 7, 5);
+    const int c = net_conv(&n, x, TFL_OP_CONV_2D, 5, k[ki], 1, 1, 0);
+    const int out = net_add(&n, c, y, 3);
+    mb_inputs(n.m, 2, (int[]){x, y});
+    mb_outputs(n.m, 1, &out);
+    size_t size = 0;
+    uint8_t *bytes = mb_finish(n.m, &size);
+    mb_free(n.m);
+    REQUIRE(bytes != NULL);
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+      for (int scalar = 0; scalar < 2; scalar++) {
+        const char *cpu = scalar ? "scalar" : NULL;
+        const tfl_status fused = run_resized(bytes, size, 1, cpu, sizes[i], &fused_r);
+        const tfl_status plain = run_resized(bytes, size, 0, cpu, sizes[i], &plain_r);
+        CHECK_EQ_INT(fused, plain);
+        if (sizes[i][3] == 4) CHECK(fused != TFL_OK);
+        if (fused != TFL_OK || plain != TFL_OK) continue;
+        CHECK_EQ_INT(fused_r.fused, 1);
+        CHECK_EQ_INT((int)fused_r.count, 6 * 7 * 5 * sizes[i][0]);
+        CHECK(same_values(&fused_r, &plain_r));
+      }
+    free(bytes);
+  }
+}
+
 /* ResNet's downsampling block: conv -> conv, and a strided 1x1 conv, added. The ADD moves
  * into the 1x1 one (the later), reading the first branch's output; the PAD of the strided
  * 3x3 folds too. */
@@ -420,6 +490,7 @@ int main(void) {
   RUN(pad_stays_when_it_cannot_fold);
   RUN(add_folds_into_the_convolution_producing_it);
   RUN(add_of_two_branches_goes_to_the_later_one);
+  RUN(fused_add_broadcasts_after_a_resize);
   RUN(add_stays_when_it_cannot_fold);
   RUN(expansion_folds_into_the_depthwise_convolution);
   RUN(expansion_stays_when_it_cannot_fold);
