@@ -141,6 +141,14 @@ expect_in out "inputs: 1"
 expect_lines err 1
 end
 
+begin "inspect: control bytes in an op name are escaped"
+"$py" -c "import sys; d = open(sys.argv[1], 'rb').read(); open(sys.argv[2], 'wb').write(d.replace(b'fake-op-double', b'fake\x01op\x1bdouble'))" "$custom_model" "$tmp/hostile.tflite"
+run "$tfl" inspect "$tmp/hostile.tflite"
+expect_rc 1
+expect_in out 'unsupported ops: fake\x01op\x1bdouble'
+if LC_ALL=C grep -q $'[\x01\x1b]' "$tmp/out"; then problem "raw control bytes in the output"; fi
+end
+
 begin "inspect: broken model"
 run "$tfl" inspect "$broken_model"
 expect_error_line "$broken_model"

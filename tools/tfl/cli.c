@@ -168,6 +168,13 @@ int cli_make_dirs(const char *path) {
   return e;
 }
 
+void cli_print_escaped(FILE *out, const char *s, int width) {
+  int n = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    n += *p < 0x20 || *p == 0x7f ? fprintf(out, "\\x%02x", *p) : (fputc(*p, out), 1);
+  for (; n < width; n++) fputc(' ', out);
+}
+
 void cli_print_quoted(FILE *out, const char *s) {
   fputc('"', out);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

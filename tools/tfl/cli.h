@@ -78,6 +78,9 @@ int cli_parse_int(const char *s, long min, long max, long *out);
 /* Creates a directory and its missing parents (like mkdir -p). Returns 0 or an errno. */
 int cli_make_dirs(const char *path);
 
+/* s with control bytes as \xNN (names come from the model file), padded with spaces to
+ * `width` columns. */
+void cli_print_escaped(FILE *out, const char *s, int width);
 /* Prints s between double quotes, escaping quotes, backslashes and control characters. */
 void cli_print_quoted(FILE *out, const char *s);
 

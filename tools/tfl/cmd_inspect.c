@@ -258,7 +258,9 @@ static void print_ops(FILE *out, const inspect_report *r) {
   fputc('\n', out);
   for (int i = 0; i < r->n_ops; i++) {
     const op_stat *s = &r->ops[i];
-    fprintf(out, "  %-32s %5d", s->name, s->count);
+    fputs("  ", out);
+    cli_print_escaped(out, s->name, 32);
+    fprintf(out, " %5d", s->count);
     if (s->builtin_code == TFL_BUILTIN_CUSTOM) fprintf(out, "  custom");
     if (s->unsupported) fprintf(out, "  unsupported");
     fputc('\n', out);
@@ -269,7 +271,8 @@ static void print_unsupported(FILE *out, const inspect_report *r) {
   int first = 1;
   for (int i = 0; i < r->n_ops; i++) {
     if (!r->ops[i].unsupported) continue;
-    fprintf(out, "%s%s", first ? "unsupported ops: " : ", ", r->ops[i].name);
+    fputs(first ? "unsupported ops: " : ", ", out);
+    cli_print_escaped(out, r->ops[i].name, 0);
     first = 0;
   }
   if (!first) fputc('\n', out);
@@ -283,7 +286,8 @@ static void print_sig_names(FILE *out, const tfl_model *model, int sig, int n, s
     const char *name = "?";
     int32_t tensor;
     io(model, sig, i, &name, &tensor);
-    fprintf(out, "%s%s", i ? ", " : "", name);
+    if (i) fputs(", ", out);
+    cli_print_quoted(out, name);
   }
   fputc(')', out);
 }
