@@ -46,6 +46,11 @@ tfl_status tfl_options_add_op(tfl_options *options, const tfl_op_registration *r
 tfl_status tfl_options_set_limits(tfl_options *options, size_t max_arena_bytes,
                                   size_t max_tensor_bytes);
 
+/* Keeps every tensor's values after invoke, intermediates included (TFLite's
+ * preserve_all_tensors), for debugging: no two tensors share arena bytes and no ops are fused,
+ * so the arena grows and some models run slower. Off by default. */
+tfl_status tfl_options_set_preserve_all_tensors(tfl_options *options, int preserve);
+
 /* --- interpreter --------------------------------------------------------------------- */
 
 /* Builds an interpreter for subgraph 0 (and every subgraph it may call). Fails if an op has

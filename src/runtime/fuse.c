@@ -312,7 +312,7 @@ static int fusion_disabled(void) {
 }
 
 tfl_status tfl_fuse_subgraph(struct tfl_context *ctx) {
-  if (fusion_disabled() || ctx->n_nodes == 0) return TFL_OK;
+  if (fusion_disabled() || ctx->interp->options.preserve_all || ctx->n_nodes == 0) return TFL_OK;
   const size_t nt = (size_t)ctx->n_tensors + 1;
   fuse_graph g = {ctx, calloc((size_t)ctx->n_nodes, sizeof(fuse_slot)),
                   malloc(nt * sizeof(int32_t)), calloc(nt, sizeof(int32_t)), calloc(nt, 1)};

@@ -65,6 +65,7 @@ struct tfl_options {
   void *error_user;
   size_t max_arena_bytes;
   size_t max_tensor_bytes;
+  int preserve_all; /* tfl_options_set_preserve_all_tensors */
   struct tfl_registry registry;
 };
 

@@ -48,6 +48,12 @@ tfl_status tfl_options_add_op(tfl_options *options, const tfl_op_registration *r
   return tfl_registry_add(&options->registry, registration);
 }
 
+tfl_status tfl_options_set_preserve_all_tensors(tfl_options *options, int preserve) {
+  if (!options) return TFL_INVALID_ARGUMENT;
+  options->preserve_all = preserve != 0;
+  return TFL_OK;
+}
+
 tfl_status tfl_options_set_limits(tfl_options *options, size_t max_arena_bytes,
                                   size_t max_tensor_bytes) {
   if (!options) return TFL_INVALID_ARGUMENT;

@@ -49,6 +49,9 @@ static void compute_lifetimes(tfl_context *ctx) {
    * see the same inputs. */
   for (int i = 0; i < ctx->msg->n_outputs; i++) ctx->last_use[ctx->msg->outputs[i]] = ctx->n_nodes;
   for (int i = 0; i < ctx->msg->n_inputs; i++) ctx->last_use[ctx->msg->inputs[i]] = ctx->n_nodes;
+  if (!ctx->interp->options.preserve_all) return;
+  for (int i = 0; i < ctx->n_tensors; i++)
+    if (ctx->last_use[i] >= 0) ctx->last_use[i] = ctx->n_nodes;
 }
 
 static int by_size_desc(const void *a, const void *b) {

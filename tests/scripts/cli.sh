@@ -87,9 +87,9 @@ run "$tfl" run "$add_model" --input "$add_in" --output-dir "$tmp/o" --threads=tw
 expect_usage_error "--threads"
 end
 
-begin "run: --output-dir is required"
+begin "run: --output-dir (or --dump-tensors) is required"
 run "$tfl" run "$add_model" --input "$add_in"
-expect_usage_error "--output-dir"
+expect_usage_error "--output-dir or --dump-tensors"
 end
 
 begin "run: no model"
@@ -186,6 +186,20 @@ expect_rc 0
 for i in 0 1; do
   expect_close "$tmp/multi/output_$i.npy" "$fx/tflite_testdata__multi_add/case1/output_$i.npy"
 done
+end
+
+begin "run: --dump-tensors writes every tensor, the intermediate one included"
+mdir=$fx/tflite_testdata__multi_add/case1
+run "$tfl" run "$multi_model" "${args[@]}" --dump-tensors "$tmp/dump"
+expect_rc 0
+expect_lines_file() { [ "$(wc -l <"$1")" = "$2" ] || problem "$1 has $(wc -l <"$1") lines, expected $2"; }
+expect_lines_file "$tmp/dump/tensors.txt" 7
+expect_py "open('$tmp/dump/tensors.txt').read().split('\\n')[4].split('\\t') == ['4', 'tensor_4.npy', 'float32', '[1,8,8,3]', '\"i\"']"
+# the inputs are a, b, c, d; i = b + c, x = a + i, y = i + d (the model's own graph)
+expect_py "np.array_equal(np.load('$tmp/dump/tensor_4.npy'), np.load('$mdir/input_1.npy') + np.load('$mdir/input_2.npy'))"
+expect_close "$tmp/dump/tensor_5.npy" "$mdir/output_0.npy"
+expect_close "$tmp/dump/tensor_6.npy" "$mdir/output_1.npy"
+expect_py "np.array_equal(np.load('$tmp/dump/tensor_0.npy'), np.load('$mdir/input_0.npy'))"
 end
 
 begin "run: input resized within its shape signature"

@@ -363,6 +363,43 @@ TEST(inputs_survive_invoke) {
   unload(&l);
 }
 
+/* x -> Double -> a -> Double -> b -> Double -> c -> Double -> d: a's bytes serve c by
+ * default; preserving all tensors, every intermediate keeps its value after invoke. */
+TEST(preserve_all_tensors_keeps_intermediates) {
+  mb_model *m = mb_new();
+  int t[5];
+  for (int i = 0; i < 5; i++) t[i] = mb_tensor(m, TFL_FLOAT32, 1, vec4, NULL, 0, NULL);
+  for (int i = 0; i < 4; i++) mb_custom_op(m, "Double", 1, &t[i], 1, &t[i + 1], NULL, 0);
+  mb_inputs(m, 1, &t[0]);
+  mb_outputs(m, 1, &t[4]);
+  size_t size;
+  uint8_t *bytes = mb_finish(m, &size);
+  mb_free(m);
+  size_t arena[2] = {0, 0};
+  for (int preserve = 0; preserve < 2; preserve++) {
+    tfl_options *o = options_with("Double", NULL);
+    REQUIRE(tfl_options_set_preserve_all_tensors(o, preserve) == TFL_OK);
+    loaded l;
+    tfl_status st = load(&l, preserve ? bytes : (uint8_t *)memcpy(malloc(size), bytes, size),
+                         size, o);
+    tfl_options_free(o);
+    REQUIRE(st == TFL_OK);
+    REQUIRE(tfl_interpreter_allocate_tensors(l.interp) == TFL_OK);
+    arena[preserve] = tfl_interpreter_arena_size(l.interp);
+    const float xv[4] = {1, 2, 3, 4};
+    set_input(l.interp, 0, xv, 4);
+    REQUIRE(tfl_interpreter_invoke(l.interp) == TFL_OK);
+    for (int i = 0; preserve && i < 5; i++) {
+      const float *v = tfl_tensor_data_const(tfl_interpreter_tensor(l.interp, t[i]));
+      for (int k = 0; k < 4; k++) CHECK_NEAR(v[k], (double)(k + 1) * (double)(1 << i), 0);
+    }
+    unload(&l);
+  }
+  CHECK(arena[0] < arena[1]);
+  CHECK(arena[1] >= 5 * 4 * sizeof(float));
+  CHECK_EQ_INT(tfl_options_set_preserve_all_tensors(NULL, 1), TFL_INVALID_ARGUMENT);
+}
+
 /* A hostile file's shape: tens of thousands of graph inputs, all alive for the whole graph,
  * read by a long chain of Sum ops. Planning it used to sort every placed buffer again for each
  * new one (tens of seconds), and telling graph inputs apart scanned the input list for every tensor.
@@ -649,6 +686,7 @@ int main(void) {
   RUN(constant_inputs_are_folded_once);
   RUN(cancel_stops_invoke_at_an_op_boundary);
   RUN(arena_limit_and_error_callback);
+  RUN(preserve_all_tensors_keeps_intermediates);
   RUN(signatures_run_their_own_subgraph);
   RUN(names_from_the_file_keep_messages_on_one_line);
   return test_summary();

@@ -242,7 +242,7 @@ static int open_model(bench_session *s) {
   s->model = tool_load_model(s->cmd, s->args.model);
   if (!s->model) return CLI_EXIT_FAIL;
   uint64_t t1 = tool_now_ns();
-  int rc = tool_create_interpreter(s->cmd, s->args.model, s->model, s->args.threads, &s->interp);
+  int rc = tool_create_interpreter(s->cmd, s->args.model, s->model, s->args.threads, 0, &s->interp);
   uint64_t t2 = tool_now_ns();
   s->load_ns = t1 - t0;
   s->create_ns = t2 - t1;

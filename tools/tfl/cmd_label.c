@@ -213,7 +213,7 @@ static int prepare_input(label_session *s) {
 }
 
 static int open_interpreter(label_session *s) {
-  int rc = tool_create_interpreter(s->cmd, s->args.model, s->model, s->args.threads, &s->interp);
+  int rc = tool_create_interpreter(s->cmd, s->args.model, s->model, s->args.threads, 0, &s->interp);
   if (rc == CLI_EXIT_OK) rc = tool_allocate(s->cmd, s->interp);
   if (rc != CLI_EXIT_OK) return rc;
   tfl_tensor *t = tfl_interpreter_input(s->interp, 0);

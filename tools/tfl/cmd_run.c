@@ -1,15 +1,17 @@
 /* tfl run: feeds .npy inputs to a model, invokes it once and writes its outputs as .npy. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 
-enum { OPT_INPUT, OPT_OUTPUT_DIR, OPT_THREADS };
+enum { OPT_INPUT, OPT_OUTPUT_DIR, OPT_DUMP_TENSORS, OPT_THREADS };
 
 static const cli_option k_options[] = {
     {"--input", "FILE", "a .npy array for the next model input (repeat, in input order)"},
     {"--output-dir", "DIR", "write DIR/output_<i>.npy for every output (DIR is created)"},
+    {"--dump-tensors", "DIR", "write every tensor after the run as DIR/tensor_<i>.npy"},
     {"--threads", "N", "worker threads for the kernels (default 1)"},
     {NULL, NULL, NULL},
 };
@@ -18,6 +20,7 @@ typedef struct run_args {
   const char *model;
   tool_npy_inputs inputs;
   const char *output_dir;
+  const char *dump_dir;
   int threads;
 } run_args;
 
@@ -35,6 +38,7 @@ static int take_arg(const cli_command *cmd, int opt, const char *value, void *ct
     case CLI_ARG_POSITIONAL: return cli_take_one_positional(cmd, value, &a->model);
     case OPT_INPUT: a->inputs.paths[a->inputs.n++] = value; return 1;
     case OPT_OUTPUT_DIR: a->output_dir = value; return 1;
+    case OPT_DUMP_TENSORS: a->dump_dir = value; return 1;
     case OPT_THREADS:
       if (!tool_parse_int(cmd, "--threads", value, 1, TOOL_MAX_THREADS, &n)) return 0;
       a->threads = (int)n;
@@ -49,20 +53,22 @@ static int parse_args(const cli_command *cmd, int argc, char **argv, run_args *a
   int rc = cli_parse(cmd, argc, argv, take_arg, a);
   if (rc >= 0) return rc;
   if (!a->model) return cli_usage_error(cmd, "no model given");
-  if (!a->output_dir) return cli_usage_error(cmd, "--output-dir is required");
+  if (!a->output_dir && !a->dump_dir)
+    return cli_usage_error(cmd, "--output-dir or --dump-tensors is required");
   return -1;
 }
 
 static int open_model(run_session *s) {
   s->model = tool_load_model(s->cmd, s->args.model);
   if (!s->model) return CLI_EXIT_FAIL;
-  return tool_create_interpreter(s->cmd, s->args.model, s->model, s->args.threads, &s->interp);
+  return tool_create_interpreter(s->cmd, s->args.model, s->model, s->args.threads,
+                                 s->args.dump_dir != NULL, &s->interp);
 }
 
-/* Before invoking, so that a bad --output-dir fails fast. */
-static int make_output_dir(run_session *s) {
-  int e = cli_make_dirs(s->args.output_dir);
-  if (e) return cli_fail(s->cmd, "cannot create %s: %s", s->args.output_dir, strerror(e));
+/* Before invoking, so that a bad directory fails fast. */
+static int make_dir(run_session *s, const char *dir) {
+  int e = dir ? cli_make_dirs(dir) : 0;
+  if (e) return cli_fail(s->cmd, "cannot create %s: %s", dir, strerror(e));
   return CLI_EXIT_OK;
 }
 
@@ -97,7 +103,40 @@ static tfl_status write_tensor(const char *path, const tfl_tensor *t, char *err,
                         tfl_tensor_data_const(t), tfl_tensor_byte_size(t), err, err_size);
 }
 
+/* Every tensor of subgraph 0 that holds values after the run, as DIR/tensor_<i>.npy, and
+ * DIR/tensors.txt listing each tensor (index, file or why none, type, shape, name). */
+static int dump_tensors(run_session *s) {
+  const char *dir = s->args.dump_dir;
+  size_t path_size = strlen(dir) + 32;
+  char *path = malloc(path_size);
+  if (!path) return cli_fail(s->cmd, "out of memory");
+  snprintf(path, path_size, "%s/tensors.txt", dir);
+  FILE *index = fopen(path, "w");
+  int rc = index ? CLI_EXIT_OK : cli_fail(s->cmd, "cannot write %s: %s", path, strerror(errno));
+  for (int i = 0; i < tfl_interpreter_tensor_count(s->interp) && rc == CLI_EXIT_OK; i++) {
+    const tfl_tensor *t = tfl_interpreter_tensor(s->interp, i);
+    const char *why = !tfl_tensor_data_const(t)          ? "(no values)"
+                      : !npy_type_name(tfl_tensor_type(t)) ? "(no .npy type)"
+                                                           : NULL;
+    char err[512], file[32];
+    snprintf(file, sizeof file, "tensor_%d.npy", i);
+    snprintf(path, path_size, "%s/%s", dir, file);
+    if (!why && write_tensor(path, t, err, sizeof err) != TFL_OK) rc = cli_fail(s->cmd, "%s", err);
+    fprintf(index, "%d\t%s\t%s\t", i, why ? why : file, tfl_type_name(tfl_tensor_type(t)));
+    for (int d = 0; d < tfl_tensor_ndim(t); d++)
+      fprintf(index, "%s%ld", d ? "," : "[", (long)tfl_tensor_dim(t, d));
+    fputs(tfl_tensor_ndim(t) ? "]\t" : "[]\t", index);
+    cli_print_quoted(index, tfl_tensor_name(t));
+    fputc('\n', index);
+  }
+  if (index && fclose(index) != 0 && rc == CLI_EXIT_OK)
+    rc = cli_fail(s->cmd, "cannot write %s/tensors.txt", dir);
+  free(path);
+  return rc;
+}
+
 static int write_outputs(run_session *s) {
+  if (!s->args.output_dir) return CLI_EXIT_OK;
   size_t path_size = strlen(s->args.output_dir) + 32;
   char *path = malloc(path_size);
   if (!path) return cli_fail(s->cmd, "out of memory");
@@ -136,9 +175,11 @@ static int run(const cli_command *cmd, int argc, char **argv) {
     if (rc == CLI_EXIT_OK) rc = tool_resize_npy_inputs(cmd, s.model, s.interp, in);
     if (rc == CLI_EXIT_OK) rc = tool_allocate(cmd, s.interp);
     if (rc == CLI_EXIT_OK) rc = tool_fill_npy_inputs(cmd, s.interp, in);
-    if (rc == CLI_EXIT_OK) rc = make_output_dir(&s);
+    if (rc == CLI_EXIT_OK) rc = make_dir(&s, s.args.output_dir);
+    if (rc == CLI_EXIT_OK) rc = make_dir(&s, s.args.dump_dir);
     if (rc == CLI_EXIT_OK) rc = invoke(&s);
     if (rc == CLI_EXIT_OK) rc = write_outputs(&s);
+    if (rc == CLI_EXIT_OK && s.args.dump_dir) rc = dump_tensors(&s);
   }
   session_free(&s);
   return rc;
@@ -146,7 +187,7 @@ static int run(const cli_command *cmd, int argc, char **argv) {
 
 const cli_command cmd_run = {
     .name = "run",
-    .synopsis = "MODEL --input FILE [--input FILE ...] --output-dir DIR [--threads N]",
+    .synopsis = "MODEL --input FILE ... [--output-dir DIR] [--dump-tensors DIR] [--threads N]",
     .summary = "run a model once on .npy inputs and save its outputs as .npy",
     .description =
         "Each --input is a NumPy .npy file (format 1.0-3.0, little-endian, C order) for the\n"
@@ -155,7 +196,11 @@ const cli_command cmd_run = {
         "the model's is resized when the model's shape signature allows it (dimensions of\n"
         "-1). Outputs are written as DIR/output_0.npy, output_1.npy, ... with their type and\n"
         "their shape after the run; string outputs as dtype 'S' as wide as their longest\n"
-        "string.\n",
+        "string. --dump-tensors (which may replace --output-dir) keeps every tensor's\n"
+        "values: the ops run unfused and no two tensors share memory (slower, more\n"
+        "memory). Each tensor of subgraph 0 that holds values after the run is written as\n"
+        "DIR/tensor_<index>.npy, and DIR/tensors.txt lists every tensor, one per line,\n"
+        "tab-separated: index, file (or why none), type, shape, quoted name.\n",
     .options = k_options,
     .run = run,
 };

@@ -20,10 +20,11 @@ extern const cli_command cmd_label;
 /* Loads a model; on failure prints "tfl CMD: PATH: why" and returns NULL. */
 tfl_model *tool_load_model(const cli_command *cmd, const char *path);
 
-/* Creates an interpreter with `threads` worker threads; returns an exit code (the failure
- * already reported). path names the model in messages. */
+/* Creates an interpreter with `threads` worker threads (and, with `preserve`, every tensor
+ * kept after invoke); returns an exit code (the failure already reported). path names the
+ * model in messages. */
 int tool_create_interpreter(const cli_command *cmd, const char *path, const tfl_model *model,
-                            int threads, tfl_interpreter **out);
+                            int threads, int preserve, tfl_interpreter **out);
 
 /* Allocates the interpreter's tensors; returns an exit code. */
 int tool_allocate(const cli_command *cmd, tfl_interpreter *interp);

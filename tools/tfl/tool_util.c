@@ -21,11 +21,12 @@ tfl_model *tool_load_model(const cli_command *cmd, const char *path) {
 }
 
 int tool_create_interpreter(const cli_command *cmd, const char *path, const tfl_model *model,
-                            int threads, tfl_interpreter **out) {
+                            int threads, int preserve, tfl_interpreter **out) {
   *out = NULL;
   tfl_options *options = tfl_options_create();
   if (!options) return cli_fail(cmd, "out of memory");
   tfl_status st = tfl_options_set_threads(options, threads);
+  if (st == TFL_OK) st = tfl_options_set_preserve_all_tensors(options, preserve);
   char err[1024] = "";
   if (st == TFL_OK) st = tfl_interpreter_create(model, options, out, err, sizeof err);
   tfl_options_free(options);
