@@ -1,6 +1,6 @@
 #include "kernels/blockwise.h"
 
-#include <math.h>
+#include "kernels/half.h"
 
 /* Blocks of at most this many values have exact partial sums (see blockwise.h). */
 #define EXACT_BLOCK 16384
@@ -82,20 +82,6 @@ tfl_status tfl_blockwise_fc_prepare(tfl_context *ctx, const tfl_node *node,
   return TFL_OK;
 }
 
-/* IEEE binary16 to float (exact: every half is a float). */
-static float half_to_float(uint16_t h) {
-  const int exponent = (h >> 10) & 0x1f;
-  const int mantissa = h & 0x3ff;
-  float magnitude;
-  if (exponent == 0x1f)
-    magnitude = mantissa ? NAN : INFINITY;
-  else if (exponent == 0)
-    magnitude = ldexpf((float)mantissa, -24);
-  else
-    magnitude = ldexpf((float)(mantissa | 0x400), exponent - 25);
-  return (h & 0x8000) ? -magnitude : magnitude;
-}
-
 /* Element i of packed int4 data, sign-extended. */
 static int32_t int4_at(const uint8_t *w, size_t i) {
   const unsigned nibble = (i & 1) ? w[i >> 1] >> 4 : w[i >> 1] & 0xfu;
@@ -126,7 +112,7 @@ static float unit_output(const tfl_blockwise_fc *bw, const int8_t *q, const tfl_
     const size_t offset = j * bw->block_size;
     const int32_t dot =
         block_dot(q + offset, weights, u * bw->in_features + offset, bw->block_size, &wsum);
-    const float s = half_to_float(scales[u * blocks + j]);
+    const float s = tfl_half_to_float(scales[u * blocks + j]);
     out += (float)dot * s;
     wsum_scaled += s * (float)wsum;
   }
