@@ -24,12 +24,18 @@
  *   multiplied by the rhs scale (per-tensor rhs); then per element
  *   total = int32 sum(q * rhs); total = (int32)((float)total - (float)row_sum * zero_point)
  *   with row_sum the sum of the rhs column; out = scale * total, where a per-channel rhs
- *   (one scale per output column) multiplies the row scale by its column's scale. */
+ *   (one scale per output column) multiplies the row scale by its column's scale.
+ *
+ * Float products have a fast path above TFL_CPU=scalar: the packed GEMM of gemm.h (FMA, so
+ * within float tolerance of the reference, not bit for bit). It packs the rhs as stored
+ * (no transposition): a constant one once in prepare, another at every invoke into scratch. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/broadcast.h"
 #include "kernels/families.h"
+#include "kernels/gemm.h"
 #include "kernels/hybrid.h"
 #include "kernels/permute.h"
 #include "kernels/quant.h"
@@ -69,10 +75,15 @@ typedef struct bmm_data {
   void *block;
   const void *rhs_rows;
   const int32_t *row_sums;
+  /* float fast path: one packed weights per rhs matrix, from prepare when the rhs is
+   * constant (in `block`), else packed into scratch at every invoke */
+  int fast;
+  tfl_gemm_weights *packed;
+  size_t packed_bytes; /* per matrix */
   /* One scratch buffer holding, at these byte offsets, the parts in use: the transposed lhs,
    * the transposed rhs, the quantized lhs, its row parameters, the row sums. */
   int scratch;
-  size_t at_lhs, at_rhs, at_q, at_rows, at_sums;
+  size_t at_lhs, at_rhs, at_q, at_rows, at_sums, at_weights, at_packed;
 } bmm_data;
 
 /* ---- eval --------------------------------------------------------------------------- */
@@ -212,6 +223,35 @@ static void bmm_row_sums(const int8_t *rows, size_t n, int32_t depth, int32_t *s
 
 static void *bmm_part(unsigned char *scratch, size_t at) { return scratch + at; }
 
+/* Packs rhs matrix i as stored ([K][C], or [C][K] with adj_y) into weights[i], its panels at
+ * buffer + i * packed_bytes. */
+static void bmm_pack(const bmm_data *d, tfl_cpu_level level, const float *rhs,
+                     tfl_gemm_weights *weights, unsigned char *buffer) {
+  const size_t mat = (size_t)d->depth * (size_t)d->cols;
+  for (int32_t i = 0; i < d->rhs_mats; i++)
+    tfl_gemm_pack_into(&weights[i], level, (float *)(void *)(buffer + (size_t)i * d->packed_bytes),
+                       rhs + (size_t)i * mat, d->cols, d->depth, !d->adj_y);
+}
+
+/* Every product on the packed GEMM, the batch broadcast as in bmm_products. No clamp:
+ * BATCH_MATMUL has no activation (infinities and NaNs pass). */
+static void bmm_products_fast(tfl_context *ctx, const bmm_data *d, const float *lhs,
+                              const tfl_gemm_weights *weights, float *out) {
+  const tfl_bcast *p = &d->batch;
+  const size_t A = (size_t)d->rows, K = (size_t)d->depth, C = (size_t)d->cols;
+  for (size_t oi = 0; oi < p->count; oi++) {
+    size_t rest = oi, li = 0, ri = 0;
+    for (int i = p->ndim - 1; i >= 0; i--) {
+      const size_t idx = rest % p->dims[i];
+      rest /= p->dims[i];
+      li += idx * p->a_stride[i];
+      ri += idx * p->b_stride[i];
+    }
+    tfl_gemm_matrix(ctx, &weights[ri], lhs + li * A * K, K, d->rows, out + oi * A * C, C,
+                    -INFINITY, INFINITY);
+  }
+}
+
 static tfl_status bmm_eval(tfl_context *ctx, tfl_node *node) {
   const bmm_data *d = node->user_data;
   const tfl_tensor *lhs = tfl_node_input(ctx, node, 0);
@@ -224,6 +264,16 @@ static tfl_status bmm_eval(tfl_context *ctx, tfl_node *node) {
     void *t = bmm_part(scratch, d->at_lhs);
     bmm_transpose(lhs->data, t, d->lhs_mats, d->depth, d->rows, tfl_type_size(lhs->type));
     r.lhs = t;
+  }
+  if (d->fast) {
+    const tfl_gemm_weights *weights = d->packed;
+    if (!weights) {
+      tfl_gemm_weights *w = bmm_part(scratch, d->at_weights);
+      bmm_pack(d, tfl_context_cpu(ctx), rhs->data, w, bmm_part(scratch, d->at_packed));
+      weights = w;
+    }
+    bmm_products_fast(ctx, d, r.lhs, weights, r.out);
+    return TFL_OK;
   }
   if (d->rhs_rows) {
     r.rhs = d->rhs_rows;
@@ -380,9 +430,20 @@ static tfl_status bmm_hybrid_prepare(tfl_context *ctx, const tfl_node *node, con
 /* A constant rhs: its rows and row sums, computed once into d->block. */
 static tfl_status bmm_prepare_constant_rhs(tfl_context *ctx, const tfl_node *node,
                                            const tfl_tensor *rhs, bmm_data *d) {
+  if (!tfl_tensor_is_constant(rhs)) return TFL_OK;
+  if (d->fast) {
+    const size_t weights_bytes = (size_t)d->rhs_mats * sizeof(tfl_gemm_weights);
+    const size_t at = (weights_bytes + 63) & ~(size_t)63;
+    unsigned char *block = aligned_alloc(64, at + (size_t)d->rhs_mats * d->packed_bytes);
+    if (!block) return tfl_context_fail(ctx, node, TFL_OUT_OF_MEMORY, "out of memory");
+    d->block = block;
+    d->packed = (tfl_gemm_weights *)(void *)block;
+    bmm_pack(d, tfl_context_cpu(ctx), rhs->data, d->packed, block + at);
+    return TFL_OK;
+  }
   const int need_rows = !d->adj_y;
   const int need_sums = d->kind == BMM_HYBRID && d->asymmetric;
-  if (!tfl_tensor_is_constant(rhs) || (!need_rows && !need_sums)) return TFL_OK;
+  if (!need_rows && !need_sums) return TFL_OK;
   const size_t n_rows = (size_t)d->rhs_mats * (size_t)d->cols;
   const size_t sums_bytes = need_sums ? n_rows * sizeof(int32_t) : 0;
   const size_t bytes = sums_bytes + (need_rows ? rhs->bytes : 0);
@@ -402,9 +463,10 @@ static tfl_status bmm_prepare_constant_rhs(tfl_context *ctx, const tfl_node *nod
   return TFL_OK;
 }
 
-/* Appends a part of `bytes` to the scratch layout, 8-byte aligned. */
+/* Appends a part of `bytes` to the scratch layout, 64-byte aligned (the scratch is: packed
+ * panels want whole cache lines). */
 static size_t bmm_layout(size_t *total, size_t bytes) {
-  const size_t at = (*total + 7) & ~(size_t)7;
+  const size_t at = (*total + 63) & ~(size_t)63;
   *total = at + bytes;
   return at;
 }
@@ -413,7 +475,11 @@ static tfl_status bmm_request_scratch(tfl_context *ctx, tfl_node *node, const tf
                                       const tfl_tensor *rhs, bmm_data *d) {
   size_t total = 0;
   if (d->adj_x) d->at_lhs = bmm_layout(&total, lhs->bytes);
-  if (!d->adj_y && !d->rhs_rows) d->at_rhs = bmm_layout(&total, rhs->bytes);
+  if (d->fast && !d->packed) {
+    d->at_weights = bmm_layout(&total, (size_t)d->rhs_mats * sizeof(tfl_gemm_weights));
+    d->at_packed = bmm_layout(&total, (size_t)d->rhs_mats * d->packed_bytes);
+  }
+  if (!d->fast && !d->adj_y && !d->rhs_rows) d->at_rhs = bmm_layout(&total, rhs->bytes);
   if (d->kind == BMM_HYBRID) {
     const size_t n_rows = (size_t)d->lhs_mats * (size_t)d->rows;
     d->at_q = bmm_layout(&total, tfl_tensor_count(lhs));
@@ -450,6 +516,12 @@ static tfl_status bmm_prepare(tfl_context *ctx, tfl_node *node) {
   if (st == TFL_OK && d->kind != BMM_FLOAT && d->kind != BMM_HYBRID && d->kind != BMM_INT8_RAW)
     st = bmm_quant_prepare(ctx, node, lhs, rhs, out, d);
   if (st == TFL_OK) st = tfl_context_resize(ctx, out, ndim, dims);
+  /* Panels are TFL_GEMM_NR columns wide: fewer columns would multiply the rhs's memory. */
+  if (st == TFL_OK && d->kind == BMM_FLOAT && tfl_context_cpu(ctx) != TFL_CPU_SCALAR &&
+      d->cols >= TFL_GEMM_NR / 2) {
+    d->fast = 1;
+    d->packed_bytes = tfl_gemm_packed_bytes(d->cols, d->depth);
+  }
   if (st == TFL_OK) st = bmm_prepare_constant_rhs(ctx, node, rhs, d);
   if (st == TFL_OK) st = bmm_request_scratch(ctx, node, lhs, rhs, d);
   return st;

@@ -41,25 +41,39 @@ void tfl_gemm_weights_free(tfl_gemm_weights *pw) {
   memset(pw, 0, sizeof(*pw));
 }
 
-tfl_status tfl_gemm_pack(tfl_gemm_weights *pw, tfl_cpu_level level, const float *w,
-                         const float *bias, int32_t n, int32_t k) {
-  tfl_gemm_weights_free(pw);
+size_t tfl_gemm_packed_bytes(int32_t n, int32_t k) {
+  const size_t panels = (size_t)div_up(n, TFL_GEMM_NR);
+  const size_t bytes = panels * ((size_t)k + 1) * TFL_GEMM_NR * sizeof(float);
+  /* whole cache lines, and never 0 */
+  return bytes ? (bytes + 63) & ~(size_t)63 : 64;
+}
+
+/* Panel columns [col, col + nr) from k-major w ([k][n]): k rows of nr contiguous floats. */
+static void pack_k_major(float *dst, const float *w, int32_t n, int32_t k, int32_t col, int nr) {
+  for (int32_t q = 0; q < k; q++)
+    memcpy(dst + (size_t)q * TFL_GEMM_NR, w + (size_t)q * (size_t)n + col,
+           (size_t)nr * sizeof(float));
+}
+
+void tfl_gemm_pack_into(tfl_gemm_weights *pw, tfl_cpu_level level, float *buffer,
+                        const float *w, int32_t n, int32_t k, int k_major) {
   const size_t panels = (size_t)div_up(n, TFL_GEMM_NR);
   const size_t panel_floats = (size_t)k * TFL_GEMM_NR;
-  /* 64-byte alignment keeps every panel row of 16 floats in one cache line. */
-  const size_t bytes = (panels * panel_floats + panels * TFL_GEMM_NR) * sizeof(float);
-  float *p = aligned_alloc(64, bytes ? (bytes + 63) & ~(size_t)63 : 64);
-  if (!p) return TFL_OUT_OF_MEMORY;
-  memset(p, 0, bytes);
-  for (int32_t col = 0; col < n; col++) {
-    float *dst = p + (size_t)(col / TFL_GEMM_NR) * panel_floats + col % TFL_GEMM_NR;
-    const float *src = w + (size_t)col * (size_t)k;
-    for (int32_t q = 0; q < k; q++) dst[(size_t)q * TFL_GEMM_NR] = src[q];
+  memset(buffer, 0, tfl_gemm_packed_bytes(n, k));
+  for (int32_t col = 0; col < n; col += TFL_GEMM_NR) {
+    float *dst = buffer + (size_t)(col / TFL_GEMM_NR) * panel_floats;
+    const int nr = n - col < TFL_GEMM_NR ? (int)(n - col) : TFL_GEMM_NR;
+    if (k_major) {
+      pack_k_major(dst, w, n, k, col, nr);
+      continue;
+    }
+    for (int j = 0; j < nr; j++) {
+      const float *src = w + (size_t)(col + j) * (size_t)k;
+      for (int32_t q = 0; q < k; q++) dst[(size_t)q * TFL_GEMM_NR + j] = src[q];
+    }
   }
-  float *packed_bias = p + panels * panel_floats;
-  if (bias) memcpy(packed_bias, bias, (size_t)n * sizeof(float));
-  pw->panels = p;
-  pw->bias = packed_bias;
+  pw->panels = buffer;
+  pw->bias = buffer + panels * panel_floats;
   pw->n = n;
   pw->k = k;
   pw->ukernel = pick_ukernel(level);
@@ -68,6 +82,17 @@ tfl_status tfl_gemm_pack(tfl_gemm_weights *pw, tfl_cpu_level level, const float 
 #if TFL_HAVE_X86_KERNELS
   if (tfl_simd_avx2(level)) pw->gemv = tfl_gemm_gemv_avx2;
 #endif
+}
+
+tfl_status tfl_gemm_pack(tfl_gemm_weights *pw, tfl_cpu_level level, const float *w,
+                         const float *bias, int32_t n, int32_t k) {
+  tfl_gemm_weights_free(pw);
+  /* 64-byte alignment keeps every panel row of 16 floats in one cache line. */
+  float *p = aligned_alloc(64, tfl_gemm_packed_bytes(n, k));
+  if (!p) return TFL_OUT_OF_MEMORY;
+  tfl_gemm_pack_into(pw, level, p, w, n, k, 0);
+  float *packed_bias = p + (size_t)div_up(n, TFL_GEMM_NR) * (size_t)k * TFL_GEMM_NR;
+  if (bias) memcpy(packed_bias, bias, (size_t)n * sizeof(float));
   return TFL_OK;
 }
 

@@ -71,6 +71,15 @@ tfl_status tfl_gemm_pack(tfl_gemm_weights *pw, tfl_cpu_level level, const float 
                          const float *bias, int32_t n, int32_t k);
 void tfl_gemm_weights_free(tfl_gemm_weights *pw);
 
+/* Bytes of the panels and (zero) biases of an [n][k] product, for tfl_gemm_pack_into. */
+size_t tfl_gemm_packed_bytes(int32_t n, int32_t k);
+/* Packs w without bias into `buffer` (tfl_gemm_packed_bytes, 64-byte aligned, the caller's:
+ * never pass such weights to tfl_gemm_weights_free). w is [n][k] rows, or with k_major
+ * [k][n] (a matrix product's right operand as stored). Allocates nothing, so that eval can
+ * pack an operand that changes at every invoke. */
+void tfl_gemm_pack_into(tfl_gemm_weights *pw, tfl_cpu_level level, float *buffer,
+                        const float *w, int32_t n, int32_t k, int k_major);
+
 /* Fills ptrs[t * TFL_GEMM_MR + i] for rows row + i, i < mr, and every piece t. The pointers
  * may point into `scratch`, the calling thread's tfl_gemm_problem.scratch_floats floats,
  * which stay untouched until the next call on the same thread. */

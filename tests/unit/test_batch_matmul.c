@@ -23,6 +23,8 @@ typedef struct bm_case {
   int32_t ld[6], rd[6]; /* shapes as stored (adj applied) */
   int adj_x, adj_y, asymmetric;
   int rhs_const;
+  int threads;
+  int special; /* float: some lhs values are infinite or NaN */
 } bm_case;
 
 static size_t count_of(int n, const int32_t *d) {
@@ -109,7 +111,9 @@ static tfl_status run(const bm_case *c, const ot_spec *lhs, const ot_spec *rhs, 
   mb_field f[] = {MB_BYTE(0, c->adj_x), MB_BYTE(1, c->adj_y), MB_BYTE(2, c->asymmetric),
                   MB_FIELDS_END};
   ot_spec in[2] = {*lhs, *rhs};
-  return ot_run(TFL_OP_BATCH_MATMUL, 1, in, 2, out, 1, TFL_OPTS_BATCH_MATMUL, f, r);
+  const ot_op op = {.builtin_code = TFL_OP_BATCH_MATMUL, .version = 1,
+                    .options_type = TFL_OPTS_BATCH_MATMUL, .options = f, .threads = c->threads};
+  return ot_run_op(&op, in, 2, out, 1, r);
 }
 
 static void check_shape(const ot_result *r, const bm_shape *s) {
@@ -144,6 +148,8 @@ static void check_float_case(const bm_case *c) {
   double *dl = malloc(nl * 8 + 8), *dr = malloc(nr * 8 + 8), *want = malloc(no * 8 + 8);
   for (size_t i = 0; i < nl; i++) dl[i] = l[i] = frand();
   for (size_t i = 0; i < nr; i++) dr[i] = rv[i] = frand();
+  static const float specials[3] = {INFINITY, -INFINITY, NAN};
+  for (size_t i = 0; c->special && i < nl; i += 97) dl[i] = l[i] = specials[(i / 97) % 3];
   naive(c, &s, dl, dr, want);
   ot_spec lhs = OT_F32(c->lr, c->ld, l), rhs = OT_F32(c->rr, c->rd, rv), out = OT_OUT(TFL_FLOAT32);
   rhs.constant = c->rhs_const;
@@ -152,8 +158,14 @@ static void check_float_case(const bm_case *c) {
   CHECK(st == TFL_OK);
   if (st == TFL_OK) {
     check_shape(&r, &s);
-    for (size_t i = 0; i < no; i++)
-      CHECK_NEAR(ot_f32(&r, 0)[i], want[i], 1e-5 * (1 + fabs(want[i])));
+    for (size_t i = 0; i < no; i++) {
+      const float got = ot_f32(&r, 0)[i];
+      if (isnan(want[i]) || isinf(want[i])) {
+        CHECK(isnan(want[i]) ? isnan(got) : got == (float)want[i]);
+        continue;
+      }
+      CHECK_NEAR(got, want[i], 1e-5 * (1 + fabs(want[i])));
+    }
   } else {
     printf("    %s\n", r.error);
   }
@@ -192,6 +204,24 @@ TEST(float_broadcasting_and_ranks) {
       {.lr = 3, .rr = 3, .ld = {2, 6, 1}, .rd = {2, 1, 3}, .rhs_const = 1},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) check_float_case(&cases[i]);
+}
+
+/* Products over several row tiles and column panels of the packed GEMM (above TFL_CPU=
+ * scalar), with tails, every adj combination, constant and not, one and two threads;
+ * infinities and NaNs pass through (no clamp). */
+TEST(float_large_products) {
+  for (int ax = 0; ax < 2; ax++)
+    for (int ay = 0; ay < 2; ay++)
+      for (int rc = 0; rc < 2; rc++)
+        for (int threads = 1; threads <= 2; threads++) {
+          const int32_t A = 37, K = 70, C = 45;
+          bm_case c = {.lr = 3, .rr = 2, .adj_x = ax, .adj_y = ay, .rhs_const = rc,
+                       .threads = threads, .special = threads == 2};
+          const int32_t l[3] = {3, ax ? K : A, ax ? A : K}, rr[2] = {ay ? C : K, ay ? K : C};
+          memcpy(c.ld, l, sizeof(l));
+          memcpy(c.rd, rr, sizeof(rr));
+          check_float_case(&c);
+        }
 }
 
 /* A non-constant rhs is transposed at every invoke: two runs with different data. */
@@ -562,6 +592,7 @@ int main(void) {
   RUN(float_adjoints);
   RUN(float_broadcasting_and_ranks);
   RUN(float_runs_twice);
+  RUN(float_large_products);
   RUN(zero_sized);
   RUN(int8_with_zero_points);
   RUN(int8_to_int32_is_raw);
