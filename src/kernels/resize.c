@@ -124,8 +124,11 @@ typedef struct bilinear_tap {
 static bilinear_tap bilinear_tap_at(int32_t i, float scale, int half_pixel, int32_t in_size) {
   const float src = half_pixel ? ((float)i + 0.5f) * scale - 0.5f : (float)i * scale;
   bilinear_tap t;
-  t.lo = clamp_index((int32_t)floorf(src), in_size);
-  t.hi = clamp_index((int32_t)ceilf(src), in_size);
+  /* src > -1 (it is at least -0.5), so truncation is floor wherever clamping keeps the
+   * result, and floor plus "has a fraction" is ceil: no libm calls per pixel. */
+  const int32_t whole = (int32_t)src;
+  t.lo = clamp_index(whole, in_size);
+  t.hi = clamp_index(whole + ((float)whole < src), in_size);
   t.frac = src - (float)t.lo;
   return t;
 }
@@ -141,36 +144,51 @@ static void bilinear_corners(const resize_geom *g, size_t image, int32_t y_lo, i
   at[3] = image + (size_t)y_hi * row + (size_t)x_hi * depth;
 }
 
-typedef enum { STORE_F32, STORE_U8 } bilinear_store;
+/* One output pixel's channels from its four neighbours' (top-left, top-right, bottom-left,
+ * bottom-right), weighted as the reference sums them (left to right). */
+static void bilinear_pixel_f32(const float *restrict p0, const float *restrict p1,
+                               const float *restrict p2, const float *restrict p3,
+                               const float w[4], int32_t depth, float *restrict out) {
+  const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+  for (int32_t c = 0; c < depth; c++) out[c] = p0[c] * w0 + p1[c] * w1 + p2[c] * w2 + p3[c] * w3;
+}
 
+/* The same for uint8, rounded half up. */
+static void bilinear_pixel_u8(const uint8_t *restrict p0, const uint8_t *restrict p1,
+                              const uint8_t *restrict p2, const uint8_t *restrict p3,
+                              const float w[4], int32_t depth, uint8_t *restrict out) {
+  const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+  for (int32_t c = 0; c < depth; c++)
+    out[c] = (uint8_t)((float)p0[c] * w0 + (float)p1[c] * w1 + (float)p2[c] * w2 +
+                       (float)p3[c] * w3 + 0.5f);
+}
+
+/* Float weights for float32 or uint8 data (elem: its size): each pixel's channels go
+ * through a per-type loop over contiguous channels, which the compiler vectorizes. */
 static void bilinear_float_weights(const resize_geom *g, int align, int half_pixel,
-                                   const void *in, void *out, bilinear_store store) {
+                                   const void *in, void *out, size_t elem) {
   const float sy = resize_scale(g->in_h, g->out_h, align);
   const float sx = resize_scale(g->in_w, g->out_w, align);
-  const size_t row = (size_t)g->in_w * (size_t)g->depth;
-  size_t o = 0;
+  const size_t row = (size_t)g->in_w * (size_t)g->depth, depth = (size_t)g->depth;
+  const unsigned char *src = in;
+  unsigned char *dst = out;
   for (int32_t b = 0; b < g->batches; b++) {
     const size_t image = (size_t)b * (size_t)g->in_h * row;
     for (int32_t y = 0; y < g->out_h; y++) {
       const bilinear_tap ty = bilinear_tap_at(y, sy, half_pixel, g->in_h);
-      for (int32_t x = 0; x < g->out_w; x++) {
+      for (int32_t x = 0; x < g->out_w; x++, dst += depth * elem) {
         const bilinear_tap tx = bilinear_tap_at(x, sx, half_pixel, g->in_w);
         size_t at[4];
         bilinear_corners(g, image, ty.lo, ty.hi, tx.lo, tx.hi, at);
         const float w[4] = {(1 - ty.frac) * (1 - tx.frac), (1 - ty.frac) * tx.frac,
                             ty.frac * (1 - tx.frac), ty.frac * tx.frac};
-        for (int32_t c = 0; c < g->depth; c++, o++) {
-          if (store == STORE_F32) {
-            const float *p = (const float *)in + c;
-            ((float *)out)[o] = p[at[0]] * w[0] + p[at[1]] * w[1] + p[at[2]] * w[2] +
-                                p[at[3]] * w[3];
-          } else {
-            const uint8_t *p = (const uint8_t *)in + c;
-            ((uint8_t *)out)[o] = (uint8_t)((float)p[at[0]] * w[0] + (float)p[at[1]] * w[1] +
-                                            (float)p[at[2]] * w[2] + (float)p[at[3]] * w[3] +
-                                            0.5f);
-          }
-        }
+        if (elem == sizeof(float))
+          bilinear_pixel_f32((const float *)in + at[0], (const float *)in + at[1],
+                             (const float *)in + at[2], (const float *)in + at[3], w,
+                             g->depth, (float *)(void *)dst);
+        else
+          bilinear_pixel_u8(src + at[0], src + at[1], src + at[2], src + at[3], w, g->depth,
+                            dst);
       }
     }
   }
@@ -308,10 +326,10 @@ static tfl_status bilinear_eval(tfl_context *ctx, tfl_node *node) {
       if (!align && !half && g.out_h == 2 * g.in_h && g.out_w == 2 * g.in_w)
         bilinear_2x_f32(&g, in->data, out->data);
       else
-        bilinear_float_weights(&g, align, half, in->data, out->data, STORE_F32);
+        bilinear_float_weights(&g, align, half, in->data, out->data, sizeof(float));
       break;
     case TFL_UINT8:
-      bilinear_float_weights(&g, align, half, in->data, out->data, STORE_U8);
+      bilinear_float_weights(&g, align, half, in->data, out->data, sizeof(uint8_t));
       break;
     default:
       bilinear_integer(&g, align, half, in->data, out->data, in->type);
