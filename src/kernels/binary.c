@@ -451,6 +451,7 @@ static void use_qadd_fast(binary_params *p, int is_sub, tfl_bcast_fn *fn) {
   f->left_shift = q->left_shift;
   f->act_min = q->act_min;
   f->act_max = q->act_max;
+  tfl_qadd_plan(f);
   *fn = qadd_fast;
 }
 

@@ -11,13 +11,15 @@
  * The quantized paths (uint8, int8, int16; AVERAGE and MAX only, as in TFLite) work on the
  * codes directly, without rescaling (TFLite expects equal input and output quantization):
  * the average is the int32 sum divided by the tap count, rounded half away from zero, and
- * both clamp to the fused activation's quantized range. */
+ * both clamp to the fused activation's quantized range. The int8/uint8 AVERAGE and MAX take
+ * the vector kernels of qpool.h where the CPU has them. */
 #include <float.h>
 #include <math.h>
 #include <stddef.h>
 
 #include "kernels/families.h"
 #include "kernels/pool_fast.h"
+#include "kernels/qpool.h"
 #include "kernels/quant.h"
 #include "kernels/type_sets.h"
 #include "kernels/window.h"
@@ -54,6 +56,8 @@ typedef struct pool_data {
   int work;                 /* quantized path: scratch int32 accumulators and one tap */
   int use_fast;             /* float MAX and AVERAGE: the kernel of pool_fast.h runs instead */
   tfl_pool_fast fast;
+  int use_qfast;            /* 8-bit MAX and AVERAGE: the kernel of qpool.h runs instead */
+  tfl_qpool qfast;
 } pool_data;
 
 static void add_sum(float *acc, const float *in, int32_t channels) {
@@ -152,6 +156,9 @@ static tfl_status pool_prepare(tfl_context *ctx, tfl_node *node) {
   d->use_fast = !d->quantized && node->builtin_code != TFL_OP_L2_POOL_2D &&
                 tfl_pool_fast_setup(&d->fast, tfl_context_cpu(ctx), kind, &d->win, d->batches,
                                     d->channels, d->act_lo, d->act_hi);
+  d->use_qfast = d->quantized && tfl_qpool_setup(&d->qfast, tfl_context_cpu(ctx),
+                                                 kind == TFL_POOL_MAX, input->type, &d->win,
+                                                 d->batches, d->channels, d->act_min, d->act_max);
   int32_t dims[4] = {d->batches, d->win.h.out, d->win.w.out, d->channels};
   return tfl_context_resize(ctx, output, 4, dims);
 }
@@ -172,15 +179,6 @@ static void pool_pixel_float(const pool_data *d, int32_t oy, int32_t ox, const f
   const int32_t count = (ky1 - ky0) * (kx1 - kx0);
   for (int32_t c = 0; c < d->channels; c++)
     out[c] = tfl_window_clamp(r->finish(out[c], count), d->act_lo, d->act_hi);
-}
-
-/* sum / count rounded half away from zero in TFLite's arithmetic: unsigned for uint8, int32
- * otherwise (wrapping where TFLite's would overflow). */
-static int32_t pool_rounded_mean(tfl_type type, int32_t sum, int32_t count) {
-  const uint32_t half = (uint32_t)(count / 2);
-  if (type == TFL_UINT8) return (int32_t)(((uint32_t)sum + half) / (uint32_t)count);
-  const int32_t biased = (int32_t)(sum > 0 ? (uint32_t)sum + half : (uint32_t)sum - half);
-  return biased / count;
 }
 
 /* All channels of the output pixel (oy, ox) of image `in` (codes of `type`), written from
@@ -209,7 +207,7 @@ static void pool_pixel_quantized(const pool_data *d, int32_t oy, int32_t ox, tfl
   }
   const int32_t count = (ky1 - ky0) * (kx1 - kx0);
   for (int32_t c = 0; c < d->channels; c++) {
-    int32_t v = is_max ? acc[c] : pool_rounded_mean(type, acc[c], count);
+    int32_t v = is_max ? acc[c] : tfl_qpool_rounded_mean(type, acc[c], count);
     v = v < d->act_min ? d->act_min : v > d->act_max ? d->act_max : v;
     tfl_window_store(type, output, out + (size_t)c, v);
   }
@@ -232,6 +230,11 @@ static void pool_eval_quantized(tfl_context *ctx, const tfl_node *node, const po
 
 static tfl_status pool_eval(tfl_context *ctx, tfl_node *node) {
   const pool_data *d = node->user_data;
+  if (d->use_qfast) {
+    tfl_qpool_eval(ctx, &d->qfast, tfl_node_input(ctx, node, 0)->data,
+                   tfl_node_output(ctx, node, 0)->data);
+    return TFL_OK;
+  }
   if (d->quantized) {
     pool_eval_quantized(ctx, node, d, tfl_node_input(ctx, node, 0),
                         tfl_node_output(ctx, node, 0));

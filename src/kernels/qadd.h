@@ -5,7 +5,17 @@
  *   out = clamp(MultiplyByQuantizedMultiplier(a +- b, out_multiplier, out_shift) + out_offset,
  *               act_min, act_max)
  * with TFLite's default double rounding (quant.h) in every multiplication. Values stay far
- * from int32 overflow: |x + offset| <= 255 and left_shift <= 20, so a and b are below 2^28. */
+ * from int32 overflow: |x + offset| <= 255 and left_shift <= 20, so a and b are below 2^28.
+ *
+ * The float form (tfl_qadd_plan). Written out, the three roundings give
+ *   out - out_offset = floor(s k + d),  s = a +- b,  k = out_multiplier 2^(-31 - right_out),
+ * d = 1/2 +- 2^(-right_out - 1) (1/2 when right_out is 0), and |a - A| <= 1 for the unrounded
+ * A = (x + in1_offset) in1_multiplier 2^(left_shift - 31 - right_1) (the same for b). So
+ *   w = x c1 + y c2 + g   (c1 = A's slope times k, c2 = +-B's, g the offsets' terms)
+ * evaluated in float with two FMAs lies within a bound e of (floor's argument) - 1/2 +
+ * out_offset, e covering the float roundings, 2k for a and b and 2^(-right_out - 1) for d.
+ * Where w is farther than e from every half-integer, rounding w to the nearest integer gives
+ * the exact output; the few lanes nearer (a fraction of about 2e) take the exact formula. */
 #ifndef TFL_KERNELS_QADD_H
 #define TFL_KERNELS_QADD_H
 
@@ -30,11 +40,26 @@ struct tfl_qadd {
   int left_shift;                      /* 0 to 20 */
   int32_t act_min, act_max;
   tfl_qadd_run_fn run;
+  /* The float form (set by tfl_qadd_plan): w = x c1 + y c2 + g, exact where |w - round(w)|
+   * stays below `limit` (1/2 - e). */
+  int use_float;
+  float c1, c2, g, limit;
 };
 
 /* Whether a vector kernel exists for `type` at `level` (never at TFL_CPU_SCALAR); when it
  * does, sets q->run. The caller fills the other fields. */
 int tfl_qadd_setup(tfl_qadd *q, tfl_cpu_level level, tfl_type type);
+
+/* Precomputes the float form once the caller filled the fields; leaves use_float 0 where
+ * its bound is too loose to pay (or a multiplier is above 1). */
+void tfl_qadd_plan(tfl_qadd *q);
+
+/* The float form's pieces both vector kernels use: g with a fixed operand's term added
+ * (rounded as the first FMA rounds it), for runs where one operand has step 0 (a_step says
+ * which); and the exact outputs of the elements j < 32 whose bit j is set in `lanes`. */
+float tfl_qadd_fixed_g(const tfl_qadd *q, const void *a, int a_step, const void *b);
+void tfl_qadd_fix_lanes(const tfl_qadd *q, uint32_t lanes, const void *a, int a_step,
+                        const void *b, int b_step, void *out);
 
 /* The portable kernel (also the reference the vector ones are tested against), and one
  * element of it. */

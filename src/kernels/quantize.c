@@ -10,40 +10,18 @@
  * - integer to integer (uint8/int8 to uint8/int8/int16, int16 to int8/int16/int32, int32 to
  *   int8/int16): requantization q' = zp_out + (q - zp_in) * in_scale / out_scale with the
  *   fixed-point multiplier of in_scale / out_scale, clamped. int16 to int16 needs zero
- *   points 0. */
+ *   points 0. 8-bit to 8-bit looks every code up in a table made at prepare; where that table
+ *   only adds a constant to the codes (equal scales) the codes are shifted in a loop the
+ *   compiler vectorizes. */
 #include <stdint.h>
 #include <string.h>
 
 #include "kernels/families.h"
+#include "kernels/half.h"
 #include "kernels/quant.h"
 #include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
-
-/* IEEE 754 binary16 to binary32; every half value is exactly representable. */
-static float half_to_float(uint16_t h) {
-  const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0x1f) { /* infinity, or NaN with its payload */
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else if (exp != 0) { /* normal: rebias the exponent from 15 to 127 */
-    bits = sign | ((exp + 112u) << 23) | (mant << 13);
-  } else if (mant == 0) { /* signed zero */
-    bits = sign;
-  } else { /* subnormal mant * 2^-24: normalize into a float exponent */
-    exp = 113;
-    while (!(mant & 0x400u)) {
-      mant <<= 1;
-      exp--;
-    }
-    bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
-  }
-  float f;
-  memcpy(&f, &bits, sizeof(f));
-  return f;
-}
 
 typedef struct dequantize_data {
   size_t outer, channels, inner; /* per-channel layout around the quantized axis */
@@ -132,7 +110,7 @@ static tfl_status dequantize_eval(tfl_context *ctx, tfl_node *node) {
   if (in->type == TFL_FLOAT16) {
     const uint16_t *h = in->data;
     const size_t n = tfl_tensor_count(in);
-    for (size_t i = 0; i < n; i++) out[i] = half_to_float(h[i]);
+    for (size_t i = 0; i < n; i++) out[i] = tfl_half_to_float(h[i]);
   } else if (in->quant.count == 1) {
     dequantize_per_tensor(in, out);
   } else {
@@ -158,6 +136,8 @@ typedef struct quantize_data {
   int shift;
   int use_table;          /* 8-bit to 8-bit: every output code looked up */
   uint8_t table[256];     /* by input byte */
+  int use_shift;          /* the table adds `shift_by` to every code, then clamps */
+  int32_t shift_by;
 } quantize_data;
 
 /* Stores v, clamped to the range of `type`, as element i. */
@@ -208,12 +188,52 @@ static int32_t requantize_one(int32_t q, int32_t in_zp, int32_t out_zp, const qu
   return tfl_wrap_add32(tfl_mul_by_quantized_multiplier(v, d->multiplier, d->shift), out_zp);
 }
 
-/* 8-bit to 8-bit: the output of every input byte, computed once. */
+static int32_t code_of(tfl_type type, uint8_t byte) {
+  return type == TFL_UINT8 ? byte : (int8_t)byte;
+}
+
+/* 8-bit to 8-bit: the output of every input byte, computed once; and whether the table is
+ * code + shift_by clamped to the output type, for the shift loop. */
 static void requantize_table(const tfl_tensor *in, const tfl_tensor *out, quantize_data *d) {
   const int32_t in_zp = tfl_q_zero_point(in), out_zp = out->quant.zero_point[0];
-  for (int32_t byte = 0; byte < 256; byte++) {
-    const int32_t q = in->type == TFL_UINT8 ? byte : (int8_t)byte;
-    store_clamped(out->type, d->table, (size_t)byte, requantize_one(q, in_zp, out_zp, d));
+  for (int32_t byte = 0; byte < 256; byte++)
+    store_clamped(out->type, d->table, (size_t)byte,
+                  requantize_one(code_of(in->type, (uint8_t)byte), in_zp, out_zp, d));
+  int32_t lo, hi;
+  tfl_quantized_type_range(out->type, &lo, &hi);
+  d->shift_by = code_of(out->type, d->table[0]); /* byte 0 is code 0 in both types */
+  d->use_shift = 1;
+  for (int32_t byte = 0; byte < 256 && d->use_shift; byte++) {
+    int32_t v = code_of(in->type, (uint8_t)byte) + d->shift_by;
+    v = v < lo ? lo : v > hi ? hi : v;
+    d->use_shift = v == code_of(out->type, d->table[byte]);
+  }
+}
+
+/* Codes shifted by `by` and clamped, as bytes: with b = 128 for int8 and 0 for uint8, byte
+ * ^ b is code + b in [0, 255], so code_out = clamp(code_in + by) becomes a saturating byte
+ * add of by - b_in + b_out on the flipped bytes (loops the compiler turns into vector
+ * saturating adds). */
+static void shift_codes(const tfl_tensor *in, tfl_tensor *out, size_t n, int32_t by) {
+  const uint8_t flip_in = in->type == TFL_INT8 ? 0x80 : 0;
+  const uint8_t flip_out = out->type == TFL_INT8 ? 0x80 : 0;
+  const int32_t k = by - flip_in + flip_out;
+  const uint8_t *src = in->data;
+  uint8_t *dst = out->data;
+  if (k >= 0) {
+    const uint8_t add = (uint8_t)(k > 255 ? 255 : k);
+    for (size_t i = 0; i < n; i++) {
+      const uint8_t u = src[i] ^ flip_in;
+      const uint8_t v = (uint8_t)(u + add);
+      dst[i] = (v < u ? 255 : v) ^ flip_out;
+    }
+  } else {
+    const uint8_t sub = (uint8_t)(k < -255 ? 255 : -k);
+    for (size_t i = 0; i < n; i++) {
+      const uint8_t u = src[i] ^ flip_in;
+      const uint8_t v = (uint8_t)(u - sub);
+      dst[i] = (v > u ? 0 : v) ^ flip_out;
+    }
   }
 }
 
@@ -293,6 +313,10 @@ static void quantize_per_channel(const tfl_tensor *in, tfl_tensor *out,
 
 static void requantize(const tfl_tensor *in, tfl_tensor *out, const quantize_data *d) {
   const size_t n = tfl_tensor_count(in);
+  if (d->use_table && d->use_shift) {
+    shift_codes(in, out, n, d->shift_by);
+    return;
+  }
   if (d->use_table) {
     const uint8_t *src = in->data;
     uint8_t *dst = out->data;

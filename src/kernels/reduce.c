@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "kernels/families.h"
+#include "kernels/qreduce.h"
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
 #include "kernels/type_sets.h"
@@ -47,6 +48,7 @@ typedef struct reduce_quant {
   int32_t in_zp, out_zp;
   float scale, sum_bias; /* SUM: round(sum * scale + sum_bias) + out_zp */
   tfl_type type;
+  int32_t lo, hi; /* the type's range */
 } reduce_quant;
 
 /* How one op reduces one type: the accumulator's element size and initial value, a fold of
@@ -145,30 +147,27 @@ static void mean_i64_finish(void *out_, const void *acc_, size_t n, size_t count
 }
 
 /* Stores v clamped to q->type as element i. */
-static void store_quantized(void *out, size_t i, int32_t v, const reduce_quant *q) {
-  int32_t lo, hi;
-  tfl_quantized_type_range(q->type, &lo, &hi);
-  v = v < lo ? lo : (v > hi ? hi : v);
+static inline void store_quantized(void *out, size_t i, int32_t v, const reduce_quant *q) {
+  v = v < q->lo ? q->lo : (v > q->hi ? q->hi : v);
   if (q->type == TFL_UINT8) ((uint8_t *)out)[i] = (uint8_t)v;
   else if (q->type == TFL_INT8) ((int8_t *)out)[i] = (int8_t)v;
   else ((int16_t *)out)[i] = (int16_t)v;
 }
 
-/* Quantized MEAN of int32 sums; a MEAN of nothing is the raw value 0, as in TFLite. */
-static void mean_q_finish(void *out, const void *acc_, size_t n, size_t count,
+/* Quantized MEAN of int32 sums; a MEAN of nothing is the raw value 0, as in TFLite. Both
+ * forms are (sum - subtract) rescaled, plus add. */
+static void mean_q_finish(void *out, const void *acc, size_t n, size_t count,
                           const reduce_quant *q) {
-  const int32_t *acc = acc_;
+  /* TFLite's int32 temporary wraps, and so does the centred sum. */
+  const uint32_t subtract =
+      q->reference ? (uint32_t)((uint64_t)((int64_t)q->in_zp * (int64_t)count)) : 0;
+  const int32_t add = q->reference ? q->out_zp : q->bias;
+  const int32_t *sum = acc;
   for (size_t i = 0; i < n; i++) {
     int32_t v = 0;
-    if (count && q->reference) {
-      /* TFLite's int32 temporary wraps, and so does the centred sum. */
-      const int32_t centred = (int32_t)(uint32_t)((uint64_t)(int64_t)acc[i] -
-                                                   (uint64_t)((int64_t)q->in_zp * (int64_t)count));
-      v = tfl_wrap_add32(tfl_mul_by_quantized_multiplier(centred, q->multiplier, q->shift),
-                         q->out_zp);
-    } else if (count) {
-      v = tfl_wrap_add32(tfl_mul_by_quantized_multiplier(acc[i], q->multiplier, q->shift),
-                         q->bias);
+    if (count) {
+      const int32_t centred = (int32_t)((uint32_t)sum[i] - subtract);
+      v = tfl_wrap_add32(tfl_mul_by_quantized_multiplier(centred, q->multiplier, q->shift), add);
     }
     store_quantized(out, i, v, q);
   }
@@ -234,6 +233,7 @@ typedef struct reduce_plan {
 
 typedef struct reduce_data {
   const reducer *r;
+  void (*combine)(void *acc, const void *in, size_t n); /* r's, or a vector one */
   int keep_dims;
   int dynamic; /* the axis tensor is not constant: plan at eval */
   int scratch; /* accumulator buffer index, or -1 when the output accumulates */
@@ -315,6 +315,7 @@ static void quant_setup(const tfl_node *node, reduce_data *d, const tfl_tensor *
   tfl_quant_params(in, &in_scale, &q->in_zp);
   tfl_quant_params(out, &out_scale, &q->out_zp);
   q->type = in->type;
+  tfl_quantized_type_range(q->type, &q->lo, &q->hi);
   const size_t n = d->plan.reduce_count;
   if (node->builtin_code == TFL_OP_SUM) {
     q->scale = in_scale / out_scale;
@@ -400,6 +401,12 @@ static tfl_status reduce_prepare(tfl_context *ctx, tfl_node *node) {
                             "builtin options have union type %d, expected %d", opt_type,
                             TFL_OPTS_REDUCER);
   d->keep_dims = tfl_opt_bool(node, REDUCER_OPT_KEEP_DIMS, 0);
+  d->combine = d->r->combine;
+#if TFL_HAVE_X86_KERNELS
+  /* 8-bit codes summed into int32 (quantized MEAN and SUM) */
+  if (d->r->quantized && tfl_simd_avx2(tfl_context_cpu(ctx)) && in->type != TFL_INT16)
+    d->combine = in->type == TFL_UINT8 ? tfl_qreduce_combine_u8_avx2 : tfl_qreduce_combine_i8_avx2;
+#endif
 
   d->dynamic = !tfl_tensor_is_constant(axis);
   st = d->dynamic ? tfl_context_set_dynamic(ctx, out) : plan_and_resize(ctx, node, d, 0);
@@ -417,11 +424,12 @@ static tfl_status reduce_prepare(tfl_context *ctx, tfl_node *node) {
 }
 
 /* Walks the input in memory order, folding or combining each innermost run into acc. */
-static void reduce_walk(const reducer *r, const reduce_plan *p, const unsigned char *in,
+static void reduce_walk(const reduce_data *d, const reduce_plan *p, const unsigned char *in,
                         size_t in_size, unsigned char *acc) {
+  const reducer *r = d->r;
   const int last = p->ndim - 1;
   const size_t n = p->dims[last];
-  void (*run)(void *, const void *, size_t) = p->last_reduced ? r->fold : r->combine;
+  void (*run)(void *, const void *, size_t) = p->last_reduced ? r->fold : d->combine;
   size_t idx[TFL_MAX_DIMS] = {0};
   size_t o = 0;
   for (;;) {
@@ -449,7 +457,7 @@ static tfl_status reduce_eval(tfl_context *ctx, tfl_node *node) {
   const reduce_plan *p = &d->plan;
   void *acc = d->scratch >= 0 ? tfl_context_scratch(ctx, node, d->scratch) : out->data;
   d->r->init(acc, p->out_count);
-  if (p->in_count > 0) reduce_walk(d->r, p, in->data, tfl_type_size(in->type), acc);
+  if (p->in_count > 0) reduce_walk(d, p, in->data, tfl_type_size(in->type), acc);
   if (d->r->finish) d->r->finish(out->data, acc, p->out_count, p->reduce_count, &d->q);
   return TFL_OK;
 }

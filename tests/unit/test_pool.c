@@ -338,6 +338,64 @@ TEST(quantized_matches_reference) {
     check_quantized(&cases[i], 1200u + (unsigned)i);
 }
 
+/* Channel counts that fill the 8-bit vector kernels' blocks of 32 and 8 and leave tails
+ * (qpool.h), MobileNet's global 7x7 average, and windows of thousands of taps (the float
+ * division's range). */
+TEST(quantized_vector_blocks_match_reference) {
+  static const qpool_case cases[] = {
+      {{TFL_OP_AVERAGE_POOL_2D, {1, 7, 7, 1280}, 7, 7, 1, 1, 1, TFL_ACT_NONE}, TFL_UINT8, 0.02f,
+       0},
+      {{TFL_OP_AVERAGE_POOL_2D, {1, 7, 7, 1280}, 7, 7, 1, 1, 1, TFL_ACT_NONE}, TFL_INT8, 0.02f,
+       -128},
+      {{TFL_OP_AVERAGE_POOL_2D, {2, 9, 8, 45}, 3, 3, 0, 2, 2, TFL_ACT_RELU6}, TFL_UINT8, 0.05f,
+       20},
+      {{TFL_OP_AVERAGE_POOL_2D, {1, 6, 7, 77}, 2, 3, 0, 1, 2, TFL_ACT_RELU}, TFL_INT8, 0.1f, 3},
+      {{TFL_OP_AVERAGE_POOL_2D, {1, 5, 5, 8}, 5, 5, 0, 1, 1, TFL_ACT_NONE}, TFL_INT8, 0.1f, 0},
+      {{TFL_OP_AVERAGE_POOL_2D, {1, 100, 100, 40}, 100, 100, 1, 1, 1, TFL_ACT_NONE}, TFL_INT8,
+       0.1f, 0},
+      {{TFL_OP_AVERAGE_POOL_2D, {1, 90, 60, 33}, 90, 60, 1, 1, 1, TFL_ACT_NONE}, TFL_UINT8, 0.1f,
+       0},
+      {{TFL_OP_MAX_POOL_2D, {2, 9, 8, 45}, 3, 3, 0, 2, 2, TFL_ACT_RELU6}, TFL_INT8, 0.05f, -20},
+      {{TFL_OP_MAX_POOL_2D, {1, 6, 7, 72}, 2, 2, 1, 2, 2, TFL_ACT_NONE}, TFL_UINT8, 0.1f, 7},
+      {{TFL_OP_MAX_POOL_2D, {1, 4, 4, 35}, 3, 3, 0, 1, 1, TFL_ACT_RELU}, TFL_INT8, 0.1f, 5},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    check_quantized(&cases[i], 1300u + (unsigned)i);
+}
+
+/* Sums at the ends of the range, where the float division has the least room: every tap
+ * -128 (or 127, 255) over windows of 1 to 2500 taps, and halves that round away from zero. */
+TEST(quantized_average_extremes_match_reference) {
+  static const int32_t sides[] = {1, 2, 3, 7, 15, 50};
+  static const int64_t values[3][2] = {{-128, 127}, {-128, -127}, {0, 255}};
+  for (size_t k = 0; k < sizeof(sides) / sizeof(sides[0]); k++)
+    for (int t = 0; t < 3; t++) {
+      const int32_t side = sides[k];
+      qpool_case q = {{TFL_OP_AVERAGE_POOL_2D, {1, side, side + 1, 40}, side, side, 1, 1, 1,
+                       TFL_ACT_NONE},
+                      t == 2 ? TFL_UINT8 : TFL_INT8, 0.1f, 0};
+      const size_t n = (size_t)side * (size_t)(side + 1) * 40;
+      int64_t *x = malloc(n * sizeof(int64_t));
+      for (size_t i = 0; i < n; i++) x[i] = values[t][(i / 40 + i % 40) % 7 == 0];
+      void *xp = qr_pack(q.type, x, n);
+      int32_t od[4];
+      int64_t *want = ref_qpool(&q, x, od);
+      ot_result r;
+      REQUIRE(run_qpool(&q, xp, &r) == TFL_OK);
+      for (size_t i = 0; i < ck_count(4, od); i++)
+        if (qr_code_at(q.type, r.out[0].data, i) != want[i]) {
+          test_fail(__FILE__, __LINE__, "side %d values %d: element %zu = %lld, want %lld",
+                    (int)side, t, i, (long long)qr_code_at(q.type, r.out[0].data, i),
+                    (long long)want[i]);
+          break;
+        }
+      ot_result_free(&r);
+      free(x);
+      free(xp);
+      free(want);
+    }
+}
+
 int main(void) {
   RUN(same_edges_exclude_padding_by_hand);
   RUN(max_of_negative_values_by_hand);
@@ -349,5 +407,7 @@ int main(void) {
   RUN(quantized_uint8_average_by_hand);
   RUN(quantized_max_relu6_uint8_by_hand);
   RUN(quantized_matches_reference);
+  RUN(quantized_vector_blocks_match_reference);
+  RUN(quantized_average_extremes_match_reference);
   return test_summary();
 }

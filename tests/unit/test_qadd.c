@@ -4,6 +4,7 @@
  * around the 32-element vector step. Then the ops themselves (binary.c takes the fast path
  * where it exists) against the reference kernels (TFL_CPU=scalar), bit for bit. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,7 @@ static int check_run(tfl_cpu_level level, tfl_type type, int sub, int a_step, in
   if (!tfl_qadd_setup(&q, level, type)) q.run = tfl_qadd_run_portable;
   q.sub = sub;
   random_params(&q, seed & 1, &rng);
+  tfl_qadd_plan(&q);
   uint8_t *a = malloc(n + 1), *b = malloc(n + 1), *out = malloc(n + 1);
   for (size_t i = 0; i <= n; i++) {
     a[i] = (uint8_t)next_random(&rng);
@@ -114,6 +116,90 @@ TEST(matches_the_formula) {
               if (!check_run(levels[l], t ? TFL_INT8 : TFL_UINT8, sub, steps[s][0], steps[s][1],
                              lengths[i], seed++))
                 return;
+}
+
+/* ADD/SUB parameters as binary.c derives them from scales and zero points. */
+static void params_from_scales(tfl_qadd *q, double s1, double s2, double s_out, int32_t zp1,
+                               int32_t zp2, int32_t zp_out) {
+  const double twice_max = 2.0 * (s1 > s2 ? s1 : s2);
+  q->left_shift = 20;
+  q->in1_offset = -zp1;
+  q->in2_offset = -zp2;
+  q->out_offset = zp_out;
+  tfl_quantize_multiplier(s1 / twice_max, &q->in1_multiplier, &q->in1_shift);
+  tfl_quantize_multiplier(s2 / twice_max, &q->in2_multiplier, &q->in2_shift);
+  tfl_quantize_multiplier(twice_max / ((1 << 20) * s_out), &q->out_multiplier, &q->out_shift);
+  tfl_quantized_type_range(q->type, &q->act_min, &q->act_max);
+}
+
+/* Every pair of codes, both operands varying and each one fixed in turn. */
+static int check_every_pair(const tfl_qadd *q) {
+  static uint8_t a[65536], b[65536], out[65536], codes[256];
+  for (int i = 0; i < 65536; i++) {
+    a[i] = (uint8_t)(i >> 8);
+    b[i] = (uint8_t)i;
+  }
+  for (int i = 0; i < 256; i++) codes[i] = (uint8_t)i;
+  q->run(q, a, 1, b, 1, out, 65536);
+  for (int i = 0; i < 65536; i++) {
+    const int32_t x = code_at(q->type, a, (size_t)i), y = code_at(q->type, b, (size_t)i);
+    if (code_at(q->type, out, (size_t)i) != expected(q, x, y)) {
+      test_fail(__FILE__, __LINE__, "%s: %d %s %d gives %d, want %d",
+                q->type == TFL_UINT8 ? "uint8" : "int8", (int)x, q->sub ? "-" : "+", (int)y,
+                (int)code_at(q->type, out, (size_t)i), (int)expected(q, x, y));
+      return 0;
+    }
+  }
+  for (int f = 0; f < 256; f++) {
+    q->run(q, &codes[f], 0, codes, 1, out, 256);
+    q->run(q, codes, 1, &codes[f], 0, out + 256, 256);
+    for (int i = 0; i < 256; i++) {
+      const int32_t x = code_at(q->type, codes, (size_t)f), y = code_at(q->type, codes, (size_t)i);
+      if (code_at(q->type, out, (size_t)i) != expected(q, x, y) ||
+          code_at(q->type, out, (size_t)(256 + i)) != expected(q, y, x)) {
+        test_fail(__FILE__, __LINE__, "%s: a fixed operand %d gives a wrong output",
+                  q->type == TFL_UINT8 ? "uint8" : "int8", (int)x);
+        return 0;
+      }
+    }
+  }
+  return 1;
+}
+
+/* The float form (qadd.h) where it applies, on every pair of codes: scales as models have
+ * them (ratios 1/8 to 8 between inputs and output, up to 64 for SUB's output), every zero
+ * point range. Most of these parameter sets must take the float form. */
+TEST(float_form_is_exact_on_every_pair) {
+  const tfl_cpu_level hw = tfl_cpu_detect_hardware();
+  tfl_qadd q;
+  memset(&q, 0, sizeof(q));
+  if (!tfl_qadd_setup(&q, hw, TFL_UINT8)) return;
+  uint32_t rng = 7;
+  int sets = 0, float_sets = 0;
+  for (int t = 0; t < 2; t++)
+    for (int sub = 0; sub < 2; sub++)
+      for (int rep = 0; rep < 12; rep++) {
+        memset(&q, 0, sizeof(q));
+        REQUIRE(tfl_qadd_setup(&q, hw, t ? TFL_INT8 : TFL_UINT8));
+        q.sub = sub;
+        const int32_t lo = t ? -128 : 0, hi = t ? 127 : 255;
+        const double s1 = 0.01 * pow(2.0, random_in(&rng, -300, 300) / 100.0);
+        const double s2 = 0.01 * pow(2.0, random_in(&rng, -300, 300) / 100.0);
+        const double s_out =
+            0.01 * pow(2.0, random_in(&rng, sub ? -600 : -300, 300) / 100.0);
+        if (2.0 * (s1 > s2 ? s1 : s2) / s_out >= (sub ? 64.0 : 1.0) * (1 << 20)) continue;
+        params_from_scales(&q, s1, s2, s_out, random_in(&rng, lo, hi), random_in(&rng, lo, hi),
+                           random_in(&rng, lo, hi));
+        if (rep % 3 == 1) {
+          q.act_min = random_in(&rng, lo, lo + 60);
+          q.act_max = random_in(&rng, hi - 60, hi);
+        }
+        tfl_qadd_plan(&q);
+        sets++;
+        float_sets += q.use_float;
+        if (!check_every_pair(&q)) return;
+      }
+  CHECK(float_sets * 4 >= sets * 3);
 }
 
 TEST(setup_declines_what_it_cannot_run) {
@@ -190,6 +276,7 @@ TEST(ops_match_the_reference_kernels) {
 
 int main(void) {
   RUN(matches_the_formula);
+  RUN(float_form_is_exact_on_every_pair);
   RUN(setup_declines_what_it_cannot_run);
   RUN(ops_match_the_reference_kernels);
   return test_summary();

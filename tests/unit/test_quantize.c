@@ -206,6 +206,42 @@ TEST(requantize_int8_to_int8_other_scale) {
   ot_result_free(&r);
 }
 
+/* Equal scales: every code moves by zp_out - zp_in and clamps to the output type, for the
+ * four 8-bit type pairs, zero points that clamp at either end, and lengths that leave vector
+ * tails (the code-shift loop). */
+TEST(requantize_equal_scales_shifts_every_code) {
+  static const int64_t zps[][2] = {{127, -1}, {0, 0}, {-128, 127}, {100, -100}, {-20, 60}};
+  static const int lengths[] = {1, 15, 256, 1001};
+  uint8_t x[1001];
+  for (int i = 0; i < 1001; i++) x[i] = (uint8_t)(i * 37 + 11);
+  for (int ti = 0; ti < 2; ti++)
+    for (int to = 0; to < 2; to++)
+      for (size_t z = 0; z < sizeof(zps) / sizeof(zps[0]); z++)
+        for (size_t l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++) {
+          const tfl_type in_type = ti ? TFL_INT8 : TFL_UINT8, out_type = to ? TFL_INT8 : TFL_UINT8;
+          const int64_t zp_in = ti ? zps[z][0] : zps[z][0] + 128;
+          const int64_t zp_out = to ? zps[z][1] : zps[z][1] + 128;
+          const int n = lengths[l];
+          ot_result r;
+          REQUIRE(requantize(in_type, n, x, 0.125f, zp_in, out_type, 0.125f, zp_out, &r) == TFL_OK);
+          for (int i = 0; i < n; i++) {
+            const int64_t q = ti ? (int8_t)x[i] : x[i], lo = to ? -128 : 0, hi = to ? 127 : 255;
+            int64_t want = q - zp_in + zp_out;
+            want = want < lo ? lo : want > hi ? hi : want;
+            const uint8_t byte = ((const uint8_t *)r.out[0].data)[i];
+            const int64_t got = to ? (int8_t)byte : byte;
+            if (got != want) {
+              test_fail(__FILE__, __LINE__,
+                        "types %d->%d zps %lld->%lld: code %lld gives %lld, want %lld", ti, to,
+                        (long long)zp_in, (long long)zp_out, (long long)q, (long long)got,
+                        (long long)want);
+              break;
+            }
+          }
+          ot_result_free(&r);
+        }
+}
+
 TEST(requantize_wider_types) {
   ot_result r;
   const int16_t h[] = {-32768, 32767, 3};
@@ -270,6 +306,7 @@ int main(void) {
   RUN(float_infinities_and_nan_convert_like_x86);
   RUN(requantize_int8_uint8);
   RUN(requantize_int8_to_int8_other_scale);
+  RUN(requantize_equal_scales_shifts_every_code);
   RUN(requantize_wider_types);
   RUN(bad_models_fail_cleanly);
   return test_summary();

@@ -4,6 +4,7 @@
  * semantics, empty reductions, scalars and errors. Quantized MEAN (TFLite's optimized spatial
  * path and its reference path, which round differently) and SUM worked out by hand, random
  * quantized MEANs against the double result, int16, and raw MAX/MIN. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -381,6 +382,57 @@ TEST(quantized_mean_random_against_double) {
   }
 }
 
+/* The 8-bit sums (a vector loop where the CPU has one) against the portable kernels
+ * (TFL_CPU=scalar): MEAN in both forms and SUM, over channel counts that leave vector tails. */
+static int run_reduce_q_at(const char *cpu, int op, tfl_type type, const int32_t *dims,
+                           const void *x, const int32_t *axes, int keep_dims, uint8_t *out,
+                           size_t *n) {
+  const qp qi = {0.05f, type == TFL_INT8 ? -3 : 125}, qo = {0.02f, type == TFL_INT8 ? 5 : 131};
+  if (cpu) setenv("TFL_CPU", cpu, 1);
+  ot_result r;
+  const tfl_status st = run_reduce_q(op, type, 4, dims, x, &qi, 2, axes, keep_dims, &qo, &r);
+  if (cpu) unsetenv("TFL_CPU");
+  const int ok = st == TFL_OK && r.out[0].bytes <= *n;
+  if (ok) {
+    memcpy(out, r.out[0].data, r.out[0].bytes);
+    *n = r.out[0].bytes;
+  }
+  ot_result_free(&r);
+  return ok;
+}
+
+TEST(quantized_sums_match_scalar_level) {
+  if (getenv("TFL_CPU")) return; /* the comparison needs both levels */
+  static const int32_t shapes[][4] = {{2, 5, 6, 45}, {1, 7, 7, 160}, {1, 3, 4, 7}};
+  static const int32_t axis_sets[][2] = {{1, 2}, {0, 1}};
+  static uint8_t x[2 * 5 * 6 * 45 + 7 * 7 * 160], got[2048], want[2048];
+  uint32_t st = 99u;
+  for (size_t i = 0; i < sizeof(x); i++) {
+    st = st * 1664525u + 1013904223u;
+    x[i] = (uint8_t)(i % 11 == 0 ? (i % 2 ? 0x80 : 0x7f) : st >> 24);
+  }
+  static const int ops[3][2] = {{TFL_OP_MEAN, 1}, {TFL_OP_MEAN, 0}, {TFL_OP_SUM, 0}};
+  for (int t = 0; t < 2; t++)
+    for (size_t sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++)
+      for (size_t a = 0; a < sizeof(axis_sets) / sizeof(axis_sets[0]); a++)
+        for (int o = 0; o < 3; o++) {
+          const tfl_type type = t ? TFL_INT8 : TFL_UINT8;
+          size_t n_got = sizeof(got), n_want = sizeof(want);
+          REQUIRE(run_reduce_q_at(NULL, ops[o][0], type, shapes[sh], x, axis_sets[a], ops[o][1],
+                                  got, &n_got));
+          REQUIRE(run_reduce_q_at("scalar", ops[o][0], type, shapes[sh], x, axis_sets[a],
+                                  ops[o][1], want, &n_want));
+          CHECK_EQ_INT(n_got, n_want);
+          for (size_t i = 0; i < n_got && i < n_want; i++)
+            if (got[i] != want[i]) {
+              test_fail(__FILE__, __LINE__,
+                        "type %d shape %zu axes %zu op %d: output %zu = %d, want %d", t, sh, a, o,
+                        i, got[i], want[i]);
+              break;
+            }
+        }
+}
+
 TEST(quantized_sum_and_int16) {
   /* SUM in float: uint8 (0.5, zp 10) rows {10, 12, 14} (0 + 1 + 2) and {0, 0, 255}
    * (-5 - 5 + 122.5 = 112.5, half away) on (1.0, zp 0) */
@@ -457,6 +509,7 @@ int main(void) {
   RUN(quantized_max_min_raw);
   RUN(quantized_mean_two_paths);
   RUN(quantized_mean_random_against_double);
+  RUN(quantized_sums_match_scalar_level);
   RUN(quantized_sum_and_int16);
   RUN(errors);
   return test_summary();

@@ -1,6 +1,9 @@
-/* Quantized ADD/SUB with NEON (qadd.h): 16 elements per step, each of the three
- * multiplications as the DOUBLE requantization of qreq_neon.h with every lane sharing one
- * multiplier; the last few elements take the portable kernel. */
+/* Quantized ADD/SUB with NEON (qadd.h), 16 elements per step: the float form where
+ * tfl_qadd_plan allows it, else each of the three multiplications as the DOUBLE
+ * requantization of qreq_neon.h with every lane sharing one multiplier (the last few
+ * elements then take the portable kernel). */
+#include <string.h>
+
 #include "kernels/arm/qreq_neon.h"
 #include "kernels/qadd.h"
 
@@ -33,8 +36,9 @@ static inline int32x4_t rescale_in(const qadd_vec *v, int32x4_t x, int32x4_t off
   return qreq_scale4(0, p, vshlq_s32(vaddq_s32(x, offset), v->left));
 }
 
-void tfl_qadd_run_neon(const tfl_qadd *q, const void *a, int a_step, const void *b, int b_step,
-                       void *out, size_t n) {
+/* The exact kernel. */
+static void run_exact(const tfl_qadd *q, const void *a, int a_step, const void *b, int b_step,
+                      void *out, size_t n) {
   const int u8 = q->type == TFL_UINT8;
   qadd_vec v;
   v.in1 = qreq_uniform(q->in1_multiplier, q->in1_shift, 0);
@@ -60,4 +64,92 @@ void tfl_qadd_run_neon(const tfl_qadd *q, const void *a, int a_step, const void 
   }
   tfl_qadd_run_portable(q, pa + i * (size_t)a_step, a_step, pb + i * (size_t)b_step, b_step,
                         po + i, n - i);
+}
+
+typedef struct float_form {
+  float32x4_t cx, cy, g, limit;
+  qreq_clamp clamp;
+} float_form;
+
+/* 16 outputs of x (and y when `two`: else its term is in g) into po; returns the mask of the
+ * lanes whose w lies too near a half-integer for the rounding to be trusted. */
+static inline __attribute__((always_inline)) uint32_t float16(const int u8, const int two,
+                                                              const float_form *v,
+                                                              const uint8_t *px,
+                                                              const uint8_t *py, uint8_t *po) {
+  int32x4_t x[4], y[4], c[4];
+  load16(u8, px, 1, x);
+  if (two) load16(u8, py, 1, y);
+  uint32_t risky = 0;
+  for (int j = 0; j < 4; j++) {
+    float32x4_t w = v->g;
+    if (two) w = vfmaq_f32(w, vcvtq_f32_s32(y[j]), v->cy);
+    w = vfmaq_f32(w, vcvtq_f32_s32(x[j]), v->cx);
+    c[j] = vcvtnq_s32_f32(w);
+    const uint32x4_t far = vcgeq_f32(vabdq_f32(w, vcvtq_f32_s32(c[j])), v->limit);
+    /* one bit per lane: the lanes' masks weighted 1, 2, 4, 8 */
+    static const uint32_t weights[4] = {1, 2, 4, 8};
+    risky |= vaddvq_u32(vandq_u32(far, vld1q_u32(weights))) << (4 * j);
+  }
+  vst1q_u8(po, qreq_narrow(&v->clamp, c[0], c[1], c[2], c[3]));
+  return risky;
+}
+
+/* x varies (step 1) and so does y when `two`; else y is fixed, its term in v->g (and py
+ * unused). */
+static inline __attribute__((always_inline)) void run_float_with(
+    const int u8, const int two, const tfl_qadd *q, const float_form *v, const uint8_t *px,
+    const uint8_t *py, uint8_t *po, size_t n, const uint8_t *pa, int a_step, const uint8_t *pb,
+    int b_step) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const uint32_t risky = float16(u8, two, v, px + i, py + (two ? i : 0), po + i);
+    if (risky)
+      tfl_qadd_fix_lanes(q, risky, pa + i * (size_t)a_step, a_step, pb + i * (size_t)b_step,
+                         b_step, po + i);
+  }
+  if (i == n) return;
+  /* The last elements through 16-element copies. */
+  uint8_t x[16] = {0}, y[16] = {0}, o[16];
+  memcpy(x, px + i, n - i);
+  if (two) memcpy(y, py + i, n - i);
+  const uint32_t risky = float16(u8, two, v, x, y, o) & (((uint32_t)1 << (n - i)) - 1);
+  memcpy(po + i, o, n - i);
+  if (risky)
+    tfl_qadd_fix_lanes(q, risky, pa + i * (size_t)a_step, a_step, pb + i * (size_t)b_step,
+                       b_step, po + i);
+}
+
+static void run_float(const tfl_qadd *q, const uint8_t *pa, int a_step, const uint8_t *pb,
+                      int b_step, uint8_t *po, size_t n) {
+  const int u8 = q->type == TFL_UINT8;
+  float_form v;
+  v.cx = vdupq_n_f32(q->c1);
+  v.cy = vdupq_n_f32(q->c2);
+  v.limit = vdupq_n_f32(q->limit);
+  v.clamp = qreq_clamp_of(q->type, q->act_min, q->act_max);
+  if (a_step && b_step) {
+    v.g = vdupq_n_f32(q->g);
+    if (u8)
+      run_float_with(1, 1, q, &v, pa, pb, po, n, pa, a_step, pb, b_step);
+    else
+      run_float_with(0, 1, q, &v, pa, pb, po, n, pa, a_step, pb, b_step);
+    return;
+  }
+  /* One operand fixed: its term joins g. */
+  v.g = vdupq_n_f32(tfl_qadd_fixed_g(q, pa, a_step, pb));
+  if (!a_step) v.cx = v.cy;
+  const uint8_t *px = a_step ? pa : pb;
+  if (u8)
+    run_float_with(1, 0, q, &v, px, px, po, n, pa, a_step, pb, b_step);
+  else
+    run_float_with(0, 0, q, &v, px, px, po, n, pa, a_step, pb, b_step);
+}
+
+void tfl_qadd_run_neon(const tfl_qadd *q, const void *a, int a_step, const void *b, int b_step,
+                       void *out, size_t n) {
+  if (q->use_float && (a_step || b_step))
+    run_float(q, a, a_step, b, b_step, out, n);
+  else
+    run_exact(q, a, a_step, b, b_step, out, n);
 }

@@ -1,0 +1,17 @@
+/* Vector pieces of the quantized MEAN and SUM (reduce.c): one row of int8/uint8 codes added
+ * into int32 sums (wrapping, as the reference's int32 accumulators), for the levels that have
+ * them. */
+#ifndef TFL_KERNELS_QREDUCE_H
+#define TFL_KERNELS_QREDUCE_H
+
+#include <stddef.h>
+
+#include "kernels/simd.h"
+
+/* acc[i] += in[i] for i < n, acc int32 (reduce.c's combine signature). */
+#if TFL_HAVE_X86_KERNELS
+void tfl_qreduce_combine_u8_avx2(void *acc, const void *in, size_t n);
+void tfl_qreduce_combine_i8_avx2(void *acc, const void *in, size_t n);
+#endif
+
+#endif
