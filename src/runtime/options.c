@@ -12,6 +12,7 @@ void tfl_options_defaults(struct tfl_options *o) {
   o->error_user = NULL;
   o->max_arena_bytes = TFL_DEFAULT_LIMIT;
   o->max_tensor_bytes = TFL_DEFAULT_LIMIT;
+  o->preserve_all = 0;
   o->registry.ops = NULL;
   o->registry.n = o->registry.cap = 0;
 }
