@@ -6,7 +6,9 @@
  * LOGISTIC returns 1 above 16.619047 and exp(x) below -9, HARD_SWISH is x * relu6(x + 3) / 6,
  * ELU uses expm1, exact GELU is 0.5 x erfc(-x / sqrt 2), ROUND is round-half-to-even with
  * TFLite's floor-based formula, SIGN keeps NaN. Integer variants (ABS, NEG, SIGN) wrap like
- * TFLite's compiled kernels.
+ * TFLite's compiled kernels. Above the scalar CPU level, LOGISTIC, TANH, EXP, ELU, GELU and
+ * HARD_SWISH run the vector functions of kernels/vmath.h (same semantics and cutoffs, within
+ * the few ulps documented there; HARD_SWISH bit-exact); at TFL_CPU=scalar they call libm.
  *
  * Quantized paths are TFLite 2.19's builtin kernels, bit for bit:
  * - RELU, RELU6, RELU_N1_TO_1, RELU_0_TO_1 (uint8, int8; RELU and RELU6 also int16):
@@ -32,6 +34,7 @@
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
 #include "kernels/type_sets.h"
+#include "kernels/vmath.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -56,6 +59,7 @@ typedef struct unary_quant {
 
 struct unary_data {
   unary_fn fn;
+  tfl_vmath_fn vec; /* the vector function vec_run calls */
   float alpha;     /* LEAKY_RELU */
   int approximate; /* GELU */
   unary_quant q;
@@ -290,6 +294,26 @@ static int takes_quantized_path(const tfl_tensor *in) {
          (in->type == TFL_INT16 && in->quant.count);
 }
 
+static void vec_run(const void *in, void *out, size_t n, const unary_data *d) {
+  d->vec(in, out, n);
+}
+
+/* The vector function replacing a float kernel at this level, or NULL. */
+static tfl_vmath_fn vector_variant(unary_fn fn, tfl_cpu_level level) {
+  const tfl_vmath *vm = tfl_vmath_get(level);
+  if (!vm) return NULL;
+  const struct {
+    unary_fn scalar;
+    tfl_vmath_fn vector;
+  } variants[] = {{exp_f32, vm->exp},           {logistic_f32, vm->logistic},
+                  {tanh_f32, vm->tanh},         {elu_f32, vm->elu},
+                  {gelu_erf_f32, vm->gelu_erf}, {gelu_tanh_f32, vm->gelu_tanh},
+                  {hard_swish_f32, vm->hard_swish}};
+  for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+    if (variants[i].scalar == fn) return variants[i].vector;
+  return NULL;
+}
+
 static tfl_status unary_prepare(tfl_context *ctx, tfl_node *node) {
   const unary_op *op = node->registration->op_user_data;
   unary_data *d = node->user_data;
@@ -312,6 +336,9 @@ static tfl_status unary_prepare(tfl_context *ctx, tfl_node *node) {
   if (quantized) {
     st = op->qprepare(ctx, node, in, out, d);
     if (st != TFL_OK) return st;
+  } else {
+    d->vec = vector_variant(d->fn, tfl_context_cpu(ctx));
+    if (d->vec) d->fn = vec_run;
   }
   return tfl_context_resize(ctx, out, in->ndim, in->dims);
 }

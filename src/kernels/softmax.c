@@ -2,7 +2,9 @@
  *
  * float32, as TFLite's reference kernels: per row, the maximum is subtracted first so that exp
  * never overflows; SOFTMAX computes exp((x - max) * beta), sums in float and divides each term
- * by the sum; LOG_SOFTMAX (no beta) gives x - max - log(sum(exp(x - max))).
+ * by the sum; LOG_SOFTMAX (no beta) gives x - max - log(sum(exp(x - max))). Above the scalar
+ * CPU level the max, the exps with their sum and the division run the vector functions of
+ * kernels/vmath.h (the sum in vector lanes); at TFL_CPU=scalar, libm and the loops below.
  *
  * Quantized, as TFLite 2.19's builtin (optimized, non-NEON) kernels, bit for bit:
  * - uint8/int8 input: a 256-entry float table holds expf(-in_scale * beta * k), k being the
@@ -23,6 +25,7 @@
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
 #include "kernels/type_sets.h"
+#include "kernels/vmath.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
@@ -33,6 +36,7 @@ typedef void (*softmax_row_fn)(const void *x, void *y, size_t depth, const softm
 
 struct softmax_data {
   softmax_row_fn row;
+  const tfl_vmath *vm; /* float rows: the vector functions, NULL at the scalar level */
   float beta;
   size_t depth; /* last dimension */
   size_t rows;  /* product of the others */
@@ -74,6 +78,22 @@ static void log_softmax_row_f32(const void *x_, void *y_, size_t depth, const so
   float sum = 0.0f;
   for (size_t c = 0; c < depth; c++) sum += expf(x[c] - m);
   const float log_sum = logf(sum);
+  for (size_t c = 0; c < depth; c++) y[c] = x[c] - m - log_sum;
+}
+
+static void softmax_row_f32_vec(const void *x_, void *y_, size_t depth, const softmax_data *d) {
+  const float *x = x_;
+  float *y = y_;
+  const float m = d->vm->max(x, depth);
+  d->vm->div(y, depth, d->vm->exp_sum(x, y, depth, m, d->beta));
+}
+
+static void log_softmax_row_f32_vec(const void *x_, void *y_, size_t depth,
+                                    const softmax_data *d) {
+  const float *x = x_;
+  float *y = y_;
+  const float m = d->vm->max(x, depth);
+  const float log_sum = logf(d->vm->exp_sum(x, NULL, depth, m, 1.0f));
   for (size_t c = 0; c < depth; c++) y[c] = x[c] - m - log_sum;
 }
 
@@ -278,7 +298,12 @@ static tfl_status read_beta(tfl_context *ctx, const tfl_node *node, softmax_data
 static tfl_status softmax_prepare_float(tfl_context *ctx, const tfl_node *node,
                                         const tfl_tensor *out, softmax_data *d) {
   tfl_status st = tfl_check_type(ctx, node, out, "output", TFL_FLOAT32);
-  d->row = node->builtin_code == TFL_OP_SOFTMAX ? softmax_row_f32 : log_softmax_row_f32;
+  const int log_form = node->builtin_code == TFL_OP_LOG_SOFTMAX;
+  d->vm = tfl_vmath_get(tfl_context_cpu(ctx));
+  if (d->vm)
+    d->row = log_form ? log_softmax_row_f32_vec : softmax_row_f32_vec;
+  else
+    d->row = log_form ? log_softmax_row_f32 : softmax_row_f32;
   return st;
 }
 
