@@ -2,6 +2,7 @@
  * CONV_2D's row gathering, and the portable kernels (see qgemm.h). */
 #include "kernels/qgemm.h"
 
+#include "kernels/arm/qgemm_dot_neon.h"
 #include "kernels/gemm.h"
 
 #include <stdlib.h>
@@ -102,6 +103,7 @@ void tfl_qgemm_weights_free(tfl_qgemm_weights *pw) {
   free(pw->order);
   free(pw->safe);
   free(pw->paired);
+  free(pw->entries);
   tfl_qreq_free(&pw->req);
   memset(pw, 0, sizeof(*pw));
 }
@@ -160,6 +162,7 @@ tfl_status tfl_qgemm_pack(tfl_qgemm_weights *pw, tfl_cpu_level level, const tfl_
       }
       if (quads) {
         pw->quad = tfl_qgemm_quad_avx2;
+        pw->quad_half = tfl_qgemm_quad_half_avx2;
         return TFL_OK;
       }
     }
@@ -171,8 +174,16 @@ tfl_status tfl_qgemm_pack(tfl_qgemm_weights *pw, tfl_cpu_level level, const tfl_
   }
 #if TFL_HAVE_X86_KERNELS
   if (avx2) pw->ukernel = pw->bytes ? tfl_qgemm_ukernel_row_avx2 : tfl_qgemm_ukernel_avx2;
+  if (avx2 && !pw->bytes) {
+    pw->direct = tfl_qgemm_direct_avx2;
+    pw->half = tfl_qgemm_half_avx2;
+  }
 #endif
   if (tfl_simd_neon(level)) tfl_qgemm_use_neon(pw);
+  if (level >= TFL_CPU_NEON_DOT && tfl_qgemm_use_neon_dot(pw, q->input_offset) != TFL_OK) {
+    tfl_qgemm_weights_free(pw);
+    return TFL_OUT_OF_MEMORY;
+  }
   return TFL_OK;
 }
 
@@ -275,17 +286,27 @@ static void flip_codes(const uint8_t *src, size_t n, uint8_t *dst) {
 }
 
 /* A tile on quad panels: a8 (bytes as the rows gave them), widened when some quad is unsafe,
- * flipped for int8. */
+ * flipped for int8; a last panel of at most 8 columns apart (`full`: where it starts). */
 static void quad_tile(const tfl_qgemm_weights *pw, const tfl_qgemm_problem *p, int mr,
                       const uint8_t *a8, uint8_t *tile, int16_t *a16, int32_t panel0,
-                      int32_t panel1, uint8_t *c) {
+                      int32_t full, int32_t panel1, uint8_t *c) {
   const size_t n = (size_t)mr * (size_t)pw->stride;
   if (pw->wide) pw->widen(p->type, a8, (int32_t)n, p->input_offset, a16);
   if (pw->flip) {
     flip_codes(a8, n, tile);
     a8 = tile;
   }
-  pw->quad(pw, mr, a8, a16, panel0, panel1, c, p->ldc);
+  if (panel0 < full) pw->quad(pw, mr, a8, a16, panel0, full, c, p->ldc);
+  if (full < panel1) pw->quad_half(pw, mr, a8, a16, full, panel1, c, p->ldc);
+}
+
+/* Where the panels [panel0, panel1) that the half kernels take start: the last one, when it
+ * has at most NR / 2 columns and the kernels have them. */
+static int32_t half_panels_from(const tfl_qgemm_weights *pw, int32_t panel0, int32_t panel1) {
+  const int has = pw->quad ? pw->quad_half != NULL : pw->half != NULL;
+  const int32_t last = panel1 - 1;
+  return has && last >= panel0 && pw->n - last * TFL_QGEMM_NR <= TFL_QGEMM_NR / 2 ? last
+                                                                                  : panel1;
 }
 
 static void qgemm_task(void *arg, int task, int thread) {
@@ -299,16 +320,24 @@ static void qgemm_task(void *arg, int task, int thread) {
   const int32_t row1 = row0 + job->chunk_tiles * TFL_QGEMM_MR < p->m
                            ? row0 + job->chunk_tiles * TFL_QGEMM_MR
                            : p->m;
+  const int32_t full = half_panels_from(pw, panel0, panel1);
   uint8_t *tile = (uint8_t *)p->scratch + (size_t)thread * tile_bytes(pw);
   int16_t *a16 = (int16_t *)(void *)(tile + tile_rows_bytes(pw));
-  for (int32_t row = row0; row < row1; row += TFL_QGEMM_MR) {
-    const int mr = row1 - row < TFL_QGEMM_MR ? (int)(row1 - row) : TFL_QGEMM_MR;
+  for (int32_t row = row0, mr; row < row1; row += mr) {
+    mr = row1 - row < TFL_QGEMM_MR ? (int)(row1 - row) : TFL_QGEMM_MR;
+    if (p->row_run && p->row_run - row % p->row_run < mr) mr = p->row_run - row % p->row_run;
     const void *a = p->rows(p->rows_arg, pw, row, mr, tile);
     uint8_t *c = (uint8_t *)p->c + (size_t)row * p->ldc;
-    if (pw->quad)
-      quad_tile(pw, p, mr, a, tile, a16, panel0, panel1, c);
-    else
-      pw->ukernel(pw, mr, a, panel0, panel1, c, p->ldc);
+    if (pw->quad) {
+      quad_tile(pw, p, mr, a, tile, a16, panel0, full, panel1, c);
+      continue;
+    }
+    const size_t rs = p->offsets ? p->row_stride : (size_t)pw->kp;
+    if (panel0 < full && p->offsets)
+      pw->direct(pw, mr, a, rs, p->offsets, panel0, full, c, p->ldc);
+    else if (panel0 < full)
+      pw->ukernel(pw, mr, a, panel0, full, c, p->ldc);
+    if (full < panel1) pw->half(pw, mr, a, rs, p->offsets, full, panel1, c, p->ldc);
   }
 }
 
@@ -358,8 +387,9 @@ void tfl_qgemm_matrix(tfl_context *ctx, const tfl_qgemm_weights *pw, tfl_type ty
                       const void *a, size_t lda, int32_t input_offset, int32_t m, void *c,
                       size_t ldc, void *scratch) {
   const qgemm_matrix_rows rows = {type, a, lda, input_offset};
-  const tfl_qgemm_problem p = {m, type, input_offset, qgemm_matrix_rows_fn, &rows,
-                               c, ldc, scratch};
+  const tfl_qgemm_problem p = {m,  type,    input_offset, qgemm_matrix_rows_fn, &rows,
+                               c,  ldc,     scratch,      NULL,                 0,
+                               0};
   tfl_qgemm_run(ctx, pw, &p);
 }
 
@@ -373,6 +403,7 @@ int tfl_qconv_supports(tfl_cpu_level level, int32_t groups, const tfl_window_qua
 
 void tfl_qconv_free(tfl_qconv *qc) {
   tfl_qgemm_weights_free(&qc->w);
+  free(qc->offsets);
   memset(qc, 0, sizeof(*qc));
 }
 
@@ -388,24 +419,92 @@ static int32_t padded_size(const tfl_window_axis *a) {
   return a->pad + (reach > a->in ? reach : a->in);
 }
 
+/* Values of one run of a window: a row of taps when the dilation is 1, else one tap. */
+static int32_t window_run(const tfl_window *win, int32_t in_c) {
+  return win->w.dilation == 1 ? win->w.filter * in_c : in_c;
+}
+
+/* The filter with each window run padded to `run_p` values with its zero point (s = 0), into
+ * a tensor like `filter` over `data` (out_c x k values). */
+static tfl_tensor pad_filter_runs(const tfl_tensor *filter, int32_t filter_offset, int32_t out_c,
+                                  int32_t k, int32_t run, int32_t run_p, uint8_t *data) {
+  tfl_tensor t = *filter;
+  const int32_t runs = k / run;
+  memset(data, (uint8_t)-filter_offset, (size_t)out_c * (size_t)runs * (size_t)run_p);
+  for (int32_t o = 0; o < out_c; o++)
+    for (int32_t r = 0; r < runs; r++)
+      memcpy(data + ((size_t)o * (size_t)runs + (size_t)r) * (size_t)run_p,
+             (const uint8_t *)filter->data + (size_t)o * (size_t)k + (size_t)r * (size_t)run,
+             (size_t)run);
+  t.data = data;
+  return t;
+}
+
+/* Packs the filter with its window runs padded to multiples of `step` values (qc->run_p). */
+static tfl_status qconv_pack_runs(tfl_qconv *qc, tfl_cpu_level level, const tfl_window_quant *q,
+                                  const tfl_tensor *filter, const tfl_tensor *bias, int32_t k,
+                                  int32_t run, int32_t step, int32_t m, tfl_type type) {
+  qc->run_p = (run + step - 1) / step * step;
+  if (qc->run_p == run)
+    return tfl_qgemm_pack(&qc->w, level, q, filter, bias, type, qc->out_c, k, m);
+  const int32_t kp = k / run * qc->run_p;
+  uint8_t *data = malloc((size_t)qc->out_c * (size_t)kp + 1);
+  if (!data) return TFL_OUT_OF_MEMORY;
+  const tfl_tensor padded =
+      pad_filter_runs(filter, q->filter_offset, qc->out_c, k, run, qc->run_p, data);
+  const tfl_status st = tfl_qgemm_pack(&qc->w, level, q, &padded, bias, type, qc->out_c, kp, m);
+  free(data);
+  return st;
+}
+
+/* Where each of the `pairs` pairs of a window lies in the padded int16 image, from the
+ * window's origin: run r (qconv_gather's order) holds run_p / 2 of them. NULL when out of
+ * memory. */
+static int32_t *qconv_offsets(const tfl_window *win, int32_t in_c, int32_t run_p,
+                              int32_t pairs) {
+  int32_t *off = malloc((size_t)pairs * sizeof(int32_t) + 1);
+  if (!off) return NULL;
+  const int32_t per_run = run_p / 2, runs_per_row = win->w.dilation == 1 ? 1 : win->w.filter;
+  const int32_t row = padded_size(&win->w) * in_c;
+  for (int32_t j = 0; j < pairs; j++) {
+    const int32_t r = j / per_run, ky = r / runs_per_row, kx = r % runs_per_row;
+    off[j] = ky * win->h.dilation * row + kx * win->w.dilation * in_c + 2 * (j % per_run);
+  }
+  return off;
+}
+
 tfl_status tfl_qconv_prepare(tfl_qconv *qc, tfl_cpu_level level, const tfl_window *win,
                              int32_t batches, int32_t in_c, int32_t out_c,
                              const tfl_window_quant *q, const tfl_tensor *input,
                              const tfl_tensor *filter, const tfl_tensor *bias) {
   tfl_qconv_free(qc);
   const int32_t k = win->h.filter * win->w.filter * in_c;
-  tfl_status st = tfl_qgemm_pack(&qc->w, level, q, filter, bias, input->type, out_c, k,
-                                 batches * win->h.out * win->w.out);
+  const int32_t m = batches * win->h.out * win->w.out;
+  qc->out_c = out_c;
+  qc->pointwise = is_pointwise(win);
+  qc->run = window_run(win, in_c);
+  qc->pad_h = qc->pointwise || win->h.out <= 0 ? 0 : padded_size(&win->h);
+  qc->pad_w = qc->pointwise || win->w.out <= 0 ? 0 : padded_size(&win->w);
+  tfl_status st = qconv_pack_runs(qc, level, q, filter, bias, k, qc->run, 1, m, input->type);
   if (st != TFL_OK) return st;
+  /* The AVX2 pair kernel reads windows in place, each pair within one run: odd runs take a
+   * zero weight more (it meets the value that follows the run in the image). */
+  const int direct = !qc->pointwise && k > 0 && qc->w.direct && !qc->w.quad;
+  if (direct && (qc->run & 1))
+    st = qconv_pack_runs(qc, level, q, filter, bias, k, qc->run, 2, m, input->type);
+  if (st == TFL_OK && direct && !qc->w.quad) { /* (the zero weights could make quads pay) */
+    qc->offsets = qconv_offsets(win, in_c, qc->run_p, qc->w.kp / 2);
+    if (!qc->offsets) st = TFL_OUT_OF_MEMORY;
+  }
+  if (st != TFL_OK) {
+    tfl_qconv_free(qc);
+    return st;
+  }
   qc->win = *win;
   qc->batches = batches;
   qc->in_c = in_c;
-  qc->out_c = out_c;
   qc->input_offset = q->input_offset;
   qc->type = input->type;
-  qc->pointwise = is_pointwise(win);
-  qc->pad_h = qc->pointwise || win->h.out <= 0 ? 0 : padded_size(&win->h);
-  qc->pad_w = qc->pointwise || win->w.out <= 0 ? 0 : padded_size(&win->w);
   return TFL_OK;
 }
 
@@ -458,18 +557,19 @@ static inline void copy_runs(uint8_t *dst, const uint8_t *src, size_t n) {
 }
 
 /* Output pixel (oy, ox) of padded image `image`: its window, tap by tap (a row of taps at
- * once when the dilation is 1: they are adjacent pixels), values of vb bytes. */
+ * once when the dilation is 1: they are adjacent pixels), each run qc->run_p values after the
+ * one before, values of vb bytes. */
 static void qconv_gather(const tfl_qconv *qc, const uint8_t *image, size_t vb, int32_t oy,
                          int32_t ox, uint8_t *a) {
   const tfl_window *win = &qc->win;
   const size_t C = (size_t)qc->in_c * vb, row = (size_t)qc->pad_w * C;
   const uint8_t *origin = image + (size_t)(oy * win->h.stride) * row +
                           (size_t)(ox * win->w.stride) * C;
-  const size_t run = win->w.dilation == 1 ? (size_t)win->w.filter * C : C;
+  const size_t run = (size_t)qc->run * vb, step = (size_t)qc->run_p * vb;
   const int32_t runs = win->w.dilation == 1 ? 1 : win->w.filter;
   for (int32_t ky = 0; ky < win->h.filter; ky++) {
     const uint8_t *src = origin + (size_t)(ky * win->h.dilation) * row;
-    for (int32_t kx = 0; kx < runs; kx++, a += run)
+    for (int32_t kx = 0; kx < runs; kx++, a += step)
       copy_runs(a, src + (size_t)(kx * win->w.dilation) * C, run);
   }
 }
@@ -496,6 +596,23 @@ static const void *qconv_rows_fn(const void *arg, const tfl_qgemm_weights *pw, i
   return tile;
 }
 
+/* Direct rows: where the window of output pixel `row` starts in the int16 padded image
+ * (the tile's rows follow it, qgemm_task keeping them on one output row). */
+static const void *qconv_direct_fn(const void *arg, const tfl_qgemm_weights *pw, int32_t row,
+                                   int mr, void *tile) {
+  (void)pw, (void)mr, (void)tile;
+  const qconv_rows *r = arg;
+  const tfl_qconv *qc = r->qc;
+  const tfl_window *win = &qc->win;
+  const int32_t per_image = win->h.out * win->w.out;
+  const int32_t n = row / per_image, oy = row % per_image / win->w.out, ox = row % win->w.out;
+  const size_t at = (((size_t)n * (size_t)qc->pad_h + (size_t)(oy * win->h.stride)) *
+                         (size_t)qc->pad_w +
+                     (size_t)(ox * win->w.stride)) *
+                    (size_t)qc->in_c;
+  return (const int16_t *)(const void *)r->image + at;
+}
+
 void tfl_qconv_eval(tfl_context *ctx, const tfl_qconv *qc, const void *in, void *out,
                     void *scratch) {
   const int32_t m = qc->batches * qc->win.h.out * qc->win.w.out;
@@ -508,8 +625,17 @@ void tfl_qconv_eval(tfl_context *ctx, const tfl_qconv *qc, const void *in, void 
   uint8_t *image = scratch;
   qconv_pad_image(qc, in, image);
   const qconv_rows rows = {qc, image};
-  const tfl_qgemm_problem p = {m, qc->type, qc->input_offset, qconv_rows_fn, &rows,
-                               out, (size_t)qc->out_c, image + qconv_image_bytes(qc)};
+  const tfl_qgemm_problem p = {m,
+                               qc->type,
+                               qc->input_offset,
+                               qc->offsets ? qconv_direct_fn : qconv_rows_fn,
+                               &rows,
+                               out,
+                               (size_t)qc->out_c,
+                               image + qconv_image_bytes(qc),
+                               qc->offsets,
+                               (size_t)qc->win.w.stride * (size_t)qc->in_c,
+                               qc->offsets ? qc->win.w.out : 0};
   tfl_qgemm_run(ctx, &qc->w, &p);
 }
 

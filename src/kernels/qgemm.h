@@ -25,7 +25,10 @@
  * offset (minus 128 for int8) times the sum of the safe s, goes into the bias. Two safe
  * quads whose 4 s per column and int16 lane also sum to at most 128 per sign pair up: their
  * pair sums add in int16 (exactly, the total being within the same bound) before one
- * vpmaddwd. Unsafe quads keep the int16 pairs. Every sum is exact and wraps like the
+ * vpmaddwd. Unsafe quads keep the int16 pairs, or, when they are few, split into safe
+ * entries that meet the same 4 codes (their even k values, then their odd ones, so that each
+ * int16 lane holds one product; an s beyond int8 spreads over up to 3 such levels), which
+ * spares every tile the int16 copy of A. Every sum is exact and wraps like the
  * reference's. */
 #ifndef TFL_KERNELS_QGEMM_H
 #define TFL_KERNELS_QGEMM_H
@@ -95,6 +98,8 @@ tfl_status tfl_qgemm_out_of_memory(tfl_context *ctx, const tfl_node *node,
 #define TFL_QGEMM_MR 6
 #define TFL_QGEMM_NR 16
 #define TFL_QGEMM_QUAD 4
+/* Entries a quad may take in a quad panel (split into safe ones: qgemm_quad.c). */
+#define TFL_QGEMM_QUAD_ENTRIES 6
 
 /* Computes rows [0, mr) (mr <= MR) of C in the columns of panels [panel0, panel1): a holds
  * the tile's rows, kp int16 values each, one after the other; c is the tile's row 0 at column
@@ -108,6 +113,10 @@ typedef void (*tfl_qgemm_ukernel_fn)(const struct tfl_qgemm_weights *pw, int mr,
 typedef void (*tfl_qgemm_quad_fn)(const struct tfl_qgemm_weights *pw, int mr, const uint8_t *a8,
                                   const int16_t *a16, int32_t panel0, int32_t panel1,
                                   uint8_t *c, size_t ldc);
+/* The same reading A in place: pair j of row i at a + i * row_stride + offsets[j]. */
+typedef void (*tfl_qgemm_direct_fn)(const struct tfl_qgemm_weights *pw, int mr,
+                                    const int16_t *a, size_t row_stride, const int32_t *offsets,
+                                    int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc);
 /* dst[i] = src[i] + offset for n int8 (or uint8) values. */
 typedef void (*tfl_qgemm_widen_fn)(tfl_type type, const void *src, int32_t n, int32_t offset,
                                    int16_t *dst);
@@ -126,16 +135,25 @@ typedef struct tfl_qgemm_weights {
   int32_t stride;         /* of the rows of A tiles: kp, or 4 * quads */
   int wide;               /* the kernel reads the int16 A tile */
   tfl_qgemm_ukernel_fn ukernel;
+  tfl_qgemm_direct_fn direct; /* on pair panels, where the kernels have it */
+  /* Where set, for a last panel of at most 8 columns: half the work (a8 and a16, or a with
+   * offsets NULL: consecutive pairs) */
+  tfl_qgemm_direct_fn half;
+  tfl_qgemm_quad_fn quad_half;
   tfl_qgemm_widen_fn widen;
   /* quad panels */
   tfl_qgemm_quad_fn quad; /* set when the panels are quad panels */
   int flip;               /* int8 inputs: a8 holds the codes + 128 */
   int32_t quads;          /* ceil(k / 4) */
   size_t *panel_at;       /* byte offset of each panel */
-  int32_t *order;         /* per panel, `quads` quad indices: its safe ones first, of which
-                             the paired ones come first, two by two */
-  int32_t *safe;          /* per panel, how many quads are safe */
+  int32_t *order;         /* per panel, order_stride entries, each a quad index: its safe
+                             ones first, of which the paired ones come first, two by two, then
+                             its unsafe ones */
+  int32_t order_stride;   /* the most entries of a panel (at most TFL_QGEMM_QUAD_ENTRIES *
+                             quads) */
+  int32_t *safe;          /* per panel, how many entries are safe */
   int32_t *paired;        /* per panel, how many of them are paired */
+  int32_t *entries;       /* per panel, how many entries in all */
 } tfl_qgemm_weights;
 
 /* Packs the constant int8/uint8 filter ([n][k]) and the optional int32 bias for the kernels
@@ -161,6 +179,12 @@ typedef struct tfl_qgemm_problem {
   void *c;       /* int8/uint8 [m][ldc] */
   size_t ldc;
   void *scratch; /* tfl_qgemm_scratch_bytes() for the context's threads */
+  /* Direct A (pw->direct, pair panels only): rows returns where row `row`'s values start
+   * in place, pair j of a row at int16 offset offsets[j] from there, row i of a tile
+   * row_stride values after row 0; a tile never crosses a multiple of row_run rows. */
+  const int32_t *offsets;
+  size_t row_stride;
+  int32_t row_run;
 } tfl_qgemm_problem;
 
 /* Scratch a product needs with `threads` threads. */
@@ -180,11 +204,13 @@ int tfl_qgemm_pack_quads(tfl_qgemm_weights *pw, const tfl_window_quant *q,
 
 /* --- CONV_2D -------------------------------------------------------------------------
  * One group, any window: row r of A is output pixel r's window (kh * kw * in_c values, tap
- * by tap). A 1x1 stride-1 unpadded convolution reads the input pixels as they are. Any other
- * one first copies the whole input once into an image with its padding made explicit (the
- * input zero point, whose offset value 0 adds nothing, as skipping the tap does), widened
- * to int16 offset values for pair panels, so that gathering a window, one tile of rows at a
- * time, is a few plain copies. */
+ * by tap, each run of adjacent values padded to whole quads, or pairs on pair panels, with
+ * zero weights). A 1x1 stride-1 unpadded convolution reads the input pixels as they are. Any
+ * other one first copies the whole input once into an image with its padding made explicit
+ * (the input zero point, whose offset value 0 adds nothing, as skipping the tap does),
+ * widened to int16 offset values for pair panels; the AVX2 pair kernel then reads each
+ * window's pairs in place (an offset per pair, tiles kept within an output row), the others
+ * gather a tile of windows at a time with a few plain copies. */
 typedef struct tfl_qconv {
   tfl_qgemm_weights w;
   tfl_window win;
@@ -192,6 +218,8 @@ typedef struct tfl_qconv {
   int32_t input_offset;
   tfl_type type;
   int pointwise;
+  int32_t run, run_p;   /* values of a window run (see qconv_gather), and its room in A */
+  int32_t *offsets;     /* direct (pw.direct): per pair of A, its offset in the image */
   int32_t pad_h, pad_w; /* rows and columns of the padded image */
   int active;  /* set up by tfl_qconv_setup: the node runs here */
   int scratch; /* its scratch index */
@@ -255,6 +283,15 @@ void tfl_qgemm_quad_avx2(const tfl_qgemm_weights *pw, int mr, const uint8_t *a8,
                          size_t ldc);
 void tfl_qgemm_ukernel_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
                             int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc);
+void tfl_qgemm_direct_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
+                           size_t row_stride, const int32_t *offsets, int32_t panel0,
+                           int32_t panel1, uint8_t *c, size_t ldc);
+void tfl_qgemm_half_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
+                         size_t row_stride, const int32_t *offsets, int32_t panel0,
+                         int32_t panel1, uint8_t *c, size_t ldc);
+void tfl_qgemm_quad_half_avx2(const tfl_qgemm_weights *pw, int mr, const uint8_t *a8,
+                              const int16_t *a16, int32_t panel0, int32_t panel1, uint8_t *c,
+                              size_t ldc);
 /* Byte panels, a row at a time. */
 void tfl_qgemm_ukernel_row_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
                                 int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc);

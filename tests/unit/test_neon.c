@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/arm/qgemm_dot_neon.h"
 #include "kernels/dwconv.h"
 #include "kernels/gemm.h"
 #include "kernels/pool_fast.h"
@@ -442,6 +443,251 @@ TEST(qgemm_matches_the_portable_kernel) {
       if (!check_qgemm(levels[l], &rng)) return;
 }
 
+/* --- int8/uint8 GEMM with the dot-product instructions ---------------------------------- */
+
+/* The kernels a product can run on: the portable one (TFL_CPU_SCALAR), the int16 NEON one
+ * (TFL_CPU_NEON), and the dot-product one (packed at TFL_CPU_NEON, then turned into its
+ * panels as tfl_qgemm_pack does at TFL_CPU_NEON_DOT). */
+typedef enum qgemm_way { QGEMM_PORTABLE, QGEMM_INT16, QGEMM_DOT } qgemm_way;
+
+static tfl_cpu_level way_level(qgemm_way way) {
+  return way == QGEMM_PORTABLE ? TFL_CPU_SCALAR : TFL_CPU_NEON;
+}
+
+/* Turns pw, packed at way_level(way), into the way's panels; whether it then runs the way's
+ * kernel. */
+static int finish_way(tfl_qgemm_weights *pw, qgemm_way way, int32_t input_offset) {
+  if (way == QGEMM_DOT && tfl_qgemm_use_neon_dot(pw, input_offset) != TFL_OK) return 0;
+  switch (way) {
+    case QGEMM_PORTABLE: return pw->ukernel == tfl_qgemm_ukernel_portable && !pw->quad;
+    case QGEMM_INT16: return pw->ukernel == tfl_qgemm_ukernel_neon && !pw->quad;
+    default: return pw->quad == tfl_qgemm_dot_neon && !pw->wide && !pw->flip;
+  }
+}
+
+/* Filter codes of the input's type with a random offset (int8: mostly 0, as per-channel
+ * filters have), now and then of the other type. */
+static tfl_type random_filter_quant(qsetup *s, tfl_type input_type, uint32_t *rng) {
+  const int other = next_random(rng) % 6 == 0;
+  const tfl_type type = other == (input_type == TFL_UINT8) ? TFL_INT8 : TFL_UINT8;
+  if (type == TFL_UINT8)
+    s->q.filter_offset = -random_in(rng, 0, 255);
+  else
+    s->q.filter_offset = next_random(rng) % 4 == 0 ? -random_in(rng, -128, 127) : 0;
+  return type;
+}
+
+/* Where two outputs first differ, reported; whether they are equal. */
+static int same_codes(const char *what, const qsetup *s, tfl_type type, tfl_type filter_type,
+                      const uint8_t *got, const uint8_t *want, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (got[i] != want[i]) {
+      test_fail(__FILE__, __LINE__, "%s, %s input, %s filter (offset %d), %s: output %zu = %d, "
+                "want %d", what, type == TFL_UINT8 ? "uint8" : "int8",
+                filter_type == TFL_UINT8 ? "uint8" : "int8", (int)s->q.filter_offset,
+                s->q.mode == TFL_REQUANT_RUY ? "ruy" : "double", i, got[i], want[i]);
+      return 0;
+    }
+  return 1;
+}
+
+/* A product A[m][k] * W[n][k]^T and its quantization. */
+typedef struct dot_case {
+  qsetup s;
+  tfl_type type, filter_type;
+  int32_t m, n, k;
+  uint8_t *a, *w;
+  int32_t *bias;
+  tfl_tensor filter, bias_t;
+  const tfl_tensor *bias_p;
+} dot_case;
+
+static void dot_case_init(dot_case *t, uint32_t *rng) {
+  t->type = (next_random(rng) & 1) ? TFL_INT8 : TFL_UINT8;
+  /* m = 1 is FULLY_CONNECTED's batch 1; k from below one quad to many groups of 4 quads */
+  t->m = next_random(rng) % 4 == 0 ? 1 : random_in(rng, 1, 20);
+  t->n = random_in(rng, 1, 64);
+  t->k = random_in(rng, 1, next_random(rng) % 3 == 0 ? 300 : 40);
+  qsetup_init(&t->s, t->type, rng, t->n, -40, 4);
+  t->filter_type = random_filter_quant(&t->s, t->type, rng);
+  t->a = random_bytes((size_t)t->m * (size_t)t->k, rng);
+  t->w = random_bytes((size_t)t->n * (size_t)t->k, rng);
+  t->bias = random_bias((size_t)t->n, rng);
+  t->filter = const_tensor(t->filter_type, t->w);
+  t->bias_t = const_tensor(TFL_INT32, t->bias);
+  t->bias_p = (next_random(rng) & 3) ? &t->bias_t : NULL;
+}
+
+static void dot_case_free(dot_case *t) { free(t->a), free(t->w), free(t->bias); }
+
+/* C of the product on the way's kernel, NULL if it did not run there. */
+static uint8_t *dot_case_run(const dot_case *t, qgemm_way way) {
+  tfl_qgemm_weights pw;
+  memset(&pw, 0, sizeof(pw));
+  if (tfl_qgemm_pack(&pw, way_level(way), &t->s.q, &t->filter, t->bias_p, t->type, t->n, t->k,
+                     t->m) != TFL_OK)
+    return NULL;
+  uint8_t *c = NULL;
+  if (finish_way(&pw, way, t->s.q.input_offset)) {
+    c = malloc((size_t)t->m * (size_t)t->n);
+    void *scratch = malloc(tfl_qgemm_scratch_bytes(&pw, 1));
+    tfl_qgemm_matrix(NULL, &pw, t->type, t->a, (size_t)t->k, t->s.q.input_offset, t->m, c,
+                     (size_t)t->n, scratch);
+    free(scratch);
+  }
+  tfl_qgemm_weights_free(&pw);
+  return c;
+}
+
+static int check_qgemm_dot(uint32_t *rng) {
+  dot_case t;
+  dot_case_init(&t, rng);
+  uint8_t *got = dot_case_run(&t, QGEMM_DOT), *portable = dot_case_run(&t, QGEMM_PORTABLE),
+          *int16 = dot_case_run(&t, QGEMM_INT16);
+  char what[64];
+  snprintf(what, sizeof(what), "qgemm dot m=%d n=%d k=%d", (int)t.m, (int)t.n, (int)t.k);
+  const size_t count = (size_t)t.m * (size_t)t.n;
+  int ok = got && portable && int16;
+  CHECK(ok);
+  ok = ok && same_codes(what, &t.s, t.type, t.filter_type, got, portable, count) &&
+       same_codes(what, &t.s, t.type, t.filter_type, got, int16, count);
+  dot_case_free(&t);
+  free(got), free(portable), free(int16);
+  return ok;
+}
+
+/* The machine has the dot-product instructions (else the kernel cannot run here). */
+static int have_dot(void) {
+  if (tfl_cpu_detect_hardware() >= TFL_CPU_NEON_DOT) return 1;
+  printf("  (no dot-product instructions here: dot kernel not run)\n");
+  return 0;
+}
+
+TEST(qgemm_dot_matches_the_portable_and_int16_kernels) {
+  if (!have_dot()) return;
+  uint32_t rng = 2024;
+  for (int i = 0; i < 300; i++)
+    if (!check_qgemm_dot(&rng)) return;
+}
+
+/* A code of `type` and an offset that add up to +255 (high) or -255. */
+static void extreme_code(tfl_type type, int high, uint8_t *code, int32_t *offset) {
+  if (type == TFL_UINT8) {
+    *code = high ? 255 : 0;
+    *offset = high ? 0 : -255;
+  } else {
+    *code = high ? 0x7f : 0x80;
+    *offset = high ? 128 : -127;
+  }
+}
+
+/* Every factor at +-255, a bias near INT32_MAX: sums that wrap. */
+TEST(qgemm_dot_wraps_like_the_reference) {
+  if (!have_dot()) return;
+  uint32_t rng = 5;
+  for (int i = 0; i < 12; i++) {
+    dot_case t;
+    dot_case_init(&t, &rng);
+    uint8_t x, w;
+    extreme_code(t.type, i & 1, &x, &t.s.q.input_offset);
+    extreme_code(t.filter_type, (i >> 1) & 1, &w, &t.s.q.filter_offset);
+    memset(t.a, x, (size_t)t.m * (size_t)t.k);
+    memset(t.w, w, (size_t)t.n * (size_t)t.k);
+    for (int32_t c = 0; c < t.n; c++) t.bias[c] = INT32_MAX - c;
+    uint8_t *got = dot_case_run(&t, QGEMM_DOT), *want = dot_case_run(&t, QGEMM_PORTABLE);
+    CHECK(got && want);
+    const int ok = got && want &&
+                   same_codes("qgemm dot extremes", &t.s, t.type, t.filter_type, got, want,
+                              (size_t)t.m * (size_t)t.n);
+    dot_case_free(&t);
+    free(got), free(want);
+    if (!ok) return;
+  }
+}
+
+/* tfl_qgemm_pack takes the dot-product kernel at TFL_CPU_NEON_DOT only. */
+TEST(qgemm_pack_picks_the_dot_kernel_at_neondot) {
+  uint32_t rng = 8;
+  dot_case t;
+  dot_case_init(&t, &rng);
+  tfl_qgemm_weights pw;
+  memset(&pw, 0, sizeof(pw));
+  REQUIRE(tfl_qgemm_pack(&pw, TFL_CPU_NEON, &t.s.q, &t.filter, t.bias_p, t.type, t.n, t.k, t.m) ==
+          TFL_OK);
+  CHECK(pw.quad == NULL && pw.ukernel == tfl_qgemm_ukernel_neon);
+  if (have_dot()) {
+    REQUIRE(tfl_qgemm_pack(&pw, TFL_CPU_NEON_DOT, &t.s.q, &t.filter, t.bias_p, t.type, t.n, t.k,
+                           t.m) == TFL_OK);
+    CHECK(pw.quad == tfl_qgemm_dot_neon);
+  }
+  tfl_qgemm_weights_free(&pw);
+  dot_case_free(&t);
+}
+
+/* A CONV_2D through tfl_qconv_eval on the way's kernel (padding is the input zero point,
+ * gathered windows leave garbage past k in their rows), NULL if it did not run there. */
+static uint8_t *dot_conv_run(qgemm_way way, const window_case *k, const tfl_window *win,
+                             const qsetup *s, const tfl_tensor *input, const tfl_tensor *filter,
+                             const tfl_tensor *bias, int32_t out_c) {
+  tfl_qconv qc;
+  memset(&qc, 0, sizeof(qc));
+  if (tfl_qconv_prepare(&qc, way_level(way), win, k->batches, k->channels, out_c, &s->q, input,
+                        filter, bias) != TFL_OK)
+    return NULL;
+  uint8_t *out = NULL;
+  if (finish_way(&qc.w, way, s->q.input_offset)) {
+    const size_t n = (size_t)k->batches * (size_t)win->h.out * (size_t)win->w.out *
+                     (size_t)out_c;
+    out = malloc(n + 1);
+    void *scratch = malloc(tfl_qconv_scratch_bytes(&qc, 1));
+    tfl_qconv_eval(NULL, &qc, input->data, out, scratch);
+    free(scratch);
+  }
+  tfl_qconv_free(&qc);
+  return out;
+}
+
+static int check_qconv_dot(uint32_t *rng) {
+  const tfl_type type = (next_random(rng) & 1) ? TFL_INT8 : TFL_UINT8;
+  window_case k = random_window(rng, 1);
+  k.channels = random_in(rng, 1, 12);
+  const int32_t out_c = random_in(rng, 1, 40);
+  const tfl_window win = {axis(k.h, k.kh, k.stride, k.dilation, k.same),
+                          axis(k.w, k.kw, k.stride, k.dilation, k.same)};
+  qsetup s;
+  qsetup_init(&s, type, rng, out_c, -40, 4);
+  const tfl_type filter_type = random_filter_quant(&s, type, rng);
+  const size_t taps = (size_t)k.kh * (size_t)k.kw * (size_t)k.channels;
+  uint8_t *in = random_bytes((size_t)k.batches * (size_t)k.h * (size_t)k.w * (size_t)k.channels,
+                             rng);
+  uint8_t *f = random_bytes((size_t)out_c * taps, rng);
+  int32_t *bias = random_bias((size_t)out_c, rng);
+  const tfl_tensor input = const_tensor(type, in), filter = const_tensor(filter_type, f),
+                   bias_t = const_tensor(TFL_INT32, bias);
+  const tfl_tensor *bias_p = (next_random(rng) & 3) ? &bias_t : NULL;
+  uint8_t *got = dot_conv_run(QGEMM_DOT, &k, &win, &s, &input, &filter, bias_p, out_c);
+  uint8_t *portable = dot_conv_run(QGEMM_PORTABLE, &k, &win, &s, &input, &filter, bias_p, out_c);
+  uint8_t *int16 = dot_conv_run(QGEMM_INT16, &k, &win, &s, &input, &filter, bias_p, out_c);
+  char what[96];
+  snprintf(what, sizeof(what), "qconv dot %dx%d s%d d%d %s in %dx%dx%d out_c %d", (int)k.kh,
+           (int)k.kw, (int)k.stride, (int)k.dilation, k.same ? "same" : "valid", (int)k.h,
+           (int)k.w, (int)k.channels, (int)out_c);
+  const size_t count = (size_t)k.batches * (size_t)win.h.out * (size_t)win.w.out * (size_t)out_c;
+  int ok = got && portable && int16;
+  CHECK(ok);
+  ok = ok && same_codes(what, &s, type, filter_type, got, portable, count) &&
+       same_codes(what, &s, type, filter_type, got, int16, count);
+  free(in), free(f), free(bias), free(got), free(portable), free(int16);
+  return ok;
+}
+
+TEST(qconv_dot_matches_the_portable_and_int16_kernels) {
+  if (!have_dot()) return;
+  uint32_t rng = 31337;
+  for (int i = 0; i < 120; i++)
+    if (!check_qconv_dot(&rng)) return;
+}
+
 /* The depthwise rows of one preparation at `level`, into out. */
 static int qdw_run(tfl_cpu_level level, const qsetup *s, const window_case *k,
                    const tfl_window *win, const tfl_tensor *input, const tfl_tensor *filter,
@@ -564,6 +810,10 @@ int main(void) {
   RUN(dwconv_matches_fma_in_tap_order);
   RUN(pools_match_the_reference_order);
   RUN(qgemm_matches_the_portable_kernel);
+  RUN(qgemm_dot_matches_the_portable_and_int16_kernels);
+  RUN(qgemm_dot_wraps_like_the_reference);
+  RUN(qconv_dot_matches_the_portable_and_int16_kernels);
+  RUN(qgemm_pack_picks_the_dot_kernel_at_neondot);
   RUN(qdwconv_matches_the_portable_kernel);
   RUN(qadd_matches_the_portable_kernel_at_extreme_shifts);
   RUN(scalar_level_takes_no_neon_kernel);

@@ -115,8 +115,11 @@ static tfl_tensor make_tensor(tfl_type type, void *data) {
  * WEIGHTS_EDGES: pairs of consecutive s right at the saturation bound (one sign summing to
  *   128, -128, 127 next to -128), and one in 1024 just past it (129 of one sign), with
  *   inputs only at the ends of their range: a safe pair reaches 255 * 128, an unsafe one
- *   would saturate. */
-enum { WEIGHTS_ANY, WEIGHTS_SMALL, WEIGHTS_EDGES };
+ *   would saturate;
+ * WEIGHTS_SPLIT: |s| <= 30 but for a few pairs at the ends of the range (uint8: s up to 255
+ *   or down to -255, which split over three or two levels; int8: +-127), so that quad panels
+ *   serve and split their few unsafe quads (no int16 copy of A). */
+enum { WEIGHTS_ANY, WEIGHTS_SMALL, WEIGHTS_EDGES, WEIGHTS_SPLIT };
 
 static void edge_pair(uint32_t *rng, int32_t *v) {
   static const int32_t safe[][2] = {{64, 64},  {-64, -64}, {127, 1},  {1, 127},   {-128, 0},
@@ -133,8 +136,13 @@ static void edge_pair(uint32_t *rng, int32_t *v) {
 static void *shaped_weights(qsetup *s, int shape, size_t n, uint32_t *rng) {
   if (shape == WEIGHTS_ANY) return random_codes(s->type, n, rng);
   const int u8 = s->type == TFL_UINT8;
-  /* uint8 zero points near 128 keep s within int8; 100 puts large codes outside it */
-  const int32_t zp = !u8 ? 0 : shape == WEIGHTS_EDGES ? 128 : random_in(rng, 100, 160);
+  /* uint8 zero points near 128 keep s within int8; 100 puts large codes outside it; 0 and
+   * 255 let s reach 255 and -255 */
+  static const int32_t split_zps[] = {0, 255, 128};
+  const int32_t zp = !u8                      ? 0
+                     : shape == WEIGHTS_EDGES ? 128
+                     : shape == WEIGHTS_SPLIT ? split_zps[next_random(rng) % 3]
+                                              : random_in(rng, 100, 160);
   s->q.filter_offset = -zp;
   uint8_t *w = malloc(n ? n : 1);
   int32_t pair[2];
@@ -143,6 +151,9 @@ static void *shaped_weights(qsetup *s, int shape, size_t n, uint32_t *rng) {
     if (shape == WEIGHTS_EDGES) {
       if (i % 2 == 0) edge_pair(rng, pair);
       v = pair[i % 2];
+    } else if (shape == WEIGHTS_SPLIT) {
+      v = random_in(rng, u8 && zp == 0 ? 0 : -30, u8 && zp == 255 ? 0 : 30);
+      if (i % 509 < 2) v = u8 ? (i % 509 ? -zp : 255 - zp) : (next_random(rng) % 2 ? 127 : -127);
     } else if (next_random(rng) % 2048 == 0) { /* uint8: often just outside int8 */
       v = random_in(rng, u8 ? -zp : -128, u8 ? 255 - zp : 127);
       if (u8 && next_random(rng) % 2) v = next_random(rng) % 2 ? -129 : 128;
@@ -274,7 +285,7 @@ TEST(gemm_quad_panels) {
   const int nl = test_levels(levels);
   uint32_t seed = 777;
   for (int l = 0; l < nl; l++)
-    for (int shape = WEIGHTS_SMALL; shape <= WEIGHTS_EDGES; shape++)
+    for (int shape = WEIGHTS_SMALL; shape <= WEIGHTS_SPLIT; shape++)
       for (size_t mi = 0; mi < sizeof(ms) / sizeof(ms[0]); mi++)
         for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++)
           for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
@@ -334,23 +345,33 @@ TEST(gemm_quad_saturation_bound) {
       }
 }
 
-/* The small filters above do take the quad panels on AVX2. */
+/* The small filters above do take the quad panels on AVX2; with a few unsafe quads, split
+ * so that no tile needs the int16 copy of A. */
 TEST(gemm_quad_panels_are_used) {
   const tfl_cpu_level hw = tfl_cpu_detect_hardware();
   if (hw < TFL_CPU_AVX2 || hw >= TFL_CPU_NEON) return;
   uint32_t rng = 5;
-  for (int t = 0; t < 2; t++) {
+  int splits = 0;
+  for (int t = 0; t < 8; t++) {
+    const int split = t >= 2;
     qsetup s;
-    qsetup_init(&s, t ? TFL_INT8 : TFL_UINT8, TFL_REQUANT_DOUBLE, 40, -12, 2, &rng);
-    void *w = shaped_weights(&s, WEIGHTS_SMALL, 40 * 64, &rng);
+    qsetup_init(&s, t & 1 ? TFL_INT8 : TFL_UINT8, TFL_REQUANT_DOUBLE, 40, -12, 2, &rng);
+    void *w = shaped_weights(&s, split ? WEIGHTS_SPLIT : WEIGHTS_SMALL, 40 * 64, &rng);
     tfl_tensor filter = make_tensor(s.type, w);
     tfl_qgemm_weights pw;
     memset(&pw, 0, sizeof(pw));
     REQUIRE(tfl_qgemm_pack(&pw, TFL_CPU_AVX2, &s.q, &filter, NULL, s.type, 40, 64, 9) == TFL_OK);
     CHECK(pw.quad != NULL);
+    if (split) {
+      int32_t entries = 0;
+      for (int32_t p = 0; p < 3; p++) entries += pw.entries[p];
+      CHECK(!pw.wide);
+      splits += entries > 3 * 16;
+    }
     tfl_qgemm_weights_free(&pw);
     free(w);
   }
+  CHECK(splits > 0);
 }
 
 TEST(gemm_uint8_double) { run_gemm_cases(TFL_UINT8, TFL_REQUANT_DOUBLE); }
@@ -436,6 +457,10 @@ static const conv_case conv_cases[] = {
     {1, 11, 10, 2, 3, 4, 4, 3, 1, 1},   {1, 1, 1, 40, 17, 1, 1, 1, 1, 0},
     /* single output pixels (matrix-vector packing) with odd runs, plain and dilated */
     {1, 3, 3, 3, 20, 3, 3, 1, 1, 0},    {1, 5, 5, 3, 12, 3, 3, 1, 2, 0},
+    /* windows read in place (pair panels): output rows of 6 + 4 pixels, half panels, odd
+     * runs, dilation */
+    {1, 20, 20, 3, 24, 3, 3, 2, 1, 1},  {2, 15, 13, 3, 40, 3, 3, 2, 1, 0},
+    {1, 12, 14, 5, 8, 3, 3, 1, 2, 1},   {1, 9, 17, 1, 16, 5, 3, 1, 1, 1},
 };
 
 /* Output code of conv pixel (n, oy, ox, oc), naively. */
@@ -520,6 +545,8 @@ TEST(conv_windows) {
       /* filters the quad panels take */
       check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_RUY, WEIGHTS_SMALL, seed++);
       check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_DOUBLE, WEIGHTS_SMALL, seed++);
+      check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_DOUBLE, WEIGHTS_SPLIT, seed++);
+      check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_RUY, WEIGHTS_SPLIT, seed++);
     }
 }
 

@@ -4,20 +4,19 @@
  * multiplies them by the row's two A values with widening multiply-accumulates (SMLAL by
  * element): exact, since every factor is within [-255, 255], and wrapping like the
  * reference's int32 sums. The int16 pairs rule out the dot-product instructions, which take
- * 8-bit factors. One instance per row count keeps every tile in registers. */
+ * 8-bit factors: where the CPU has them, qgemm_dot_neon.c's kernel takes over, on panels of
+ * the filter's own codes. One instance per row count keeps every tile in registers. */
 #include <string.h>
 
-#include "kernels/arm/qreq_neon.h"
-
-#define QUADS (TFL_QGEMM_NR / 4)
+#include "kernels/arm/qgemm_neon.h"
 
 /* The tile's products plus the bias, into acc[row][quad] (columns 4 * quad onwards). */
 static inline __attribute__((always_inline)) void
 tile_product(const int mr, int32_t kp, const int16_t *a, const int16_t *b, const int32_t *bias,
-             int32x4_t acc[TFL_QGEMM_MR][QUADS]) {
+             qgemm_neon_tile acc) {
 #pragma GCC unroll 6
   for (int i = 0; i < mr; i++)
-    for (int j = 0; j < QUADS; j++) acc[i][j] = vld1q_s32(bias + 4 * j);
+    for (int j = 0; j < QGEMM_NEON_QUADS; j++) acc[i][j] = vld1q_s32(bias + 4 * j);
   for (int32_t q = 0; q < kp; q += 2, b += 2 * TFL_QGEMM_NR) {
     /* .val[0]: the first k value of columns 0-7 (8-15), .val[1]: the second. */
     const int16x8x2_t w0 = vld2q_s16(b), w1 = vld2q_s16(b + TFL_QGEMM_NR);
@@ -38,31 +37,6 @@ tile_product(const int mr, int32_t kp, const int16_t *a, const int16_t *b, const
   }
 }
 
-static inline void store_codes(uint8_t *c, uint8x16_t codes, int nr) {
-  if (nr == TFL_QGEMM_NR) {
-    vst1q_u8(c, codes);
-    return;
-  }
-  uint8_t tmp[TFL_QGEMM_NR];
-  vst1q_u8(tmp, codes);
-  memcpy(c, tmp, (size_t)nr);
-}
-
-/* Requantizes rows [0, mr) of the tile at column col and stores their nr codes. */
-static inline __attribute__((always_inline)) void
-tile_store(const int mr, const int ruy, const tfl_qreq *r, const qreq_clamp *clamp, int32_t col,
-           int32x4_t acc[TFL_QGEMM_MR][QUADS], int nr, uint8_t *c, size_t ldc) {
-  for (int j = 0; j < QUADS; j++) {
-    const qreq_vec p = qreq_params(r, col + 4 * j);
-#pragma GCC unroll 6
-    for (int i = 0; i < mr; i++) acc[i][j] = qreq_scale4(ruy, &p, acc[i][j]);
-  }
-#pragma GCC unroll 6
-  for (int i = 0; i < mr; i++)
-    store_codes(c + (size_t)i * ldc, qreq_narrow(clamp, acc[i][0], acc[i][1], acc[i][2], acc[i][3]),
-                nr);
-}
-
 /* The tile against every panel of [panel0, panel1). */
 static inline __attribute__((always_inline)) void
 tile_panels(const int mr, const int ruy, const tfl_qgemm_weights *pw, const int16_t *a,
@@ -71,11 +45,11 @@ tile_panels(const int mr, const int ruy, const tfl_qgemm_weights *pw, const int1
   const qreq_clamp clamp = qreq_clamp_of(pw->req.out_type, pw->req.act_min, pw->req.act_max);
   for (int32_t panel = panel0; panel < panel1; panel++) {
     const int32_t col = panel * TFL_QGEMM_NR;
-    const int nr = pw->n - col < TFL_QGEMM_NR ? (int)(pw->n - col) : TFL_QGEMM_NR;
-    int32x4_t acc[TFL_QGEMM_MR][QUADS];
+    qgemm_neon_tile acc;
     tile_product(mr, pw->kp, a, (const int16_t *)pw->panels + (size_t)panel * panel_values,
                  pw->req.bias + col, acc);
-    tile_store(mr, ruy, &pw->req, &clamp, col, acc, nr, c + col, ldc);
+    qgemm_neon_tile_store(mr, ruy, &pw->req, &clamp, col, acc,
+                          qgemm_neon_panel_columns(pw, panel), c + col, ldc);
   }
 }
 

@@ -26,24 +26,29 @@ static inline __m256i bcast_pair(const int16_t *p) {
   return _mm256_set1_epi32(v);
 }
 
-#define QG_STEP(i)                                                     \
-  if (mr > i) {                                                        \
-    const __m256i v = bcast_pair(a##i + q);                            \
-    c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(v, b0));     \
-    c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(v, b1));     \
+/* Kernels take `half` (a constant) set for a panel of at most 8 columns: its second half
+ * is neither computed nor requantized. */
+#define QG_STEP(i)                                                                   \
+  if (mr > i) {                                                                      \
+    const __m256i v = bcast_pair(a##i + q);                                          \
+    c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(v, b0));                   \
+    if (!half) c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(v, b1));        \
   }
 
-/* The tile's products plus the bias, into acc[row][half]. */
+/* The tile's products plus the bias, into acc[row][half]: pair j of row i at
+ * a + i * rs + j * 2, or, with offsets, at a + i * rs + off[j]. */
 static inline __attribute__((always_inline)) void
-tile_product(const int mr, int32_t kp, const int16_t *a, const int16_t *b, const int32_t *bias,
+tile_product(const int mr, const int half, int32_t kp, const int16_t *a, size_t rs,
+             const int32_t *off, const int16_t *b, const int32_t *bias,
              __m256i acc[TFL_QGEMM_MR][2]) {
   const __m256i bias0 = _mm256_loadu_si256((const __m256i *)bias);
   const __m256i bias1 = _mm256_loadu_si256((const __m256i *)(bias + 8));
   __m256i c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
   __m256i c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
-  const int16_t *a0 = a, *a1 = a0 + kp, *a2 = a1 + kp, *a3 = a2 + kp, *a4 = a3 + kp,
-                *a5 = a4 + kp;
-  for (int32_t q = 0; q < kp; q += 2, b += 2 * TFL_QGEMM_NR) {
+  const int16_t *a0 = a, *a1 = a0 + rs, *a2 = a1 + rs, *a3 = a2 + rs, *a4 = a3 + rs,
+                *a5 = a4 + rs;
+  for (int32_t j = 0; j < kp / 2; j++, b += 2 * TFL_QGEMM_NR) {
+    const int32_t q = off ? off[j] : 2 * j;
     const __m256i b0 = _mm256_load_si256((const __m256i *)b);
     const __m256i b1 = _mm256_load_si256((const __m256i *)(b + TFL_QGEMM_NR));
     QG_STEP(0) QG_STEP(1) QG_STEP(2) QG_STEP(3) QG_STEP(4) QG_STEP(5)
@@ -63,28 +68,35 @@ static inline void store_codes(uint8_t *c, __m128i codes, int nr) {
   memcpy(c, tmp, (size_t)nr);
 }
 
-/* The codes of the tile's 6 rows as int16, for the rounding variant (ruy, form). */
+/* The codes of the tile's rows [0, rows) as int16, for the rounding variant (ruy, form);
+ * with `half`, the first 8 columns twice. */
 static inline __attribute__((always_inline)) void
-tile_scale(const int ruy, const int form, const tfl_qreq *r, const qreq_flags *f,
-           int32_t col, __m256i acc[TFL_QGEMM_MR][2], __m256i w[TFL_QGEMM_MR]) {
+tile_scale(const int ruy, const int form, const int rows, const int half, const tfl_qreq *r,
+           const qreq_flags *f, int32_t col, __m256i acc[TFL_QGEMM_MR][2],
+           __m256i w[TFL_QGEMM_MR]) {
   __m256i lo[TFL_QGEMM_MR];
   const qreq_vec p0 = qreq_params(r, ruy, form, f, col);
 #pragma GCC unroll 6
-  for (int i = 0; i < TFL_QGEMM_MR; i++) lo[i] = qreq_scale8(ruy, form, &p0, acc[i][0]);
+  for (int i = 0; i < rows; i++) lo[i] = qreq_scale8(ruy, form, &p0, acc[i][0]);
+  if (half) {
+#pragma GCC unroll 6
+    for (int i = 0; i < rows; i++) w[i] = _mm256_packs_epi32(lo[i], lo[i]);
+    return;
+  }
   const qreq_vec p1 = qreq_params(r, ruy, form, f, col + 8);
 #pragma GCC unroll 6
-  for (int i = 0; i < TFL_QGEMM_MR; i++)
+  for (int i = 0; i < rows; i++)
     w[i] = _mm256_packs_epi32(lo[i], qreq_scale8(ruy, form, &p1, acc[i][1]));
 }
 
-/* Requantizes the tile and stores the nr codes of its rows [0, mr), two rows at a time.
- * Rows past mr are computed too (they hold the bias) and dropped. */
+/* Requantizes the tile and stores the nr codes of its rows [0, mr) (a constant), two rows
+ * at a time: an odd mr's last row is computed with a copy of the bias and dropped. */
 static inline __attribute__((always_inline)) void
-tile_store(const tfl_qreq *r, int mr, int32_t col, __m256i acc[TFL_QGEMM_MR][2], int nr,
-           uint8_t *c, size_t ldc) {
+tile_store(const tfl_qreq *r, const int mr, const int half, int32_t col,
+           __m256i acc[TFL_QGEMM_MR][2], int nr, uint8_t *c, size_t ldc) {
   const qreq_flags f = qreq_flags_of(r);
   __m256i w[TFL_QGEMM_MR];
-#define TILE_SCALE(ruy, form) tile_scale(ruy, form, r, &f, col, acc, w)
+#define TILE_SCALE(ruy, form) tile_scale(ruy, form, mr + (mr & 1), half, r, &f, col, acc, w)
   QREQ_DISPATCH(&f, TILE_SCALE);
 #undef TILE_SCALE
   /* packs, then narrowing two rows, leave 4-code groups in the order row0: 0 8 | 4 12 and
@@ -97,24 +109,43 @@ tile_store(const tfl_qreq *r, int mr, int32_t col, __m256i acc[TFL_QGEMM_MR][2],
   }
 }
 
-/* The tile against every panel of [panel0, panel1). */
+/* The tile against panels [panel0, panel1); half: they have at most 8 columns. */
 static inline __attribute__((always_inline)) void
-tile_panels(const int mr, const tfl_qgemm_weights *pw, const int16_t *a, int32_t panel0,
-            int32_t panel1, uint8_t *c, size_t ldc) {
+tile_panels(const int mr, const int half, const tfl_qgemm_weights *pw, const int16_t *a,
+            size_t rs, const int32_t *off, int32_t panel0, int32_t panel1, uint8_t *c,
+            size_t ldc) {
   const size_t panel_values = (size_t)pw->kp * TFL_QGEMM_NR;
   for (int32_t panel = panel0; panel < panel1; panel++) {
     const int32_t col = panel * TFL_QGEMM_NR;
     const int nr = pw->n - col < TFL_QGEMM_NR ? (int)(pw->n - col) : TFL_QGEMM_NR;
     __m256i acc[TFL_QGEMM_MR][2];
-    tile_product(mr, pw->kp, a, (const int16_t *)pw->panels + (size_t)panel * panel_values,
-                 pw->req.bias + col, acc);
-    tile_store(&pw->req, mr, col, acc, nr, c + col, ldc);
+    tile_product(mr, half, pw->kp, a, rs, off,
+                 (const int16_t *)pw->panels + (size_t)panel * panel_values, pw->req.bias + col,
+                 acc);
+    tile_store(&pw->req, mr, half, col, acc, nr, c + col, ldc);
   }
 }
 
 void tfl_qgemm_ukernel_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
                             int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
-#define QG_TILES(rows) tile_panels(rows, pw, a, panel0, panel1, c, ldc)
+  const size_t rs = (size_t)pw->kp;
+#define QG_TILES(rows) tile_panels(rows, 0, pw, a, rs, NULL, panel0, panel1, c, ldc)
+  QG_BY_ROWS(mr, QG_TILES)
+#undef QG_TILES
+}
+
+void tfl_qgemm_direct_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
+                           size_t row_stride, const int32_t *offsets, int32_t panel0,
+                           int32_t panel1, uint8_t *c, size_t ldc) {
+#define QG_TILES(rows) tile_panels(rows, 0, pw, a, row_stride, offsets, panel0, panel1, c, ldc)
+  QG_BY_ROWS(mr, QG_TILES)
+#undef QG_TILES
+}
+
+void tfl_qgemm_half_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
+                         size_t row_stride, const int32_t *offsets, int32_t panel0,
+                         int32_t panel1, uint8_t *c, size_t ldc) {
+#define QG_TILES(rows) tile_panels(rows, 1, pw, a, row_stride, offsets, panel0, panel1, c, ldc)
   QG_BY_ROWS(mr, QG_TILES)
 #undef QG_TILES
 }
@@ -132,8 +163,9 @@ static inline __m256i bcast_quad(const uint8_t *p) {
     const __m256i v = bcast_quad(a + i * stride);                                          \
     c##i##0 =                                                                              \
         _mm256_add_epi32(c##i##0, _mm256_madd_epi16(_mm256_maddubs_epi16(v, b0), ones));   \
-    c##i##1 =                                                                              \
-        _mm256_add_epi32(c##i##1, _mm256_madd_epi16(_mm256_maddubs_epi16(v, b1), ones));   \
+    if (!half)                                                                             \
+      c##i##1 =                                                                            \
+          _mm256_add_epi32(c##i##1, _mm256_madd_epi16(_mm256_maddubs_epi16(v, b1), ones)); \
   }
 
 #define QQ_PAIRED(i)                                                                       \
@@ -141,10 +173,12 @@ static inline __m256i bcast_quad(const uint8_t *p) {
     const __m256i v = bcast_quad(a + i * stride), w = bcast_quad(a2 + i * stride);         \
     const __m256i lo = _mm256_add_epi16(_mm256_maddubs_epi16(v, b0),                      \
                                         _mm256_maddubs_epi16(w, b2));                      \
-    const __m256i hi = _mm256_add_epi16(_mm256_maddubs_epi16(v, b1),                      \
-                                        _mm256_maddubs_epi16(w, b3));                      \
     c##i##0 = _mm256_add_epi32(c##i##0, _mm256_madd_epi16(lo, ones));                      \
-    c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(hi, ones));                      \
+    if (!half) {                                                                           \
+      const __m256i hi = _mm256_add_epi16(_mm256_maddubs_epi16(v, b1),                    \
+                                          _mm256_maddubs_epi16(w, b3));                    \
+      c##i##1 = _mm256_add_epi32(c##i##1, _mm256_madd_epi16(hi, ones));                    \
+    }                                                                                      \
   }
 
 /* The tile's products on quad panel `panel` plus the bias, into acc[row][half]: its safe
@@ -152,15 +186,15 @@ static inline __m256i bcast_quad(const uint8_t *p) {
  * int32; paired quads add their pair sums first), its unsafe ones as two int16 pair
  * steps. */
 static inline __attribute__((always_inline)) void
-quad_product(const int mr, const tfl_qgemm_weights *pw, int32_t panel, const uint8_t *a8,
-             const int16_t *a16, __m256i acc[TFL_QGEMM_MR][2]) {
+quad_product(const int mr, const int half, const tfl_qgemm_weights *pw, int32_t panel,
+             const uint8_t *a8, const int16_t *a16, __m256i acc[TFL_QGEMM_MR][2]) {
   const int32_t *bias = pw->req.bias + panel * TFL_QGEMM_NR;
   const __m256i bias0 = _mm256_loadu_si256((const __m256i *)bias);
   const __m256i bias1 = _mm256_loadu_si256((const __m256i *)(bias + 8));
   __m256i c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
   __m256i c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
   const size_t stride = (size_t)pw->stride;
-  const int32_t *order = pw->order + (size_t)panel * (size_t)pw->quads;
+  const int32_t *order = pw->order + (size_t)panel * (size_t)pw->order_stride;
   const int32_t safe = pw->safe[panel];
   const uint8_t *b = (const uint8_t *)pw->panels + pw->panel_at[panel];
   const __m256i ones = _mm256_set1_epi16(1);
@@ -180,7 +214,7 @@ quad_product(const int mr, const tfl_qgemm_weights *pw, int32_t panel, const uin
     const __m256i b1 = _mm256_load_si256((const __m256i *)b + 1);
     QQ_SAFE(0) QQ_SAFE(1) QQ_SAFE(2) QQ_SAFE(3) QQ_SAFE(4) QQ_SAFE(5)
   }
-  for (int32_t i = safe; i < pw->quads; i++) {
+  for (int32_t i = safe; i < pw->entries[panel]; i++) {
     const int16_t *a0 = a16 + (size_t)order[i] * TFL_QGEMM_QUAD, *a1 = a0 + stride,
                   *a2 = a1 + stride, *a3 = a2 + stride, *a4 = a3 + stride, *a5 = a4 + stride;
     for (int32_t q = 0; q < TFL_QGEMM_QUAD; q += 2, b += 2 * sizeof(__m256i)) {
@@ -195,21 +229,29 @@ quad_product(const int mr, const tfl_qgemm_weights *pw, int32_t panel, const uin
 }
 
 static inline __attribute__((always_inline)) void
-quad_panels(const int mr, const tfl_qgemm_weights *pw, const uint8_t *a8, const int16_t *a16,
-            int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
+quad_panels(const int mr, const int half, const tfl_qgemm_weights *pw, const uint8_t *a8,
+            const int16_t *a16, int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
   for (int32_t panel = panel0; panel < panel1; panel++) {
     const int32_t col = panel * TFL_QGEMM_NR;
     const int nr = pw->n - col < TFL_QGEMM_NR ? (int)(pw->n - col) : TFL_QGEMM_NR;
     __m256i acc[TFL_QGEMM_MR][2];
-    quad_product(mr, pw, panel, a8, a16, acc);
-    tile_store(&pw->req, mr, col, acc, nr, c + col, ldc);
+    quad_product(mr, half, pw, panel, a8, a16, acc);
+    tile_store(&pw->req, mr, half, col, acc, nr, c + col, ldc);
   }
 }
 
 void tfl_qgemm_quad_avx2(const tfl_qgemm_weights *pw, int mr, const uint8_t *a8,
                          const int16_t *a16, int32_t panel0, int32_t panel1, uint8_t *c,
                          size_t ldc) {
-#define QG_QUADS(rows) quad_panels(rows, pw, a8, a16, panel0, panel1, c, ldc)
+#define QG_QUADS(rows) quad_panels(rows, 0, pw, a8, a16, panel0, panel1, c, ldc)
+  QG_BY_ROWS(mr, QG_QUADS)
+#undef QG_QUADS
+}
+
+void tfl_qgemm_quad_half_avx2(const tfl_qgemm_weights *pw, int mr, const uint8_t *a8,
+                              const int16_t *a16, int32_t panel0, int32_t panel1, uint8_t *c,
+                              size_t ldc) {
+#define QG_QUADS(rows) quad_panels(rows, 1, pw, a8, a16, panel0, panel1, c, ldc)
   QG_BY_ROWS(mr, QG_QUADS)
 #undef QG_QUADS
 }
@@ -259,7 +301,7 @@ row_panels(const int u8, const int np, const tfl_qgemm_weights *pw, const int16_
       tile[i][0] = acc[j][0];
       tile[i][1] = acc[j][1];
     }
-    tile_store(&pw->req, 1, cj, tile, nr, c + cj, 0);
+    tile_store(&pw->req, 1, 0, cj, tile, nr, c + cj, 0);
   }
 }
 
