@@ -1,6 +1,7 @@
 #include "kernels/blockwise.h"
 
 #include "kernels/half.h"
+#include "kernels/simd.h"
 
 /* Blocks of at most this many values have exact partial sums (see blockwise.h). */
 #define EXACT_BLOCK 16384
@@ -120,14 +121,35 @@ static float unit_output(const tfl_blockwise_fc *bw, const int8_t *q, const tfl_
   return out * row->scale;
 }
 
+typedef struct blockwise_job {
+  const tfl_blockwise_fc *bw;
+  const int8_t *q;
+  const tfl_hybrid_row *rows;
+  size_t batches;
+  const uint8_t *weights;
+  const uint16_t *scales;
+  const float *bias;
+  float *out;
+} blockwise_job;
+
+/* Units [u0, u1) of every batch: each unit's sums are its own, so any split over threads
+ * gives the same bits. */
+static void blockwise_units(const void *arg, int32_t u0, int32_t u1) {
+  const blockwise_job *j = arg;
+  const size_t units = j->bw->units;
+  for (size_t b = 0; b < j->batches; b++) {
+    const int8_t *q = j->q + b * j->bw->in_features;
+    for (size_t u = (size_t)u0; u < (size_t)u1; u++) {
+      const float v = unit_output(j->bw, q, &j->rows[b], j->weights, j->scales, u);
+      j->out[b * units + u] = j->bias ? v + j->bias[u] : v;
+    }
+  }
+}
+
 void tfl_blockwise_fc_run(tfl_context *ctx, const tfl_blockwise_fc *bw, const int8_t *q,
                           const tfl_hybrid_row *rows, size_t batches, const uint8_t *weights,
                           const float *bias, float *out) {
-  const uint16_t *scales = tfl_context_tensor(ctx, bw->scales)->data;
-  for (size_t b = 0; b < batches; b++, q += bw->in_features) {
-    for (size_t u = 0; u < bw->units; u++) {
-      const float v = unit_output(bw, q, &rows[b], weights, scales, u);
-      *out++ = bias ? v + bias[u] : v;
-    }
-  }
+  const blockwise_job job = {bw,     q,   rows, batches, weights,
+                             tfl_context_tensor(ctx, bw->scales)->data, bias, out};
+  tfl_split_rows(ctx, (int32_t)bw->units, blockwise_units, &job);
 }

@@ -46,7 +46,7 @@ tfl_status tfl_blockwise_fc_prepare(tfl_context *ctx, const tfl_node *node,
                                     tfl_blockwise_fc *bw);
 
 /* out[b * units + u] for `batches` input rows quantized into q / rows (see the file
- * comment); bias may be NULL. */
+ * comment); bias may be NULL. Units are split over the context's threads. */
 void tfl_blockwise_fc_run(tfl_context *ctx, const tfl_blockwise_fc *bw, const int8_t *q,
                           const tfl_hybrid_row *rows, size_t batches, const uint8_t *weights,
                           const float *bias, float *out);

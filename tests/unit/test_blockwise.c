@@ -20,6 +20,7 @@ typedef struct bw_case {
   int act;           /* fused activation */
   int asymmetric;    /* asymmetric_quantize_inputs (the blockwise path ignores it) */
   int keep_num_dims; /* input [1, batches, features] with keep_num_dims */
+  int threads;       /* interpreter threads (0: the default, one) */
 } bw_case;
 
 /* Ways to break a model on purpose. */
@@ -140,7 +141,11 @@ static tfl_status bw_run(const bw_case *c, bw_bad bad, const bw_data *d, float *
   err[0] = '\0';
   tfl_status st = bytes ? tfl_model_load_buffer(bytes, size, &model, err, err_size)
                         : TFL_INVALID_ARGUMENT;
-  if (st == TFL_OK) st = tfl_interpreter_create(model, NULL, &interp, err, err_size);
+  tfl_options *opts = tfl_options_create();
+  if (st == TFL_OK && !opts) st = TFL_OUT_OF_MEMORY;
+  if (st == TFL_OK && c->threads) st = tfl_options_set_threads(opts, c->threads);
+  if (st == TFL_OK) st = tfl_interpreter_create(model, opts, &interp, err, err_size);
+  tfl_options_free(opts);
   if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
   if (st == TFL_OK) {
     tfl_tensor *t_in = tfl_interpreter_input(interp, 0);
@@ -287,7 +292,7 @@ static void run_random_case(const bw_case *c, unsigned seed) {
  * -128. Weights [1, -2 | 3, -8] with scales [1 | 0.5]: dots 383 and 640, weight sums -1 and -5,
  * so out = (383 + 640 * 0.5 - 128 * 3.5) / 255 = 1, which is x . (scaled weights) = 1. */
 TEST(hand_computed_case) {
-  const bw_case c = {1, 1, 4, 2, 1, TFL_ACT_NONE, 1, 0};
+  const bw_case c = {1, 1, 4, 2, 1, TFL_ACT_NONE, 1, 0, 0};
   const float x[4] = {1, 0, 0, 0}, bias[1] = {0.25f};
   const int8_t w[4] = {1, -2, 3, -8};
   const uint16_t scales[2] = {0x3c00, 0x3800};
@@ -301,24 +306,36 @@ TEST(hand_computed_case) {
 
 TEST(shapes_blocks_bias_and_activations) {
   static const bw_case cases[] = {
-      {1, 4, 32, 32, 0, TFL_ACT_NONE, 1, 0},       /* the shape TFLite's blockwise path takes */
-      {3, 5, 64, 16, 1, TFL_ACT_NONE, 0, 0},       /* asymmetric_quantize_inputs off */
-      {2, 7, 96, 32, 1, TFL_ACT_RELU, 1, 0},
-      {4, 8, 128, 128, 0, TFL_ACT_RELU6, 1, 1},    /* keep_num_dims, one block per row */
-      {2, 3, 6, 2, 1, TFL_ACT_RELU_N1_TO_1, 1, 0}, /* small: few units and features */
-      {2, 4, 10, 5, 1, TFL_ACT_TANH, 1, 0},        /* odd block size */
-      {3, 3, 7, 7, 0, TFL_ACT_SIGN_BIT, 1, 0},     /* odd features: rows straddle bytes */
-      {2, 6, 45, 1, 1, TFL_ACT_NONE, 1, 1},        /* block size 1 */
-      {1, 16, 256, 64, 1, TFL_ACT_RELU, 1, 0},
+      {1, 4, 32, 32, 0, TFL_ACT_NONE, 1, 0, 0},       /* the shape TFLite's blockwise path takes */
+      {3, 5, 64, 16, 1, TFL_ACT_NONE, 0, 0, 0},       /* asymmetric_quantize_inputs off */
+      {2, 7, 96, 32, 1, TFL_ACT_RELU, 1, 0, 0},
+      {4, 8, 128, 128, 0, TFL_ACT_RELU6, 1, 1, 0},    /* keep_num_dims, one block per row */
+      {2, 3, 6, 2, 1, TFL_ACT_RELU_N1_TO_1, 1, 0, 0}, /* small: few units and features */
+      {2, 4, 10, 5, 1, TFL_ACT_TANH, 1, 0, 0},        /* odd block size */
+      {3, 3, 7, 7, 0, TFL_ACT_SIGN_BIT, 1, 0, 0},     /* odd features: rows straddle bytes */
+      {2, 6, 45, 1, 1, TFL_ACT_NONE, 1, 1, 0},        /* block size 1 */
+      {1, 16, 256, 64, 1, TFL_ACT_RELU, 1, 0, 0},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
     run_random_case(&cases[i], 4100u + 10u * (unsigned)i);
 }
 
+/* Split over two threads, the units give the same bits (several units per thread, and fewer
+ * units than threads). */
+TEST(two_threads_give_the_same_outputs) {
+  static const bw_case cases[] = {
+      {3, 37, 64, 16, 1, TFL_ACT_RELU, 1, 0, 2},
+      {1, 1, 32, 32, 0, TFL_ACT_NONE, 1, 0, 2},
+      {2, 300, 96, 32, 1, TFL_ACT_NONE, 1, 0, 2},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    run_random_case(&cases[i], 5200u + 10u * (unsigned)i);
+}
+
 /* Constant inputs of 1 quantize to 127; with weights 7 each product is 889, so a block of
  * 32768 sums past 2^24, where TFLite's float additions round; the reference rounds too. */
 TEST(long_blocks_round_like_tflite) {
-  const bw_case c = {1, 2, 32768, 32768, 1, TFL_ACT_NONE, 1, 0};
+  const bw_case c = {1, 2, 32768, 32768, 1, TFL_ACT_NONE, 1, 0, 0};
   const size_t n = (size_t)c.features;
   float *x = malloc(n * sizeof(float));
   int8_t *w = malloc(2 * n);
@@ -347,7 +364,7 @@ TEST(long_blocks_round_like_tflite) {
 }
 
 TEST(zero_input_gives_bias) {
-  const bw_case c = {2, 4, 32, 8, 1, TFL_ACT_RELU, 1, 0};
+  const bw_case c = {2, 4, 32, 8, 1, TFL_ACT_RELU, 1, 0, 0};
   float x[64] = {0};
   int8_t w[128];
   uint16_t scales[16];
@@ -384,8 +401,8 @@ static void expect_failure(const bw_case *c, bw_bad bad, const char *what) {
 }
 
 TEST(bad_blockwise_parameters_fail_cleanly) {
-  const bw_case ok = {2, 4, 32, 8, 1, TFL_ACT_NONE, 1, 0};
-  const bw_case not_dividing = {2, 4, 32, 12, 1, TFL_ACT_NONE, 1, 0};
+  const bw_case ok = {2, 4, 32, 8, 1, TFL_ACT_NONE, 1, 0, 0};
+  const bw_case not_dividing = {2, 4, 32, 12, 1, TFL_ACT_NONE, 1, 0, 0};
   expect_failure(&not_dividing, BAD_NONE, "does not divide");
   expect_failure(&ok, BAD_SCALES_F32, "float16");
   expect_failure(&ok, BAD_SCALES_SHAPE, "must have shape [4, 4]");
@@ -401,6 +418,7 @@ TEST(bad_blockwise_parameters_fail_cleanly) {
 int main(void) {
   RUN(hand_computed_case);
   RUN(shapes_blocks_bias_and_activations);
+  RUN(two_threads_give_the_same_outputs);
   RUN(long_blocks_round_like_tflite);
   RUN(zero_input_gives_bias);
   RUN(bad_blockwise_parameters_fail_cleanly);
