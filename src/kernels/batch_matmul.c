@@ -188,18 +188,23 @@ static void bmm_product(const bmm_run *r, size_t li, size_t ri, size_t oi) {
   }
 }
 
-/* Runs every product of the output, in output order, with the matrices the batch broadcast
- * pairs with it. */
+/* The lhs and rhs matrices (li, ri) the batch broadcast pairs with output matrix oi. */
+static void bmm_operands(const tfl_bcast *p, size_t oi, size_t *li, size_t *ri) {
+  size_t rest = oi;
+  *li = *ri = 0;
+  for (int i = p->ndim - 1; i >= 0; i--) {
+    const size_t idx = rest % p->dims[i];
+    rest /= p->dims[i];
+    *li += idx * p->a_stride[i];
+    *ri += idx * p->b_stride[i];
+  }
+}
+
+/* Runs every product of the output, in output order. */
 static void bmm_products(const bmm_run *r) {
-  const tfl_bcast *p = &r->d->batch;
-  for (size_t oi = 0; oi < p->count; oi++) {
-    size_t rest = oi, li = 0, ri = 0;
-    for (int i = p->ndim - 1; i >= 0; i--) {
-      const size_t idx = rest % p->dims[i];
-      rest /= p->dims[i];
-      li += idx * p->a_stride[i];
-      ri += idx * p->b_stride[i];
-    }
+  for (size_t oi = 0; oi < r->d->batch.count; oi++) {
+    size_t li, ri;
+    bmm_operands(&r->d->batch, oi, &li, &ri);
     bmm_product(r, li, ri, oi);
   }
 }
@@ -233,20 +238,14 @@ static void bmm_pack(const bmm_data *d, tfl_cpu_level level, const float *rhs,
                        rhs + (size_t)i * mat, d->cols, d->depth, !d->adj_y);
 }
 
-/* Every product on the packed GEMM, the batch broadcast as in bmm_products. No clamp:
+/* Every product on the packed GEMM. No clamp:
  * BATCH_MATMUL has no activation (infinities and NaNs pass). */
 static void bmm_products_fast(tfl_context *ctx, const bmm_data *d, const float *lhs,
                               const tfl_gemm_weights *weights, float *out) {
-  const tfl_bcast *p = &d->batch;
   const size_t A = (size_t)d->rows, K = (size_t)d->depth, C = (size_t)d->cols;
-  for (size_t oi = 0; oi < p->count; oi++) {
-    size_t rest = oi, li = 0, ri = 0;
-    for (int i = p->ndim - 1; i >= 0; i--) {
-      const size_t idx = rest % p->dims[i];
-      rest /= p->dims[i];
-      li += idx * p->a_stride[i];
-      ri += idx * p->b_stride[i];
-    }
+  for (size_t oi = 0; oi < d->batch.count; oi++) {
+    size_t li, ri;
+    bmm_operands(&d->batch, oi, &li, &ri);
     tfl_gemm_matrix(ctx, &weights[ri], lhs + li * A * K, K, d->rows, out + oi * A * C, C,
                     -INFINITY, INFINITY);
   }

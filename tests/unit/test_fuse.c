@@ -116,9 +116,10 @@ static void set_env(const char *name, const char *value) {
     unsetenv(name);
 }
 
-/* Runs the model with fusion on or off, `threads` threads, TFL_CPU = cpu (NULL: unset). */
-static tfl_status run(const uint8_t *bytes, size_t size, int fuse, int threads, const char *cpu,
-                      run_result *r) {
+/* Runs the model with fusion on or off, `threads` threads, TFL_CPU = cpu (NULL: unset), input 1
+ * resized to resize_dims first when given; every input gets pseudo-random values. */
+static tfl_status run_resized(const uint8_t *bytes, size_t size, int fuse, int threads,
+                              const char *cpu, const int32_t *resize_dims, run_result *r) {
   set_env("TFL_FUSE", fuse ? NULL : "0");
   set_env("TFL_CPU", cpu);
   tfl_model *model = NULL;
@@ -129,14 +130,15 @@ static tfl_status run(const uint8_t *bytes, size_t size, int fuse, int threads, 
   if (st == TFL_OK) st = tfl_interpreter_create(model, opts, &interp, NULL, 0);
   set_env("TFL_FUSE", NULL);
   set_env("TFL_CPU", NULL);
+  if (st == TFL_OK && resize_dims) st = tfl_interpreter_resize_input(interp, 1, 4, resize_dims);
   if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
-  if (st == TFL_OK) {
-    tfl_tensor *x = tfl_interpreter_input(interp, 0);
-    unsigned seed = 77;
+  for (int i = 0; st == TFL_OK && i < tfl_interpreter_input_count(interp); i++) {
+    tfl_tensor *x = tfl_interpreter_input(interp, i);
+    unsigned seed = 77 + (unsigned)i;
     float *in = tfl_tensor_data(x);
-    for (size_t i = 0; i < tfl_tensor_element_count(x); i++) in[i] = ck_pseudo(&seed);
-    st = tfl_interpreter_invoke(interp);
+    for (size_t e = 0; e < tfl_tensor_element_count(x); e++) in[e] = ck_pseudo(&seed);
   }
+  if (st == TFL_OK) st = tfl_interpreter_invoke(interp);
   if (st == TFL_OK) {
     const tfl_tensor *y = tfl_interpreter_output(interp, 0);
     r->count = tfl_tensor_element_count(y);
@@ -154,6 +156,11 @@ static tfl_status run(const uint8_t *bytes, size_t size, int fuse, int threads, 
   tfl_model_free(model);
   tfl_options_free(opts);
   return st;
+}
+
+static tfl_status run(const uint8_t *bytes, size_t size, int fuse, int threads, const char *cpu,
+                      run_result *r) {
+  return run_resized(bytes, size, fuse, threads, cpu, NULL, r);
 }
 
 static int same_values(const run_result *a, const run_result *b) {
@@ -295,41 +302,6 @@ TEST(add_folds_into_the_convolution_producing_it) {
     }
 }
 
-/* Runs conv(x) + y with y resized to y_dims; fills r like run(). */
-static tfl_status run_resized(const uint8_t *bytes, size_t size, int fuse, const char *cpu,
-                              const int32_t y_dims[4], run_result *r) {
-  set_env("TFL_FUSE", fuse ? NULL : "0");
-  set_env("TFL_CPU", cpu);
-  tfl_model *model = NULL;
-  tfl_interpreter *interp = NULL;
-  tfl_status st = tfl_model_load_buffer(bytes, size, &model, NULL, 0);
-  if (st == TFL_OK) st = tfl_interpreter_create(model, NULL, &interp, NULL, 0);
-  set_env("TFL_FUSE", NULL);
-  set_env("TFL_CPU", NULL);
-  if (st == TFL_OK) st = tfl_interpreter_resize_input(interp, 1, 4, y_dims);
-  if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
-  for (int i = 0; st == TFL_OK && i < 2; i++) {
-    tfl_tensor *t = tfl_interpreter_input(interp, i);
-    unsigned seed = 5 + (unsigned)i;
-    float *in = tfl_tensor_data(t);
-    for (size_t e = 0; e < tfl_tensor_element_count(t); e++) in[e] = ck_pseudo(&seed);
-  }
-  if (st == TFL_OK) st = tfl_interpreter_invoke(interp);
-  if (st == TFL_OK) {
-    const tfl_tensor *y = tfl_interpreter_output(interp, 0);
-    r->count = tfl_tensor_element_count(y);
-    free(r->out);
-    r->out = malloc((r->count + 1) * sizeof(float));
-    memcpy(r->out, tfl_tensor_data_const(y), r->count * sizeof(float));
-    r->fused = 0;
-    const tfl_context *ctx = &interp->subgraphs[0];
-    for (int j = 0; j < ctx->n_nodes; j++) r->fused += tfl_node_fusion(&ctx->nodes[j]) != NULL;
-  }
-  tfl_interpreter_free(interp);
-  tfl_model_free(model);
-  return st;
-}
-
 /* The ADD's other operand is a second graph input: resized so that the ADD broadcasts (or
  * its output outgrows the convolution's), the fused node still gives the plain graph's
  * values; shapes ADD refuses fail alike. */
@@ -352,8 +324,8 @@ TEST(fused_add_broadcasts_after_a_resize) {
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
       for (int scalar = 0; scalar < 2; scalar++) {
         const char *cpu = scalar ? "scalar" : NULL;
-        const tfl_status fused = run_resized(bytes, size, 1, cpu, sizes[i], &fused_r);
-        const tfl_status plain = run_resized(bytes, size, 0, cpu, sizes[i], &plain_r);
+        const tfl_status fused = run_resized(bytes, size, 1, 1, cpu, sizes[i], &fused_r);
+        const tfl_status plain = run_resized(bytes, size, 0, 1, cpu, sizes[i], &plain_r);
         CHECK_EQ_INT(fused, plain);
         if (sizes[i][3] == 4) CHECK(fused != TFL_OK);
         if (fused != TFL_OK || plain != TFL_OK) continue;

@@ -22,6 +22,7 @@
 #include "kernels/qgemm.h"
 #include "kernels/window.h"
 #include "runtime/cpu.h"
+#include "util/check_util.h"
 #include "util/test.h"
 
 /* The level names round-trip, and TFL_CPU lowers the level only within the machine's family. */
@@ -49,22 +50,11 @@ TEST(cpu_levels_parse_and_lower) {
 
 #if TFL_HAVE_ARM_KERNELS
 
-static uint32_t next_random(uint32_t *state) {
-  *state ^= *state << 13;
-  *state ^= *state >> 17;
-  *state ^= *state << 5;
-  return *state;
-}
-
-static int32_t random_in(uint32_t *state, int32_t lo, int32_t hi) {
-  return lo + (int32_t)(next_random(state) % (uint32_t)(hi - lo + 1));
-}
-
 /* Floats in [-1, 1) with a few exact zeros of both signs. */
 static float *random_floats(size_t n, uint32_t *rng) {
   float *v = malloc((n ? n : 1) * sizeof(float));
   for (size_t i = 0; i < n; i++) {
-    const uint32_t r = next_random(rng);
+    const uint32_t r = ck_xorshift(rng);
     v[i] = (r & 31) == 0 ? ((r & 32) ? -0.0f : 0.0f)
                          : (float)((r >> 8) & 0xffff) / 32768.0f - 1.0f;
   }
@@ -91,7 +81,7 @@ static int same_float(float got, float want) {
 
 /* A random activation clamp: none, RELU6 or a narrow one. */
 static void random_clamp(uint32_t *rng, float *lo, float *hi) {
-  switch (next_random(rng) % 3) {
+  switch (ck_xorshift(rng) % 3) {
     case 0: *lo = -FLT_MAX, *hi = FLT_MAX; break;
     case 1: *lo = 0.0f, *hi = 6.0f; break;
     default: *lo = -0.25f, *hi = 0.5f; break;
@@ -128,14 +118,14 @@ static void piece_rows_fn(const void *arg, int32_t row, int mr, float *scratch,
 
 /* One random product through tfl_gemm_run at `level`, against fmaf in k order. */
 static int check_gemm(tfl_cpu_level level, uint32_t *rng) {
-  const int32_t m = random_in(rng, 1, 20), n = random_in(rng, 1, 50);
-  const int32_t taps = random_in(rng, 1, 4), kc = random_in(rng, 1, 13), k = taps * kc;
-  const int32_t pool_rows = random_in(rng, 1, 9);
+  const int32_t m = ck_xorshift_in(rng, 1, 20), n = ck_xorshift_in(rng, 1, 50);
+  const int32_t taps = ck_xorshift_in(rng, 1, 4), kc = ck_xorshift_in(rng, 1, 13), k = taps * kc;
+  const int32_t pool_rows = ck_xorshift_in(rng, 1, 9);
   float *pool = random_floats((size_t)pool_rows * (size_t)kc, rng);
   float *w = random_floats((size_t)n * (size_t)k, rng);
-  float *bias = (next_random(rng) & 1) ? random_floats((size_t)n, rng) : NULL;
+  float *bias = (ck_xorshift(rng) & 1) ? random_floats((size_t)n, rng) : NULL;
   int32_t *index = malloc((size_t)m * (size_t)taps * sizeof(int32_t));
-  for (int32_t i = 0; i < m * taps; i++) index[i] = random_in(rng, 0, pool_rows - 1);
+  for (int32_t i = 0; i < m * taps; i++) index[i] = ck_xorshift_in(rng, 0, pool_rows - 1);
   const size_t ldc = (size_t)n + 2;
   float *c = malloc((size_t)m * ldc * sizeof(float));
   for (size_t i = 0; i < (size_t)m * ldc; i++) c[i] = 12345.0f;
@@ -204,17 +194,17 @@ typedef struct window_case {
 
 static window_case random_window(uint32_t *rng, int dilated) {
   static const int32_t sizes[][2] = {{3, 3}, {3, 3}, {5, 5}, {1, 1}, {2, 2}, {1, 3}, {7, 7}};
-  const int s = (int)(next_random(rng) % (sizeof(sizes) / sizeof(sizes[0])));
+  const int s = (int)(ck_xorshift(rng) % (sizeof(sizes) / sizeof(sizes[0])));
   window_case k;
-  k.batches = random_in(rng, 1, 2);
-  k.h = random_in(rng, 1, 12);
-  k.w = random_in(rng, 1, 12);
-  k.channels = random_in(rng, 1, 40);
+  k.batches = ck_xorshift_in(rng, 1, 2);
+  k.h = ck_xorshift_in(rng, 1, 12);
+  k.w = ck_xorshift_in(rng, 1, 12);
+  k.channels = ck_xorshift_in(rng, 1, 40);
   k.kh = sizes[s][0];
   k.kw = sizes[s][1];
-  k.stride = random_in(rng, 1, 2);
-  k.dilation = dilated ? random_in(rng, 1, 2) : 1;
-  k.same = (int)(next_random(rng) & 1);
+  k.stride = ck_xorshift_in(rng, 1, 2);
+  k.dilation = dilated ? ck_xorshift_in(rng, 1, 2) : 1;
+  k.same = (int)(ck_xorshift(rng) & 1);
   return k;
 }
 
@@ -234,7 +224,7 @@ static int check_dwconv(tfl_cpu_level level, uint32_t *rng) {
   const size_t out_n = (size_t)k.batches * (size_t)win.h.out * (size_t)win.w.out * (size_t)C;
   float *in = random_floats((size_t)k.batches * (size_t)k.h * (size_t)k.w * (size_t)C, rng);
   float *filter = random_floats((size_t)k.kh * (size_t)k.kw * (size_t)C, rng);
-  float *bias = (next_random(rng) & 1) ? random_floats((size_t)C, rng) : NULL;
+  float *bias = (ck_xorshift(rng) & 1) ? random_floats((size_t)C, rng) : NULL;
   float *out = malloc((out_n ? out_n : 1) * sizeof(float));
   float lo, hi;
   random_clamp(rng, &lo, &hi);
@@ -287,7 +277,7 @@ static int check_pool(tfl_cpu_level level, tfl_pool_kind kind, uint32_t *rng) {
   const size_t in_n = (size_t)k.batches * (size_t)k.h * (size_t)k.w * (size_t)C;
   const size_t out_n = (size_t)k.batches * (size_t)win.h.out * (size_t)win.w.out * (size_t)C;
   float *in = random_floats(in_n, rng), *out = malloc((out_n ? out_n : 1) * sizeof(float));
-  in[next_random(rng) % in_n] = NAN; /* max: never replaces; average: spreads */
+  in[ck_xorshift(rng) % in_n] = NAN; /* max: never replaces; average: spreads */
   float lo, hi;
   random_clamp(rng, &lo, &hi);
   tfl_pool_fast pf;
@@ -345,46 +335,37 @@ typedef struct qsetup {
 static void qsetup_init(qsetup *s, tfl_type type, uint32_t *rng, int32_t channels,
                         int min_shift, int max_shift) {
   memset(s, 0, sizeof(*s));
-  s->q.mode = (next_random(rng) & 1) ? TFL_REQUANT_RUY : TFL_REQUANT_DOUBLE;
+  s->q.mode = (ck_xorshift(rng) & 1) ? TFL_REQUANT_RUY : TFL_REQUANT_DOUBLE;
   s->q.channels = channels;
   s->q.multiplier = s->mult;
   s->q.shift = s->shift;
   for (int32_t c = 0; c < channels; c++) {
     /* every few channels a multiplier whose products end in exact halves (ties) */
-    s->mult[c] = (next_random(rng) & 3) ? (int32_t)((1u << 30) + (next_random(rng) >> 2))
+    s->mult[c] = (ck_xorshift(rng) & 3) ? (int32_t)((1u << 30) + (ck_xorshift(rng) >> 2))
                                         : (int32_t)(1u << 30);
-    s->shift[c] = random_in(rng, min_shift, max_shift);
+    s->shift[c] = ck_xorshift_in(rng, min_shift, max_shift);
   }
   const int32_t lo = type == TFL_UINT8 ? 0 : -128, hi = type == TFL_UINT8 ? 255 : 127;
-  s->q.input_offset = -random_in(rng, lo, hi);
-  s->q.filter_offset = type == TFL_UINT8 ? -random_in(rng, 0, 255) : 0;
-  s->q.output_offset = random_in(rng, lo, hi);
-  s->q.act_min = random_in(rng, lo, lo + 40);
-  s->q.act_max = random_in(rng, hi - 40, hi);
+  s->q.input_offset = -ck_xorshift_in(rng, lo, hi);
+  s->q.filter_offset = type == TFL_UINT8 ? -ck_xorshift_in(rng, 0, 255) : 0;
+  s->q.output_offset = ck_xorshift_in(rng, lo, hi);
+  s->q.act_min = ck_xorshift_in(rng, lo, lo + 40);
+  s->q.act_max = ck_xorshift_in(rng, hi - 40, hi);
 }
 
 static uint8_t *random_bytes(size_t n, uint32_t *rng) {
   uint8_t *v = malloc(n ? n : 1);
-  for (size_t i = 0; i < n; i++) v[i] = (uint8_t)next_random(rng);
+  for (size_t i = 0; i < n; i++) v[i] = (uint8_t)ck_xorshift(rng);
   return v;
 }
 
 /* Biases small, or anywhere in int32 (accumulators that wrap). */
 static int32_t *random_bias(size_t n, uint32_t *rng) {
-  const int wide = (int)(next_random(rng) & 1);
+  const int wide = (int)(ck_xorshift(rng) & 1);
   int32_t *b = malloc((n ? n : 1) * sizeof(int32_t));
   for (size_t i = 0; i < n; i++)
-    b[i] = wide ? (int32_t)next_random(rng) : random_in(rng, -50000, 50000);
+    b[i] = wide ? (int32_t)ck_xorshift(rng) : ck_xorshift_in(rng, -50000, 50000);
   return b;
-}
-
-static tfl_tensor const_tensor(tfl_type type, void *data) {
-  tfl_tensor t;
-  memset(&t, 0, sizeof(t));
-  t.type = type;
-  t.data = data;
-  t.alloc = TFL_ALLOC_CONST;
-  return t;
 }
 
 /* C of a product packed at `level`, m rows of n codes. */
@@ -407,15 +388,15 @@ static uint8_t *qgemm_product(tfl_cpu_level level, const qsetup *s, tfl_type typ
 }
 
 static int check_qgemm(tfl_cpu_level level, uint32_t *rng) {
-  const tfl_type type = (next_random(rng) & 1) ? TFL_INT8 : TFL_UINT8;
-  const int32_t m = random_in(rng, 1, 14), n = random_in(rng, 1, 64), k = random_in(rng, 1, 80);
+  const tfl_type type = (ck_xorshift(rng) & 1) ? TFL_INT8 : TFL_UINT8;
+  const int32_t m = ck_xorshift_in(rng, 1, 14), n = ck_xorshift_in(rng, 1, 64), k = ck_xorshift_in(rng, 1, 80);
   qsetup s;
   qsetup_init(&s, type, rng, n, -40, 4);
   uint8_t *a = random_bytes((size_t)m * (size_t)k, rng);
   uint8_t *w = random_bytes((size_t)n * (size_t)k, rng);
   int32_t *bias = random_bias((size_t)n, rng);
-  const tfl_tensor filter = const_tensor(type, w), bias_t = const_tensor(TFL_INT32, bias);
-  const tfl_tensor *bias_p = (next_random(rng) & 3) ? &bias_t : NULL;
+  const tfl_tensor filter = ck_const_tensor(type, w), bias_t = ck_const_tensor(TFL_INT32, bias);
+  const tfl_tensor *bias_p = (ck_xorshift(rng) & 3) ? &bias_t : NULL;
   tfl_qgemm_ukernel_fn neon = NULL, portable = NULL;
   uint8_t *got = qgemm_product(level, &s, type, &filter, bias_p, a, m, n, k, &neon);
   uint8_t *want = qgemm_product(TFL_CPU_SCALAR, &s, type, &filter, bias_p, a, m, n, k, &portable);
@@ -468,12 +449,12 @@ static int finish_way(tfl_qgemm_weights *pw, qgemm_way way, int32_t input_offset
 /* Filter codes of the input's type with a random offset (int8: mostly 0, as per-channel
  * filters have), now and then of the other type. */
 static tfl_type random_filter_quant(qsetup *s, tfl_type input_type, uint32_t *rng) {
-  const int other = next_random(rng) % 6 == 0;
+  const int other = ck_xorshift(rng) % 6 == 0;
   const tfl_type type = other == (input_type == TFL_UINT8) ? TFL_INT8 : TFL_UINT8;
   if (type == TFL_UINT8)
-    s->q.filter_offset = -random_in(rng, 0, 255);
+    s->q.filter_offset = -ck_xorshift_in(rng, 0, 255);
   else
-    s->q.filter_offset = next_random(rng) % 4 == 0 ? -random_in(rng, -128, 127) : 0;
+    s->q.filter_offset = ck_xorshift(rng) % 4 == 0 ? -ck_xorshift_in(rng, -128, 127) : 0;
   return type;
 }
 
@@ -503,19 +484,19 @@ typedef struct dot_case {
 } dot_case;
 
 static void dot_case_init(dot_case *t, uint32_t *rng) {
-  t->type = (next_random(rng) & 1) ? TFL_INT8 : TFL_UINT8;
+  t->type = (ck_xorshift(rng) & 1) ? TFL_INT8 : TFL_UINT8;
   /* m = 1 is FULLY_CONNECTED's batch 1; k from below one quad to many groups of 4 quads */
-  t->m = next_random(rng) % 4 == 0 ? 1 : random_in(rng, 1, 20);
-  t->n = random_in(rng, 1, 64);
-  t->k = random_in(rng, 1, next_random(rng) % 3 == 0 ? 300 : 40);
+  t->m = ck_xorshift(rng) % 4 == 0 ? 1 : ck_xorshift_in(rng, 1, 20);
+  t->n = ck_xorshift_in(rng, 1, 64);
+  t->k = ck_xorshift_in(rng, 1, ck_xorshift(rng) % 3 == 0 ? 300 : 40);
   qsetup_init(&t->s, t->type, rng, t->n, -40, 4);
   t->filter_type = random_filter_quant(&t->s, t->type, rng);
   t->a = random_bytes((size_t)t->m * (size_t)t->k, rng);
   t->w = random_bytes((size_t)t->n * (size_t)t->k, rng);
   t->bias = random_bias((size_t)t->n, rng);
-  t->filter = const_tensor(t->filter_type, t->w);
-  t->bias_t = const_tensor(TFL_INT32, t->bias);
-  t->bias_p = (next_random(rng) & 3) ? &t->bias_t : NULL;
+  t->filter = ck_const_tensor(t->filter_type, t->w);
+  t->bias_t = ck_const_tensor(TFL_INT32, t->bias);
+  t->bias_p = (ck_xorshift(rng) & 3) ? &t->bias_t : NULL;
 }
 
 static void dot_case_free(dot_case *t) { free(t->a), free(t->w), free(t->bias); }
@@ -648,10 +629,10 @@ static uint8_t *dot_conv_run(qgemm_way way, const window_case *k, const tfl_wind
 }
 
 static int check_qconv_dot(uint32_t *rng) {
-  const tfl_type type = (next_random(rng) & 1) ? TFL_INT8 : TFL_UINT8;
+  const tfl_type type = (ck_xorshift(rng) & 1) ? TFL_INT8 : TFL_UINT8;
   window_case k = random_window(rng, 1);
-  k.channels = random_in(rng, 1, 12);
-  const int32_t out_c = random_in(rng, 1, 40);
+  k.channels = ck_xorshift_in(rng, 1, 12);
+  const int32_t out_c = ck_xorshift_in(rng, 1, 40);
   const tfl_window win = {axis(k.h, k.kh, k.stride, k.dilation, k.same),
                           axis(k.w, k.kw, k.stride, k.dilation, k.same)};
   qsetup s;
@@ -662,9 +643,9 @@ static int check_qconv_dot(uint32_t *rng) {
                              rng);
   uint8_t *f = random_bytes((size_t)out_c * taps, rng);
   int32_t *bias = random_bias((size_t)out_c, rng);
-  const tfl_tensor input = const_tensor(type, in), filter = const_tensor(filter_type, f),
-                   bias_t = const_tensor(TFL_INT32, bias);
-  const tfl_tensor *bias_p = (next_random(rng) & 3) ? &bias_t : NULL;
+  const tfl_tensor input = ck_const_tensor(type, in), filter = ck_const_tensor(filter_type, f),
+                   bias_t = ck_const_tensor(TFL_INT32, bias);
+  const tfl_tensor *bias_p = (ck_xorshift(rng) & 3) ? &bias_t : NULL;
   uint8_t *got = dot_conv_run(QGEMM_DOT, &k, &win, &s, &input, &filter, bias_p, out_c);
   uint8_t *portable = dot_conv_run(QGEMM_PORTABLE, &k, &win, &s, &input, &filter, bias_p, out_c);
   uint8_t *int16 = dot_conv_run(QGEMM_INT16, &k, &win, &s, &input, &filter, bias_p, out_c);
@@ -704,9 +685,9 @@ static int qdw_run(tfl_cpu_level level, const qsetup *s, const window_case *k,
 }
 
 static int check_qdwconv(tfl_cpu_level level, uint32_t *rng) {
-  const tfl_type type = (next_random(rng) & 1) ? TFL_INT8 : TFL_UINT8;
+  const tfl_type type = (ck_xorshift(rng) & 1) ? TFL_INT8 : TFL_UINT8;
   window_case k = random_window(rng, 1);
-  k.channels = random_in(rng, 1, 64);
+  k.channels = ck_xorshift_in(rng, 1, 64);
   const tfl_window win = {axis(k.h, k.kh, k.stride, k.dilation, k.same),
                           axis(k.w, k.kw, k.stride, k.dilation, k.same)};
   const int32_t C = k.channels;
@@ -716,9 +697,9 @@ static int check_qdwconv(tfl_cpu_level level, uint32_t *rng) {
   uint8_t *in = random_bytes((size_t)k.batches * (size_t)k.h * (size_t)k.w * (size_t)C, rng);
   uint8_t *f = random_bytes((size_t)k.kh * (size_t)k.kw * (size_t)C, rng);
   int32_t *bias = random_bias((size_t)C, rng);
-  const tfl_tensor input = const_tensor(type, in), filter = const_tensor(type, f),
-                   bias_t = const_tensor(TFL_INT32, bias);
-  const tfl_tensor *bias_p = (next_random(rng) & 3) ? &bias_t : NULL;
+  const tfl_tensor input = ck_const_tensor(type, in), filter = ck_const_tensor(type, f),
+                   bias_t = ck_const_tensor(TFL_INT32, bias);
+  const tfl_tensor *bias_p = (ck_xorshift(rng) & 3) ? &bias_t : NULL;
   uint8_t *got = malloc(out_n + 1), *want = malloc(out_n + 1);
   tfl_qdwconv_rows_fn neon = NULL, portable = NULL;
   int ok = qdw_run(level, &s, &k, &win, &input, &filter, bias_p, got, &neon) &&
@@ -755,20 +736,20 @@ TEST(qadd_matches_the_portable_kernel_at_extreme_shifts) {
     REQUIRE(tfl_qadd_setup(&q, TFL_CPU_NEON, type));
     CHECK(q.run == tfl_qadd_run_neon);
     const int32_t lo = type == TFL_UINT8 ? 0 : -128, hi = type == TFL_UINT8 ? 255 : 127;
-    q.sub = (int)(next_random(&rng) & 1);
-    q.in1_offset = -random_in(&rng, lo, hi);
-    q.in2_offset = -random_in(&rng, lo, hi);
-    q.out_offset = random_in(&rng, lo, hi);
-    q.in1_multiplier = (int32_t)((1u << 30) + (next_random(&rng) >> 2));
+    q.sub = (int)(ck_xorshift(&rng) & 1);
+    q.in1_offset = -ck_xorshift_in(&rng, lo, hi);
+    q.in2_offset = -ck_xorshift_in(&rng, lo, hi);
+    q.out_offset = ck_xorshift_in(&rng, lo, hi);
+    q.in1_multiplier = (int32_t)((1u << 30) + (ck_xorshift(&rng) >> 2));
     q.in2_multiplier = (int32_t)(1u << 30);
-    q.out_multiplier = (int32_t)((1u << 30) + (next_random(&rng) >> 2));
-    q.in1_shift = random_in(&rng, -40, 0);
-    q.in2_shift = random_in(&rng, -40, 0);
-    q.out_shift = random_in(&rng, -40, 10);
-    q.left_shift = random_in(&rng, 0, 20);
+    q.out_multiplier = (int32_t)((1u << 30) + (ck_xorshift(&rng) >> 2));
+    q.in1_shift = ck_xorshift_in(&rng, -40, 0);
+    q.in2_shift = ck_xorshift_in(&rng, -40, 0);
+    q.out_shift = ck_xorshift_in(&rng, -40, 10);
+    q.left_shift = ck_xorshift_in(&rng, 0, 20);
     q.act_min = lo;
     q.act_max = hi;
-    const size_t n = (size_t)random_in(&rng, 0, 70);
+    const size_t n = (size_t)ck_xorshift_in(&rng, 0, 70);
     uint8_t *a = random_bytes(n, &rng), *b = random_bytes(n, &rng);
     uint8_t got[70], want[70];
     q.run(&q, a, 1, b, 1, got, n);

@@ -12,23 +12,9 @@
 #include "kernels/quant.h"
 #include "model/ops.h"
 #include "runtime/cpu.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
-
-static uint32_t next_random(uint32_t *state) {
-  *state ^= *state << 13;
-  *state ^= *state >> 17;
-  *state ^= *state << 5;
-  return *state;
-}
-
-static int32_t random_in(uint32_t *state, int32_t lo, int32_t hi) {
-  return lo + (int32_t)(next_random(state) % (uint32_t)(hi - lo + 1));
-}
-
-static int32_t code_at(tfl_type type, const uint8_t *p, size_t i) {
-  return type == TFL_UINT8 ? p[i] : (int8_t)p[i];
-}
 
 static int32_t expected(const tfl_qadd *q, int32_t x, int32_t y) {
   const int32_t a = tfl_mul_by_quantized_multiplier((x + q->in1_offset) * (1 << q->left_shift),
@@ -46,25 +32,25 @@ static int32_t expected(const tfl_qadd *q, int32_t x, int32_t y) {
  * left_shift 20 and a tiny output multiplier, hide most of them). */
 static void random_params(tfl_qadd *q, int sensitive, uint32_t *rng) {
   const int32_t lo = q->type == TFL_UINT8 ? 0 : -128, hi = q->type == TFL_UINT8 ? 255 : 127;
-  q->in1_offset = -random_in(rng, lo, hi);
-  q->in2_offset = -random_in(rng, lo, hi);
-  q->out_offset = random_in(rng, lo, hi);
-  q->left_shift = sensitive ? random_in(rng, 0, 3) : 20;
+  q->in1_offset = -ck_xorshift_in(rng, lo, hi);
+  q->in2_offset = -ck_xorshift_in(rng, lo, hi);
+  q->out_offset = ck_xorshift_in(rng, lo, hi);
+  q->left_shift = sensitive ? ck_xorshift_in(rng, 0, 3) : 20;
   /* Input multipliers below 1/2 as TFLite's (in_scale / 2 max(in_scales)); output ones
    * anywhere, including SUB's above 1. */
-  tfl_quantize_multiplier(0.05 + 0.45 * (double)(next_random(rng) % 1000) / 1000.0,
+  tfl_quantize_multiplier(0.05 + 0.45 * (double)(ck_xorshift(rng) % 1000) / 1000.0,
                           &q->in1_multiplier, &q->in1_shift);
-  tfl_quantize_multiplier(0.5 * (double)(next_random(rng) % 1000 + 1) / 1000.0,
+  tfl_quantize_multiplier(0.5 * (double)(ck_xorshift(rng) % 1000 + 1) / 1000.0,
                           &q->in2_multiplier, &q->in2_shift);
   /* Sums reach 2^28: most outputs land inside the type's range, some clamp; SUB sometimes
    * gets a multiplier of 1 or more (a left shift), as TFLite allows there. */
-  const double u = (double)(next_random(rng) % 1000) / 1000.0;
-  const double out_real = q->sub && next_random(rng) % 8 == 0 ? 1.0 + 3.0 * u
+  const double u = (double)(ck_xorshift(rng) % 1000) / 1000.0;
+  const double out_real = q->sub && ck_xorshift(rng) % 8 == 0 ? 1.0 + 3.0 * u
                           : sensitive ? (0.25 + 0.7 * u) / (1 << q->left_shift)
                                       : (0.02 + 0.98 * u) / (1 << 18);
   tfl_quantize_multiplier(out_real, &q->out_multiplier, &q->out_shift);
-  q->act_min = random_in(rng, lo, lo + 30);
-  q->act_max = random_in(rng, hi - 30, hi);
+  q->act_min = ck_xorshift_in(rng, lo, lo + 30);
+  q->act_max = ck_xorshift_in(rng, hi - 30, hi);
 }
 
 static int check_run(tfl_cpu_level level, tfl_type type, int sub, int a_step, int b_step,
@@ -78,19 +64,19 @@ static int check_run(tfl_cpu_level level, tfl_type type, int sub, int a_step, in
   tfl_qadd_plan(&q);
   uint8_t *a = malloc(n + 1), *b = malloc(n + 1), *out = malloc(n + 1);
   for (size_t i = 0; i <= n; i++) {
-    a[i] = (uint8_t)next_random(&rng);
-    b[i] = (uint8_t)next_random(&rng);
+    a[i] = (uint8_t)ck_xorshift(&rng);
+    b[i] = (uint8_t)ck_xorshift(&rng);
   }
   out[n] = 0x5A;
   q.run(&q, a, a_step, b, b_step, out, n);
   int ok = out[n] == 0x5A;
   for (size_t i = 0; i < n && ok; i++) {
-    const int32_t want = expected(&q, code_at(type, a, i * (size_t)a_step),
-                                  code_at(type, b, i * (size_t)b_step));
-    if (code_at(type, out, i) != want) {
+    const int32_t want = expected(&q, ck_code_at(type, a, i * (size_t)a_step),
+                                  ck_code_at(type, b, i * (size_t)b_step));
+    if (ck_code_at(type, out, i) != want) {
       test_fail(__FILE__, __LINE__, "%s %s steps %d/%d n=%zu level %s: out[%zu] = %d, want %d",
                 type == TFL_UINT8 ? "uint8" : "int8", sub ? "sub" : "add", a_step, b_step, n,
-                tfl_cpu_level_name(level), i, (int)code_at(type, out, i), (int)want);
+                tfl_cpu_level_name(level), i, (int)ck_code_at(type, out, i), (int)want);
       ok = 0;
     }
   }
@@ -142,11 +128,11 @@ static int check_every_pair(const tfl_qadd *q) {
   for (int i = 0; i < 256; i++) codes[i] = (uint8_t)i;
   q->run(q, a, 1, b, 1, out, 65536);
   for (int i = 0; i < 65536; i++) {
-    const int32_t x = code_at(q->type, a, (size_t)i), y = code_at(q->type, b, (size_t)i);
-    if (code_at(q->type, out, (size_t)i) != expected(q, x, y)) {
+    const int32_t x = ck_code_at(q->type, a, (size_t)i), y = ck_code_at(q->type, b, (size_t)i);
+    if (ck_code_at(q->type, out, (size_t)i) != expected(q, x, y)) {
       test_fail(__FILE__, __LINE__, "%s: %d %s %d gives %d, want %d",
                 q->type == TFL_UINT8 ? "uint8" : "int8", (int)x, q->sub ? "-" : "+", (int)y,
-                (int)code_at(q->type, out, (size_t)i), (int)expected(q, x, y));
+                (int)ck_code_at(q->type, out, (size_t)i), (int)expected(q, x, y));
       return 0;
     }
   }
@@ -154,9 +140,9 @@ static int check_every_pair(const tfl_qadd *q) {
     q->run(q, &codes[f], 0, codes, 1, out, 256);
     q->run(q, codes, 1, &codes[f], 0, out + 256, 256);
     for (int i = 0; i < 256; i++) {
-      const int32_t x = code_at(q->type, codes, (size_t)f), y = code_at(q->type, codes, (size_t)i);
-      if (code_at(q->type, out, (size_t)i) != expected(q, x, y) ||
-          code_at(q->type, out, (size_t)(256 + i)) != expected(q, y, x)) {
+      const int32_t x = ck_code_at(q->type, codes, (size_t)f), y = ck_code_at(q->type, codes, (size_t)i);
+      if (ck_code_at(q->type, out, (size_t)i) != expected(q, x, y) ||
+          ck_code_at(q->type, out, (size_t)(256 + i)) != expected(q, y, x)) {
         test_fail(__FILE__, __LINE__, "%s: a fixed operand %d gives a wrong output",
                   q->type == TFL_UINT8 ? "uint8" : "int8", (int)x);
         return 0;
@@ -183,16 +169,16 @@ TEST(float_form_is_exact_on_every_pair) {
         REQUIRE(tfl_qadd_setup(&q, hw, t ? TFL_INT8 : TFL_UINT8));
         q.sub = sub;
         const int32_t lo = t ? -128 : 0, hi = t ? 127 : 255;
-        const double s1 = 0.01 * pow(2.0, random_in(&rng, -300, 300) / 100.0);
-        const double s2 = 0.01 * pow(2.0, random_in(&rng, -300, 300) / 100.0);
+        const double s1 = 0.01 * pow(2.0, ck_xorshift_in(&rng, -300, 300) / 100.0);
+        const double s2 = 0.01 * pow(2.0, ck_xorshift_in(&rng, -300, 300) / 100.0);
         const double s_out =
-            0.01 * pow(2.0, random_in(&rng, sub ? -600 : -300, 300) / 100.0);
+            0.01 * pow(2.0, ck_xorshift_in(&rng, sub ? -600 : -300, 300) / 100.0);
         if (2.0 * (s1 > s2 ? s1 : s2) / s_out >= (sub ? 64.0 : 1.0) * (1 << 20)) continue;
-        params_from_scales(&q, s1, s2, s_out, random_in(&rng, lo, hi), random_in(&rng, lo, hi),
-                           random_in(&rng, lo, hi));
+        params_from_scales(&q, s1, s2, s_out, ck_xorshift_in(&rng, lo, hi), ck_xorshift_in(&rng, lo, hi),
+                           ck_xorshift_in(&rng, lo, hi));
         if (rep % 3 == 1) {
-          q.act_min = random_in(&rng, lo, lo + 60);
-          q.act_max = random_in(&rng, hi - 60, hi);
+          q.act_min = ck_xorshift_in(&rng, lo, lo + 60);
+          q.act_max = ck_xorshift_in(&rng, hi - 60, hi);
         }
         tfl_qadd_plan(&q);
         sets++;
@@ -253,15 +239,15 @@ TEST(ops_match_the_reference_kernels) {
           uint8_t a[512], b[512], got[512], want[512];
           REQUIRE(n <= sizeof(got));
           for (size_t i = 0; i < sizeof(a); i++) {
-            a[i] = (uint8_t)next_random(&rng);
-            b[i] = (uint8_t)next_random(&rng);
+            a[i] = (uint8_t)ck_xorshift(&rng);
+            b[i] = (uint8_t)ck_xorshift(&rng);
           }
-          const float scales[3] = {0.01f + 0.001f * (float)random_in(&rng, 0, 90),
-                                   0.01f + 0.001f * (float)random_in(&rng, 0, 90),
-                                   0.02f + 0.001f * (float)random_in(&rng, 0, 90)};
+          const float scales[3] = {0.01f + 0.001f * (float)ck_xorshift_in(&rng, 0, 90),
+                                   0.01f + 0.001f * (float)ck_xorshift_in(&rng, 0, 90),
+                                   0.02f + 0.001f * (float)ck_xorshift_in(&rng, 0, 90)};
           const int32_t lo = t ? -128 : 0, hi = t ? 127 : 255;
-          const int64_t zps[3] = {random_in(&rng, lo, hi), random_in(&rng, lo, hi),
-                                  random_in(&rng, lo, hi)};
+          const int64_t zps[3] = {ck_xorshift_in(&rng, lo, hi), ck_xorshift_in(&rng, lo, hi),
+                                  ck_xorshift_in(&rng, lo, hi)};
           const int code = op ? TFL_OP_SUB : TFL_OP_ADD, act = acts[rep % 3];
           REQUIRE(run_op(code, type, act, da, db, a, b, scales, zps, NULL, got, n));
           REQUIRE(run_op(code, type, act, da, db, a, b, scales, zps, "scalar", want, n));

@@ -15,40 +15,14 @@
 #include "kernels/quant.h"
 #include "model/ops.h"
 #include "runtime/cpu.h"
+#include "util/check_util.h"
 #include "util/op_runner.h"
 #include "util/test.h"
 
-static uint32_t next_random(uint32_t *state) {
-  *state ^= *state << 13;
-  *state ^= *state >> 17;
-  *state ^= *state << 5;
-  return *state;
-}
-
-static int32_t random_in(uint32_t *state, int32_t lo, int32_t hi) {
-  return lo + (int32_t)(next_random(state) % (uint32_t)(hi - lo + 1));
-}
-
-static int32_t code_at(tfl_type type, const uint8_t *p, size_t i) {
-  return type == TFL_UINT8 ? p[i] : (int8_t)p[i];
-}
-
 static uint8_t *random_bytes(size_t n, uint32_t *rng) {
   uint8_t *v = malloc(n ? n : 1);
-  for (size_t i = 0; i < n; i++) v[i] = (uint8_t)next_random(rng);
+  for (size_t i = 0; i < n; i++) v[i] = (uint8_t)ck_xorshift(rng);
   return v;
-}
-
-/* One spatial axis as tfl_window_plan sets it (SAME or VALID). */
-static tfl_window_axis axis(int32_t in, int32_t filter, int32_t stride, int32_t dilation,
-                            int same) {
-  tfl_window_axis a = {in, filter, stride, dilation, 0, 0};
-  const int32_t eff = (filter - 1) * dilation + 1;
-  a.out = same ? (in + stride - 1) / stride : (in - eff + stride) / stride;
-  if (a.out < 0) a.out = 0;
-  const int32_t total = (a.out - 1) * stride + eff - in;
-  a.pad = same && total > 0 ? total / 2 : 0;
-  return a;
 }
 
 typedef struct dw_shape {
@@ -90,22 +64,22 @@ static void dw_quant_init(dw_quant *s, tfl_type type, tfl_window_requant mode, i
   s->q.multiplier = s->mult;
   s->q.shift = s->shift;
   for (int32_t c = 0; c < channels; c++) {
-    s->mult[c] = (int32_t)((1u << 30) + (next_random(rng) & 0x3fffffffu));
-    s->shift[c] = random_in(rng, min_shift, max_shift);
-    if (next_random(rng) % 8 == 0) s->mult[c] = 1 << 30; /* products ending in exact halves */
+    s->mult[c] = (int32_t)((1u << 30) + (ck_xorshift(rng) & 0x3fffffffu));
+    s->shift[c] = ck_xorshift_in(rng, min_shift, max_shift);
+    if (ck_xorshift(rng) % 8 == 0) s->mult[c] = 1 << 30; /* products ending in exact halves */
   }
   const int32_t lo = type == TFL_UINT8 ? 0 : -128, hi = type == TFL_UINT8 ? 255 : 127;
-  s->q.input_offset = -random_in(rng, lo, hi);
-  s->q.filter_offset = type == TFL_UINT8 ? -random_in(rng, 0, 255) : 0;
-  s->q.output_offset = random_in(rng, lo + 20, hi - 20);
+  s->q.input_offset = -ck_xorshift_in(rng, lo, hi);
+  s->q.filter_offset = type == TFL_UINT8 ? -ck_xorshift_in(rng, 0, 255) : 0;
+  s->q.output_offset = ck_xorshift_in(rng, lo + 20, hi - 20);
   s->q.act_min = lo;
   s->q.act_max = hi;
   if (clamp == 1) {
-    s->q.act_min = s->q.output_offset + random_in(rng, 0, 3);
-    s->q.act_max = random_in(rng, s->q.act_min + 1, hi);
+    s->q.act_min = s->q.output_offset + ck_xorshift_in(rng, 0, 3);
+    s->q.act_max = ck_xorshift_in(rng, s->q.act_min + 1, hi);
   } else if (clamp == 2) {
-    s->q.act_min = random_in(rng, lo, s->q.output_offset);
-    s->q.act_max = random_in(rng, s->q.output_offset, hi);
+    s->q.act_min = ck_xorshift_in(rng, lo, s->q.output_offset);
+    s->q.act_max = ck_xorshift_in(rng, s->q.output_offset, hi);
   }
 }
 
@@ -131,8 +105,8 @@ static int32_t naive_dw(const dw_shape *d, const tfl_window *win, const dw_quant
                             (size_t)d->channels + (size_t)c;
       const size_t wi = ((size_t)ky * (size_t)d->kw + (size_t)kx) * (size_t)d->channels +
                         (size_t)c;
-      acc += (int64_t)(code_at(s->type, in, xi) + s->q.input_offset) *
-             (code_at(s->type, f, wi) + s->q.filter_offset);
+      acc += (int64_t)(ck_code_at(s->type, in, xi) + s->q.input_offset) *
+             (ck_code_at(s->type, f, wi) + s->q.filter_offset);
     }
   return naive_code(s, c, acc);
 }
@@ -148,15 +122,6 @@ static int test_levels(tfl_cpu_level *levels) {
   return n;
 }
 
-static tfl_tensor make_tensor(tfl_type type, void *data) {
-  tfl_tensor t;
-  memset(&t, 0, sizeof(t));
-  t.type = type;
-  t.data = data;
-  t.alloc = TFL_ALLOC_CONST;
-  return t;
-}
-
 /* Runs one case at `level`; returns 0 (after reporting the first difference) on a mismatch. */
 static int check_case(const dw_shape *d, tfl_cpu_level level, tfl_type type,
                       tfl_window_requant mode, int clamp, int wide_bias, int has_bias,
@@ -165,8 +130,8 @@ static int check_case(const dw_shape *d, tfl_cpu_level level, tfl_type type,
   dw_quant s;
   /* shifts from -14 to 1: right shifts of every size, none, and left ones */
   dw_quant_init(&s, type, mode, d->channels, -14, clamp ? -1 : 1, clamp, &rng);
-  const tfl_window win = {axis(d->h, d->kh, d->stride_h, d->dilation, d->same),
-                          axis(d->w, d->kw, d->stride_w, d->dilation, d->same)};
+  const tfl_window win = {ck_window_axis(d->h, d->kh, d->stride_h, d->dilation, d->same),
+                          ck_window_axis(d->w, d->kw, d->stride_w, d->dilation, d->same)};
   const size_t in_n = (size_t)d->batches * (size_t)d->h * (size_t)d->w * (size_t)d->channels;
   const size_t out_n = (size_t)d->batches * (size_t)win.h.out * (size_t)win.w.out *
                        (size_t)d->channels;
@@ -174,12 +139,12 @@ static int check_case(const dw_shape *d, tfl_cpu_level level, tfl_type type,
   uint8_t *f = random_bytes((size_t)d->kh * (size_t)d->kw * (size_t)d->channels, &rng);
   int32_t *bias = malloc((size_t)d->channels * sizeof(int32_t));
   for (int32_t c = 0; c < d->channels; c++)
-    bias[c] = wide_bias ? (int32_t)next_random(&rng) : random_in(&rng, -100000, 100000);
+    bias[c] = wide_bias ? (int32_t)ck_xorshift(&rng) : ck_xorshift_in(&rng, -100000, 100000);
   /* one byte past the output, which must stay untouched */
   uint8_t *out = malloc(out_n + 1);
   memset(out, 0xA5, out_n + 1);
-  tfl_tensor input = make_tensor(type, in), filter = make_tensor(type, f),
-             bias_t = make_tensor(TFL_INT32, bias);
+  tfl_tensor input = ck_const_tensor(type, in), filter = ck_const_tensor(type, f),
+             bias_t = ck_const_tensor(TFL_INT32, bias);
   const tfl_tensor *bias_p = has_bias ? &bias_t : NULL;
   tfl_qdwconv dw;
   memset(&dw, 0, sizeof(dw));
@@ -197,7 +162,7 @@ static int check_case(const dw_shape *d, tfl_cpu_level level, tfl_type type,
         for (int32_t ox = 0; ox < win.w.out && ok; ox++)
           for (int32_t c = 0; c < d->channels && ok; c++, i++) {
             const int32_t want = naive_dw(d, &win, &s, in, f, has_bias ? bias : NULL, n, oy, ox, c);
-            if (code_at(type, out, i) != want) {
+            if (ck_code_at(type, out, i) != want) {
               test_fail(__FILE__, __LINE__,
                         "%s %s %s clamp %d: %dx%dx%d k%dx%d s%d,%d d%d %s: (%d,%d,%d,%d) = %d, "
                         "want %d", tfl_cpu_level_name(level),
@@ -205,7 +170,7 @@ static int check_case(const dw_shape *d, tfl_cpu_level level, tfl_type type,
                         mode == TFL_REQUANT_RUY ? "ruy" : "double", clamp, (int)d->h,
                         (int)d->w, (int)d->channels, (int)d->kh, (int)d->kw, (int)d->stride_h,
                         (int)d->stride_w, (int)d->dilation, d->same ? "SAME" : "VALID", (int)n,
-                        (int)oy, (int)ox, (int)c, (int)code_at(type, out, i), (int)want);
+                        (int)oy, (int)ox, (int)c, (int)ck_code_at(type, out, i), (int)want);
               ok = 0;
             }
           }
@@ -241,11 +206,11 @@ TEST(scalar_level_declines_and_multipliers_above_one_decline) {
   dw_quant s;
   dw_quant_init(&s, TFL_INT8, TFL_REQUANT_DOUBLE, 8, -5, 0, 0, &rng);
   int8_t w[9 * 8] = {0};
-  tfl_tensor input = make_tensor(TFL_INT8, NULL), filter = make_tensor(TFL_INT8, w);
-  const tfl_window win = {axis(5, 3, 1, 1, 1), axis(5, 3, 1, 1, 1)};
+  tfl_tensor input = ck_const_tensor(TFL_INT8, NULL), filter = ck_const_tensor(TFL_INT8, w);
+  const tfl_window win = {ck_window_axis(5, 3, 1, 1, 1), ck_window_axis(5, 3, 1, 1, 1)};
   CHECK(!tfl_qdwconv_supports(TFL_CPU_SCALAR, 1, &win, &s.q, &input, &filter, NULL));
   CHECK(!tfl_qdwconv_supports(TFL_CPU_NEON, 2, &win, &s.q, &input, &filter, NULL));
-  const tfl_window big = {axis(20, 9, 1, 1, 1), axis(20, 9, 1, 1, 1)}; /* 81 taps */
+  const tfl_window big = {ck_window_axis(20, 9, 1, 1, 1), ck_window_axis(20, 9, 1, 1, 1)}; /* 81 taps */
   CHECK(!tfl_qdwconv_supports(TFL_CPU_NEON, 1, &big, &s.q, &input, &filter, NULL));
 }
 
@@ -332,7 +297,7 @@ TEST(fast_path_in_a_model_matches_the_reference_kernel) {
       for (size_t j = 0; j < (size_t)oc->k * (size_t)oc->k * (size_t)out_c; j++)
         if (w[j] == 0x80) w[j] = 0x81;
     int32_t *b = malloc((size_t)out_c * sizeof(int32_t));
-    for (int32_t c = 0; c < out_c; c++) b[c] = random_in(&rng, -30000, 30000);
+    for (int32_t c = 0; c < out_c; c++) b[c] = ck_xorshift_in(&rng, -30000, 30000);
     uint8_t *ref = NULL, *fast = NULL;
     size_t ref_bytes = 0, fast_bytes = 0;
     if (run_op(oc, x, w, b, "scalar", &ref, &ref_bytes) == TFL_OK &&
@@ -341,7 +306,7 @@ TEST(fast_path_in_a_model_matches_the_reference_kernel) {
       for (size_t j = 0; j < ref_bytes && j < fast_bytes; j++)
         if (ref[j] != fast[j]) {
           test_fail(__FILE__, __LINE__, "case %zu: code %zu = %d, reference %d", i, j,
-                    (int)code_at(oc->type, fast, j), (int)code_at(oc->type, ref, j));
+                    (int)ck_code_at(oc->type, fast, j), (int)ck_code_at(oc->type, ref, j));
           break;
         }
     }

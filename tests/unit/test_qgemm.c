@@ -15,19 +15,9 @@
 #include "model/ops.h"
 #include "runtime/cpu.h"
 #include "tfl/tfl.h"
+#include "util/check_util.h"
 #include "util/model_builder.h"
 #include "util/test.h"
-
-static uint32_t next_random(uint32_t *state) {
-  *state ^= *state << 13;
-  *state ^= *state >> 17;
-  *state ^= *state << 5;
-  return *state;
-}
-
-static int32_t random_in(uint32_t *state, int32_t lo, int32_t hi) {
-  return lo + (int32_t)(next_random(state) % (uint32_t)(hi - lo + 1));
-}
 
 /* Levels with their own kernels: the portable one (any non-scalar level without vector
  * kernels, here TFL_CPU_NEON stands for it) and AVX2 when the machine has it. */
@@ -56,8 +46,8 @@ static void qsetup_init(qsetup *s, tfl_type type, tfl_window_requant mode, int32
   s->q.multiplier = s->mult;
   s->q.shift = s->shift;
   for (int32_t c = 0; c < channels; c++) {
-    s->mult[c] = (int32_t)((1u << 30) + (next_random(rng) & 0x3fffffffu));
-    s->shift[c] = random_in(rng, min_shift, max_shift);
+    s->mult[c] = (int32_t)((1u << 30) + (ck_xorshift(rng) & 0x3fffffffu));
+    s->shift[c] = ck_xorshift_in(rng, min_shift, max_shift);
   }
   /* Multipliers whose products often end in exactly half a unit (the high multiply's ties),
    * and a flushed one. */
@@ -65,11 +55,11 @@ static void qsetup_init(qsetup *s, tfl_type type, tfl_window_requant mode, int32
   if (channels > 2) s->mult[2] = 0;
   if (channels > 3) s->mult[3] = 3 << 29;
   const int32_t lo = type == TFL_UINT8 ? 0 : -128, hi = type == TFL_UINT8 ? 255 : 127;
-  s->q.input_offset = -random_in(rng, lo, hi);
-  s->q.filter_offset = type == TFL_UINT8 ? -random_in(rng, 0, 255) : 0;
-  s->q.output_offset = random_in(rng, lo, hi);
-  s->q.act_min = random_in(rng, lo, lo + 20);
-  s->q.act_max = random_in(rng, hi - 20, hi);
+  s->q.input_offset = -ck_xorshift_in(rng, lo, hi);
+  s->q.filter_offset = type == TFL_UINT8 ? -ck_xorshift_in(rng, 0, 255) : 0;
+  s->q.output_offset = ck_xorshift_in(rng, lo, hi);
+  s->q.act_min = ck_xorshift_in(rng, lo, lo + 20);
+  s->q.act_max = ck_xorshift_in(rng, hi - 20, hi);
 }
 
 static int32_t naive_requantize(const qsetup *s, int32_t c, int64_t acc) {
@@ -83,29 +73,16 @@ static int32_t naive_requantize(const qsetup *s, int32_t c, int64_t acc) {
 
 static void *random_codes(tfl_type type, size_t n, uint32_t *rng) {
   uint8_t *v = malloc(n ? n : 1);
-  for (size_t i = 0; i < n; i++) v[i] = (uint8_t)next_random(rng);
+  for (size_t i = 0; i < n; i++) v[i] = (uint8_t)ck_xorshift(rng);
   (void)type;
   return v;
-}
-
-static int32_t code_at(tfl_type type, const void *p, size_t i) {
-  return type == TFL_UINT8 ? ((const uint8_t *)p)[i] : ((const int8_t *)p)[i];
 }
 
 static int32_t *random_bias(size_t n, uint32_t *rng, int wide) {
   int32_t *b = malloc((n ? n : 1) * sizeof(int32_t));
   for (size_t i = 0; i < n; i++)
-    b[i] = wide ? (int32_t)next_random(rng) : random_in(rng, -100000, 100000);
+    b[i] = wide ? (int32_t)ck_xorshift(rng) : ck_xorshift_in(rng, -100000, 100000);
   return b;
-}
-
-static tfl_tensor make_tensor(tfl_type type, void *data) {
-  tfl_tensor t;
-  memset(&t, 0, sizeof(t));
-  t.type = type;
-  t.data = data;
-  t.alloc = TFL_ALLOC_CONST;
-  return t;
 }
 
 /* How a test draws filter values, as s = w + filter_offset:
@@ -126,9 +103,9 @@ static void edge_pair(uint32_t *rng, int32_t *v) {
                                     {0, -128}, {-1, -127}, {63, 65},  {127, -128}, {-128, 127},
                                     {5, -3},   {0, 0},     {-64, 64}, {96, 32}};
   static const int32_t unsafe[][2] = {{65, 64}, {-65, -64}, {127, 2}, {-128, -1}, {2, 127}};
-  const int32_t *p = next_random(rng) % 1024 == 0
-                         ? unsafe[next_random(rng) % (sizeof(unsafe) / sizeof(unsafe[0]))]
-                         : safe[next_random(rng) % (sizeof(safe) / sizeof(safe[0]))];
+  const int32_t *p = ck_xorshift(rng) % 1024 == 0
+                         ? unsafe[ck_xorshift(rng) % (sizeof(unsafe) / sizeof(unsafe[0]))]
+                         : safe[ck_xorshift(rng) % (sizeof(safe) / sizeof(safe[0]))];
   v[0] = p[0];
   v[1] = p[1];
 }
@@ -141,8 +118,8 @@ static void *shaped_weights(qsetup *s, int shape, size_t n, uint32_t *rng) {
   static const int32_t split_zps[] = {0, 255, 128};
   const int32_t zp = !u8                      ? 0
                      : shape == WEIGHTS_EDGES ? 128
-                     : shape == WEIGHTS_SPLIT ? split_zps[next_random(rng) % 3]
-                                              : random_in(rng, 100, 160);
+                     : shape == WEIGHTS_SPLIT ? split_zps[ck_xorshift(rng) % 3]
+                                              : ck_xorshift_in(rng, 100, 160);
   s->q.filter_offset = -zp;
   uint8_t *w = malloc(n ? n : 1);
   int32_t pair[2];
@@ -152,13 +129,13 @@ static void *shaped_weights(qsetup *s, int shape, size_t n, uint32_t *rng) {
       if (i % 2 == 0) edge_pair(rng, pair);
       v = pair[i % 2];
     } else if (shape == WEIGHTS_SPLIT) {
-      v = random_in(rng, u8 && zp == 0 ? 0 : -30, u8 && zp == 255 ? 0 : 30);
-      if (i % 509 < 2) v = u8 ? (i % 509 ? -zp : 255 - zp) : (next_random(rng) % 2 ? 127 : -127);
-    } else if (next_random(rng) % 2048 == 0) { /* uint8: often just outside int8 */
-      v = random_in(rng, u8 ? -zp : -128, u8 ? 255 - zp : 127);
-      if (u8 && next_random(rng) % 2) v = next_random(rng) % 2 ? -129 : 128;
+      v = ck_xorshift_in(rng, u8 && zp == 0 ? 0 : -30, u8 && zp == 255 ? 0 : 30);
+      if (i % 509 < 2) v = u8 ? (i % 509 ? -zp : 255 - zp) : (ck_xorshift(rng) % 2 ? 127 : -127);
+    } else if (ck_xorshift(rng) % 2048 == 0) { /* uint8: often just outside int8 */
+      v = ck_xorshift_in(rng, u8 ? -zp : -128, u8 ? 255 - zp : 127);
+      if (u8 && ck_xorshift(rng) % 2) v = ck_xorshift(rng) % 2 ? -129 : 128;
     } else {
-      v = random_in(rng, -40, 40);
+      v = ck_xorshift_in(rng, -40, 40);
     }
     w[i] = (uint8_t)(v + zp);
   }
@@ -195,7 +172,7 @@ static int check_gemm(const gemm_case *gc, tfl_cpu_level level, uint32_t seed) {
   void *a = shaped_inputs(gc->type, gc->weights, (size_t)gc->m * (size_t)gc->k, &rng);
   void *w = shaped_weights(&s, gc->weights, (size_t)gc->n * (size_t)gc->k, &rng);
   int32_t *bias = random_bias((size_t)gc->n, &rng, gc->wide_bias);
-  tfl_tensor filter = make_tensor(gc->type, w), bias_t = make_tensor(TFL_INT32, bias);
+  tfl_tensor filter = ck_const_tensor(gc->type, w), bias_t = ck_const_tensor(TFL_INT32, bias);
   const size_t ldc = (size_t)gc->n + 3; /* rows of C with a gap, which must stay untouched */
   uint8_t *c = malloc((size_t)gc->m * ldc + 1);
   memset(c, 0xA5, (size_t)gc->m * ldc + 1);
@@ -219,11 +196,11 @@ static int check_gemm(const gemm_case *gc, tfl_cpu_level level, uint32_t seed) {
       }
       int64_t acc = gc->has_bias ? bias[j] : 0;
       for (int32_t q = 0; q < gc->k; q++)
-        acc += (int64_t)(code_at(gc->type, a, (size_t)i * (size_t)gc->k + (size_t)q) +
+        acc += (int64_t)(ck_code_at(gc->type, a, (size_t)i * (size_t)gc->k + (size_t)q) +
                          s.q.input_offset) *
-               (code_at(gc->type, w, j * (size_t)gc->k + (size_t)q) + s.q.filter_offset);
+               (ck_code_at(gc->type, w, j * (size_t)gc->k + (size_t)q) + s.q.filter_offset);
       const int32_t want = naive_requantize(&s, (int32_t)j, acc);
-      const int32_t got = code_at(gc->type, c, (size_t)i * ldc + j);
+      const int32_t got = ck_code_at(gc->type, c, (size_t)i * ldc + j);
       if (got != want) {
         test_fail(__FILE__, __LINE__,
                   "%s %s m=%d n=%d k=%d level %s: C[%d][%zu] = %d, want %d (acc %lld)",
@@ -324,11 +301,11 @@ TEST(gemm_quad_saturation_bound) {
         for (int32_t j = 0; j < n; j++) {
           sum[j] = 0;
           for (int32_t q = 0; q < k; q++)
-            sum[j] += (int64_t)(code_at(type, a, (size_t)q) + s.q.input_offset) *
-                      (code_at(type, w, (size_t)j * (size_t)k + (size_t)q) - zp);
+            sum[j] += (int64_t)(ck_code_at(type, a, (size_t)q) + s.q.input_offset) *
+                      (ck_code_at(type, w, (size_t)j * (size_t)k + (size_t)q) - zp);
           bias[j] = (int32_t)(1000 - sum[j]);
         }
-        tfl_tensor filter = make_tensor(type, w), bias_t = make_tensor(TFL_INT32, bias);
+        tfl_tensor filter = ck_const_tensor(type, w), bias_t = ck_const_tensor(TFL_INT32, bias);
         tfl_qgemm_weights pw;
         memset(&pw, 0, sizeof(pw));
         REQUIRE(tfl_qgemm_pack(&pw, levels[l], &s.q, &filter, &bias_t, type, n, k, m) == TFL_OK);
@@ -338,7 +315,7 @@ TEST(gemm_quad_saturation_bound) {
                          scratch);
         for (int32_t i = 0; i < m; i++)
           for (int32_t j = 0; j < n; j++)
-            CHECK_EQ_INT(code_at(type, c, (size_t)i * (size_t)n + (size_t)j),
+            CHECK_EQ_INT(ck_code_at(type, c, (size_t)i * (size_t)n + (size_t)j),
                          naive_requantize(&s, j, sum[j] + bias[j]));
         free(scratch);
         tfl_qgemm_weights_free(&pw);
@@ -357,7 +334,7 @@ TEST(gemm_quad_panels_are_used) {
     qsetup s;
     qsetup_init(&s, t & 1 ? TFL_INT8 : TFL_UINT8, TFL_REQUANT_DOUBLE, 40, -12, 2, &rng);
     void *w = shaped_weights(&s, split ? WEIGHTS_SPLIT : WEIGHTS_SMALL, 40 * 64, &rng);
-    tfl_tensor filter = make_tensor(s.type, w);
+    tfl_tensor filter = ck_const_tensor(s.type, w);
     tfl_qgemm_weights pw;
     memset(&pw, 0, sizeof(pw));
     REQUIRE(tfl_qgemm_pack(&pw, TFL_CPU_AVX2, &s.q, &filter, NULL, s.type, 40, 64, 9) == TFL_OK);
@@ -414,7 +391,7 @@ TEST(gemm_accumulator_wraps) {
     qsetup_init(&s, TFL_UINT8, TFL_REQUANT_DOUBLE, 2, -3, -1, &rng);
     s.q.input_offset = 0;
     s.q.filter_offset = 0;
-    tfl_tensor filter = make_tensor(TFL_UINT8, w);
+    tfl_tensor filter = ck_const_tensor(TFL_UINT8, w);
     tfl_qgemm_weights pw;
     memset(&pw, 0, sizeof(pw));
     REQUIRE(tfl_qgemm_pack(&pw, levels[l], &s.q, &filter, NULL, TFL_UINT8, 2, k, 1) == TFL_OK);
@@ -431,18 +408,6 @@ TEST(gemm_accumulator_wraps) {
 }
 
 /* --- convolutions -------------------------------------------------------------------- */
-
-/* One axis, with TensorFlow's SAME/VALID rule written out here. */
-static tfl_window_axis axis(int32_t in, int32_t filter, int32_t stride, int32_t dilation,
-                            int same) {
-  tfl_window_axis a = {in, filter, stride, dilation, 0, 0};
-  const int32_t eff = (filter - 1) * dilation + 1;
-  a.out = same ? (in + stride - 1) / stride : (in - eff + stride) / stride;
-  if (a.out < 0) a.out = 0;
-  const int32_t total = (a.out - 1) * stride + eff - in;
-  a.pad = same && total > 0 ? total / 2 : 0;
-  return a;
-}
 
 typedef struct conv_case {
   int32_t batches, h, w, in_c, out_c, kh, kw, stride, dilation;
@@ -476,8 +441,8 @@ static int32_t naive_conv(const conv_case *cc, const tfl_window *win, const qset
       for (int32_t ic = 0; ic < cc->in_c; ic++) {
         const size_t xi = (((size_t)n * cc->h + iy) * cc->w + ix) * cc->in_c + ic;
         const size_t wi = (((size_t)oc * cc->kh + ky) * cc->kw + kx) * cc->in_c + ic;
-        acc += (int64_t)(code_at(s->type, in, xi) + s->q.input_offset) *
-               (code_at(s->type, f, wi) + s->q.filter_offset);
+        acc += (int64_t)(ck_code_at(s->type, in, xi) + s->q.input_offset) *
+               (ck_code_at(s->type, f, wi) + s->q.filter_offset);
       }
     }
   return naive_requantize(s, oc, acc);
@@ -488,16 +453,16 @@ static void check_conv(const conv_case *cc, tfl_cpu_level level, tfl_type type,
   uint32_t rng = seed;
   qsetup s;
   qsetup_init(&s, type, mode, cc->out_c, -14, 1, &rng);
-  tfl_window win = {axis(cc->h, cc->kh, cc->stride, cc->dilation, cc->same),
-                    axis(cc->w, cc->kw, cc->stride, cc->dilation, cc->same)};
+  tfl_window win = {ck_window_axis(cc->h, cc->kh, cc->stride, cc->dilation, cc->same),
+                    ck_window_axis(cc->w, cc->kw, cc->stride, cc->dilation, cc->same)};
   const size_t in_n = (size_t)cc->batches * cc->h * cc->w * cc->in_c;
   const size_t f_n = (size_t)cc->out_c * cc->kh * cc->kw * cc->in_c;
   const size_t out_n = (size_t)cc->batches * win.h.out * win.w.out * cc->out_c;
   void *in = random_codes(type, in_n, &rng), *f = shaped_weights(&s, shape, f_n, &rng);
   int32_t *bias = random_bias((size_t)cc->out_c, &rng, 0);
   uint8_t *out = malloc(out_n ? out_n : 1);
-  tfl_tensor input = make_tensor(type, in), filter = make_tensor(type, f),
-             bias_t = make_tensor(TFL_INT32, bias);
+  tfl_tensor input = ck_const_tensor(type, in), filter = ck_const_tensor(type, f),
+             bias_t = ck_const_tensor(TFL_INT32, bias);
   tfl_qconv qc;
   memset(&qc, 0, sizeof(qc));
   CHECK(tfl_qconv_supports(level, 1, &s.q, &input, &filter, &bias_t));
@@ -517,12 +482,12 @@ static void check_conv(const conv_case *cc, tfl_cpu_level level, tfl_type type,
         for (int32_t ox = 0; ox < win.w.out && !bad; ox++)
           for (int32_t oc = 0; oc < cc->out_c && !bad; oc++, i++) {
             const int32_t want = naive_conv(cc, &win, &s, in, f, bias, n, oy, ox, oc);
-            if (code_at(type, out, i) != want) {
+            if (ck_code_at(type, out, i) != want) {
               test_fail(__FILE__, __LINE__, "conv %dx%d s%d d%d c%d->%d level %s: (%d,%d,%d,%d) "
                         "= %d, want %d", (int)cc->kh, (int)cc->kw, (int)cc->stride,
                         (int)cc->dilation, (int)cc->in_c, (int)cc->out_c,
                         tfl_cpu_level_name(level), (int)n, (int)oy, (int)ox, (int)oc,
-                        (int)code_at(type, out, i), (int)want);
+                        (int)ck_code_at(type, out, i), (int)want);
               bad = 1;
             }
           }
@@ -572,8 +537,8 @@ static int32_t naive_dw(const dw_case *dc, const tfl_window *win, const qsetup *
       if (iy < 0 || iy >= dc->h || ix < 0 || ix >= dc->w) continue;
       const size_t xi = (((size_t)n * dc->h + iy) * dc->w + ix) * dc->channels + c;
       const size_t wi = ((size_t)ky * dc->kw + kx) * dc->channels + c;
-      acc += (int64_t)(code_at(s->type, in, xi) + s->q.input_offset) *
-             (code_at(s->type, f, wi) + s->q.filter_offset);
+      acc += (int64_t)(ck_code_at(s->type, in, xi) + s->q.input_offset) *
+             (ck_code_at(s->type, f, wi) + s->q.filter_offset);
     }
   return naive_requantize(s, c, acc);
 }
@@ -583,16 +548,16 @@ static void check_dw(const dw_case *dc, tfl_cpu_level level, tfl_type type,
   uint32_t rng = seed;
   qsetup s;
   qsetup_init(&s, type, mode, dc->channels, -14, 1, &rng);
-  tfl_window win = {axis(dc->h, dc->kh, dc->stride, dc->dilation, dc->same),
-                    axis(dc->w, dc->kw, dc->stride, dc->dilation, dc->same)};
+  tfl_window win = {ck_window_axis(dc->h, dc->kh, dc->stride, dc->dilation, dc->same),
+                    ck_window_axis(dc->w, dc->kw, dc->stride, dc->dilation, dc->same)};
   const size_t in_n = (size_t)dc->batches * dc->h * dc->w * dc->channels;
   const size_t f_n = (size_t)dc->kh * dc->kw * dc->channels;
   const size_t out_n = (size_t)dc->batches * win.h.out * win.w.out * dc->channels;
   void *in = random_codes(type, in_n, &rng), *f = random_codes(type, f_n, &rng);
   int32_t *bias = random_bias((size_t)dc->channels, &rng, 0);
   uint8_t *out = malloc(out_n ? out_n : 1);
-  tfl_tensor input = make_tensor(type, in), filter = make_tensor(type, f),
-             bias_t = make_tensor(TFL_INT32, bias);
+  tfl_tensor input = ck_const_tensor(type, in), filter = ck_const_tensor(type, f),
+             bias_t = ck_const_tensor(TFL_INT32, bias);
   const tfl_tensor *bias_p = has_bias ? &bias_t : NULL;
   tfl_qdwconv dw;
   memset(&dw, 0, sizeof(dw));
@@ -612,11 +577,11 @@ static void check_dw(const dw_case *dc, tfl_cpu_level level, tfl_type type,
           for (int32_t c = 0; c < dc->channels && !bad; c++, i++) {
             const int32_t want =
                 naive_dw(dc, &win, &s, in, f, has_bias ? bias : NULL, n, oy, ox, c);
-            if (code_at(type, out, i) != want) {
+            if (ck_code_at(type, out, i) != want) {
               test_fail(__FILE__, __LINE__, "dw %dx%d s%d d%d c%d level %s: (%d,%d,%d,%d) = %d, "
                         "want %d", (int)dc->kh, (int)dc->kw, (int)dc->stride,
                         (int)dc->dilation, (int)dc->channels, tfl_cpu_level_name(level),
-                        (int)n, (int)oy, (int)ox, (int)c, (int)code_at(type, out, i),
+                        (int)n, (int)oy, (int)ox, (int)c, (int)ck_code_at(type, out, i),
                         (int)want);
               bad = 1;
             }
@@ -647,8 +612,8 @@ TEST(unsupported_arithmetic_is_declined) {
   qsetup_init(&s, TFL_INT8, TFL_REQUANT_RUY, 4, -5, 0, &rng);
   int8_t w[4] = {0};
   int64_t b64[4] = {0};
-  tfl_tensor input = make_tensor(TFL_INT8, NULL), filter = make_tensor(TFL_INT8, w),
-             bias64 = make_tensor(TFL_INT64, b64), in16 = make_tensor(TFL_INT16, NULL);
+  tfl_tensor input = ck_const_tensor(TFL_INT8, NULL), filter = ck_const_tensor(TFL_INT8, w),
+             bias64 = ck_const_tensor(TFL_INT64, b64), in16 = ck_const_tensor(TFL_INT16, NULL);
   CHECK(tfl_qreq_supports(TFL_CPU_AVX2, &s.q, &input, &filter, NULL));
   CHECK(!tfl_qreq_supports(TFL_CPU_AVX2, &s.q, &in16, &filter, NULL));
   CHECK(!tfl_qreq_supports(TFL_CPU_AVX2, &s.q, &input, &filter, &bias64));
@@ -671,9 +636,9 @@ static int random_const(mb_model *m, tfl_type type, int ndim, const int32_t *dim
   uint8_t *data = malloc(bytes);
   for (size_t i = 0; i < n; i++) {
     if (type == TFL_INT32)
-      ((int32_t *)(void *)data)[i] = random_in(rng, -3000, 3000);
+      ((int32_t *)(void *)data)[i] = ck_xorshift_in(rng, -3000, 3000);
     else
-      data[i] = (uint8_t)next_random(rng);
+      data[i] = (uint8_t)ck_xorshift(rng);
   }
   const int t = mb_tensor(m, type, ndim, dims, data, bytes, NULL);
   free(data);
@@ -769,7 +734,7 @@ static tfl_status run_quant_chain(const uint8_t *bytes, size_t size, int threads
     tfl_tensor *x = tfl_interpreter_input(interp, 0);
     uint8_t *in = tfl_tensor_data(x);
     uint32_t rng = 7;
-    for (size_t i = 0; i < tfl_tensor_byte_size(x); i++) in[i] = (uint8_t)next_random(&rng);
+    for (size_t i = 0; i < tfl_tensor_byte_size(x); i++) in[i] = (uint8_t)ck_xorshift(&rng);
     st = tfl_interpreter_invoke(interp);
   }
   if (st == TFL_OK) memcpy(out, tfl_tensor_data_const(tfl_interpreter_output(interp, 0)), 14);

@@ -155,3 +155,38 @@ tfl_status ck_run_float_model(const uint8_t *bytes, size_t size, int threads, co
   tfl_options_free(opts);
   return st;
 }
+
+uint32_t ck_xorshift(uint32_t *state) {
+  *state ^= *state << 13;
+  *state ^= *state >> 17;
+  *state ^= *state << 5;
+  return *state;
+}
+
+int32_t ck_xorshift_in(uint32_t *state, int32_t lo, int32_t hi) {
+  return lo + (int32_t)(ck_xorshift(state) % (uint32_t)(hi - lo + 1));
+}
+
+int32_t ck_code_at(tfl_type type, const void *p, size_t i) {
+  return type == TFL_UINT8 ? ((const uint8_t *)p)[i] : ((const int8_t *)p)[i];
+}
+
+tfl_window_axis ck_window_axis(int32_t in, int32_t filter, int32_t stride, int32_t dilation,
+                               int same) {
+  tfl_window_axis a = {in, filter, stride, dilation, 0, 0};
+  const int32_t eff = (filter - 1) * dilation + 1;
+  a.out = same ? (in + stride - 1) / stride : (in - eff + stride) / stride;
+  if (a.out < 0) a.out = 0;
+  const int32_t total = (a.out - 1) * stride + eff - in;
+  a.pad = same && total > 0 ? total / 2 : 0;
+  return a;
+}
+
+tfl_tensor ck_const_tensor(tfl_type type, void *data) {
+  tfl_tensor t;
+  memset(&t, 0, sizeof(t));
+  t.type = type;
+  t.data = data;
+  t.alloc = TFL_ALLOC_CONST;
+  return t;
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/window.h"
 #include "util/op_runner.h"
 
 /* A shape literal: DIMS(2, 3). */
@@ -49,6 +50,19 @@ uint32_t ck_lcg(uint32_t *seed);
 /* Uniform in [lo, hi) / [lo, hi] from ck_lcg. */
 float ck_rnd(uint32_t *seed, float lo, float hi);
 int32_t ck_rnd_int(uint32_t *seed, int32_t lo, int32_t hi);
+
+/* A xorshift32 generator for the quantized kernel tests: advances *state (never 0), returns 32
+ * random bits; ck_xorshift_in is uniform in [lo, hi]. */
+uint32_t ck_xorshift(uint32_t *state);
+int32_t ck_xorshift_in(uint32_t *state, int32_t lo, int32_t hi);
+/* Element i of int8 (any type but uint8) or uint8 codes. */
+int32_t ck_code_at(tfl_type type, const void *p, size_t i);
+/* One spatial axis of a window as tfl_window_plan sets it, with TensorFlow's SAME/VALID rule
+ * written out here. */
+tfl_window_axis ck_window_axis(int32_t in, int32_t filter, int32_t stride, int32_t dilation,
+                               int same);
+/* A constant tensor of `type` over data, with nothing else set (for kernel-level tests). */
+tfl_tensor ck_const_tensor(tfl_type type, void *data);
 
 /* A malloc'd buffer of deterministic, distinct-ish bytes (any element type). */
 void *ck_pattern(size_t bytes, unsigned seed);
