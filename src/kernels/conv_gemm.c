@@ -158,11 +158,36 @@ static void conv_pixel_rows(const conv_rows *r, const conv_pos *pos, float *scra
   }
 }
 
+/* Row mode for a tile whose pixels lie in one output row, every window inside the input
+ * horizontally (the common case): the pieces of pixel i are those of pixel 0 moved by i
+ * strides. */
+static int conv_tile_rows(const conv_rows *r, const conv_pos *pos, int mr, const float **ptrs) {
+  const tfl_conv_gemm *cg = r->cg;
+  const tfl_window_axis *h = &cg->win.h, *w = &cg->win.w;
+  const int32_t ix0 = pos->ox * w->stride - w->pad;
+  const int32_t ix_last = ix0 + (mr - 1) * w->stride;
+  if (pos->ox + mr > w->out || ix0 < 0 || ix_last > w->in - w->filter) return 0;
+  const size_t in_c = (size_t)cg->in_c, step = (size_t)w->stride * in_c;
+  const float *image = conv_image(r, pos);
+  const int32_t iy0 = pos->oy * h->stride - h->pad;
+  for (int32_t ky = 0; ky < h->filter; ky++, ptrs += TFL_GEMM_MR) {
+    const int32_t iy = iy0 + ky * h->dilation;
+    if (iy < 0 || iy >= h->in) {
+      for (int i = 0; i < mr; i++) ptrs[i] = cg->zeros;
+      continue;
+    }
+    const float *p = image + ((size_t)iy * (size_t)w->in + (size_t)ix0) * in_c;
+    for (int i = 0; i < mr; i++, p += step) ptrs[i] = p;
+  }
+  return 1;
+}
+
 static void conv_rows_fn(const void *arg, int32_t row, int mr, float *scratch,
                          const float **ptrs) {
   const conv_rows *r = arg;
   const size_t k = (size_t)r->cg->w.k;
   conv_pos pos = conv_pos_of(r->cg, row);
+  if (conv_tile_rows(r, &pos, mr, ptrs)) return;
   for (int i = 0; i < mr; i++, conv_pos_next(r->cg, &pos))
     conv_pixel_rows(r, &pos, scratch ? scratch + (size_t)i * k : NULL, ptrs + i);
 }
