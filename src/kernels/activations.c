@@ -698,8 +698,9 @@ static tfl_status prelu_eval(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   const tfl_tensor *alpha = tfl_node_input(ctx, node, 1);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
-  tfl_broadcast_run(&d->plan, in->data, tfl_type_size(in->type), alpha->data,
-                    tfl_type_size(alpha->type), out->data, tfl_type_size(out->type), d->fn, &d->q);
+  tfl_broadcast_run_parallel(ctx, &d->plan, in->data, tfl_type_size(in->type), alpha->data,
+                             tfl_type_size(alpha->type), out->data, tfl_type_size(out->type),
+                             d->fn, &d->q);
   return TFL_OK;
 }
 

@@ -636,8 +636,8 @@ static tfl_status binary_eval(tfl_context *ctx, tfl_node *node) {
     if (st != TFL_OK) return st;
   }
   const size_t size = tfl_type_size(a->type);
-  tfl_broadcast_run(&d->plan, a->data, size, b->data, size, out->data, size, d->fn,
-                    &d->params);
+  tfl_broadcast_run_parallel(ctx, &d->plan, a->data, size, b->data, size, out->data, size,
+                             d->fn, &d->params);
   return TFL_OK;
 }
 

@@ -1,5 +1,7 @@
 #include "kernels/broadcast.h"
 
+#include "kernels/simd.h"
+
 #include <stdio.h>
 
 /* "[2,1,3]" into buf (always terminated; long shapes are cut). */
@@ -93,22 +95,33 @@ void tfl_broadcast_plan(const tfl_tensor *a, const tfl_tensor *b, tfl_bcast *pla
   }
 }
 
-void tfl_broadcast_run(const tfl_bcast *plan, const void *a, size_t a_size, const void *b,
-                       size_t b_size, void *out, size_t out_size, tfl_bcast_fn fn,
-                       const void *arg) {
-  if (plan->count == 0) return;
+/* Output elements [e0, e1), run by run (the first and last runs may be partial). */
+static void broadcast_range(const tfl_bcast *plan, const unsigned char *pa, size_t a_size,
+                            const unsigned char *pb, size_t b_size, unsigned char *po,
+                            size_t out_size, tfl_bcast_fn fn, const void *arg, size_t e0,
+                            size_t e1) {
+  if (e0 >= e1) return; /* also an empty output, whose runs may have length 0 */
   const int last = plan->ndim - 1;
   const size_t n = plan->dims[last];
   const int a_step = plan->a_stride[last] != 0, b_step = plan->b_stride[last] != 0;
-  const unsigned char *pa = a, *pb = b;
-  unsigned char *po = out;
   size_t idx[TFL_MAX_DIMS] = {0};
-  size_t ao = 0, bo = 0;
-  for (;;) {
-    fn(pa + ao * a_size, a_step, pb + bo * b_size, b_step, po, n, arg);
-    po += n * out_size;
-    int d = last - 1;
-    for (; d >= 0; d--) {
+  size_t off = e0 % n, ao = off * (size_t)a_step, bo = off * (size_t)b_step;
+  for (size_t row = e0 / n, d = (size_t)last; d-- > 0;) { /* the run's outer coordinates */
+    idx[d] = row % plan->dims[d];
+    row /= plan->dims[d];
+    ao += idx[d] * plan->a_stride[d];
+    bo += idx[d] * plan->b_stride[d];
+  }
+  po += e0 * out_size;
+  for (size_t e = e0; e < e1;) {
+    const size_t len = n - off < e1 - e ? n - off : e1 - e;
+    fn(pa + ao * a_size, a_step, pb + bo * b_size, b_step, po, len, arg);
+    po += len * out_size;
+    e += len;
+    ao -= off * (size_t)a_step;
+    bo -= off * (size_t)b_step;
+    off = 0;
+    for (int d = last - 1; d >= 0; d--) {
       ao += plan->a_stride[d];
       bo += plan->b_stride[d];
       if (++idx[d] < plan->dims[d]) break;
@@ -116,6 +129,39 @@ void tfl_broadcast_run(const tfl_bcast *plan, const void *a, size_t a_size, cons
       bo -= plan->b_stride[d] * plan->dims[d];
       idx[d] = 0;
     }
-    if (d < 0) return;
   }
+}
+
+void tfl_broadcast_run(const tfl_bcast *plan, const void *a, size_t a_size, const void *b,
+                       size_t b_size, void *out, size_t out_size, tfl_bcast_fn fn,
+                       const void *arg) {
+  broadcast_range(plan, a, a_size, b, b_size, out, out_size, fn, arg, 0, plan->count);
+}
+
+typedef struct broadcast_job {
+  const tfl_bcast *plan;
+  const void *a, *b;
+  void *out;
+  size_t a_size, b_size, out_size;
+  tfl_bcast_fn fn;
+  const void *arg;
+} broadcast_job;
+
+static void broadcast_chunks(const void *arg, int32_t c0, int32_t c1) {
+  const broadcast_job *j = arg;
+  const size_t e1 = (size_t)c1 * TFL_BCAST_CHUNK;
+  broadcast_range(j->plan, j->a, j->a_size, j->b, j->b_size, j->out, j->out_size, j->fn, j->arg,
+                  (size_t)c0 * TFL_BCAST_CHUNK, e1 < j->plan->count ? e1 : j->plan->count);
+}
+
+void tfl_broadcast_run_parallel(tfl_context *ctx, const tfl_bcast *plan, const void *a,
+                                size_t a_size, const void *b, size_t b_size, void *out,
+                                size_t out_size, tfl_bcast_fn fn, const void *arg) {
+  const size_t chunks = (plan->count + TFL_BCAST_CHUNK - 1) / TFL_BCAST_CHUNK;
+  if (chunks < 2 || chunks > INT32_MAX || tfl_context_threads(ctx) < 2) {
+    tfl_broadcast_run(plan, a, a_size, b, b_size, out, out_size, fn, arg);
+    return;
+  }
+  const broadcast_job job = {plan, a, b, out, a_size, b_size, out_size, fn, arg};
+  tfl_split_rows(ctx, (int32_t)chunks, broadcast_chunks, &job);
 }

@@ -49,6 +49,14 @@ void tfl_broadcast_run(const tfl_bcast *plan, const void *a, size_t a_size, cons
                        size_t b_size, void *out, size_t out_size, tfl_bcast_fn fn,
                        const void *arg);
 
+/* The same, split over the context's threads in chunks of TFL_BCAST_CHUNK output elements
+ * (fn must then be safe to call concurrently: the TFL_BCAST_FN ones are); small outputs stay
+ * in the caller. */
+#define TFL_BCAST_CHUNK ((size_t)16384)
+void tfl_broadcast_run_parallel(tfl_context *ctx, const tfl_bcast *plan, const void *a,
+                                size_t a_size, const void *b, size_t b_size, void *out,
+                                size_t out_size, tfl_bcast_fn fn, const void *arg);
+
 /* Defines `static void name(...)`, a tfl_bcast_fn computing EXPR for every element, with the
  * operands as `x` (type TA) and `y` (type TB) and the result stored as TO. SETUP is a
  * declaration (without a top-level comma: it may pass through TFL_BCAST_FN_WITH) run once

@@ -268,7 +268,8 @@ static tfl_status cmp_eval(tfl_context *ctx, tfl_node *node) {
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
   if (!d->fn) return cmp_eval_strings(ctx, node, d, a, b, out);
   const size_t size = tfl_type_size(a->type);
-  tfl_broadcast_run(&d->plan, a->data, size, b->data, size, out->data, 1, d->fn, &d->params);
+  tfl_broadcast_run_parallel(ctx, &d->plan, a->data, size, b->data, size, out->data, 1, d->fn,
+                             &d->params);
   return TFL_OK;
 }
 

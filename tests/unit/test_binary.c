@@ -37,13 +37,20 @@ static int act_options(int op) {
   }
 }
 
-static tfl_status run2(int op, int act, tfl_type type, const shape *sa, const void *a,
-                       const shape *sb, const void *b, ot_result *r) {
+static tfl_status run2_threads(int op, int act, tfl_type type, const shape *sa, const void *a,
+                               const shape *sb, const void *b, int threads, ot_result *r) {
   ot_spec in[2] = {OT_IN(type, sa->ndim, sa->dims, a), OT_IN(type, sb->ndim, sb->dims, b)};
   ot_spec out[1] = {OT_OUT(type)};
   mb_field opt[] = {MB_BYTE(0, act), MB_FIELDS_END};
-  int ot = act_options(op);
-  return ot_run(op, 1, in, 2, out, 1, ot, ot ? opt : NULL, r);
+  const int ot = act_options(op);
+  const ot_op spec = {.builtin_code = op, .version = 1, .options_type = ot,
+                      .options = ot ? opt : NULL, .threads = threads};
+  return ot_run_op(&spec, in, 2, out, 1, r);
+}
+
+static tfl_status run2(int op, int act, tfl_type type, const shape *sa, const void *a,
+                       const shape *sb, const void *b, ot_result *r) {
+  return run2_threads(op, act, type, sa, a, sb, b, 1, r);
 }
 
 /* Deterministic values in [lo, hi]; with avoid_small, |v| >= 0.25 (divisors). */
@@ -141,17 +148,19 @@ static void ref_broadcast(int op, int act, const shape *sa, const float *a, cons
   }
 }
 
-static void check_float_case(int op, int act, const shape *sa, const shape *sb, unsigned seed) {
+static void check_float_threads(int op, int act, const shape *sa, const shape *sb, unsigned seed,
+                                int threads) {
   const int divides = op == TFL_OP_DIV || op == TFL_OP_FLOOR_DIV || op == TFL_OP_FLOOR_MOD;
   const int is_pow = op == TFL_OP_POW;
   size_t na = shape_count(sa), nb = shape_count(sb);
   float *a = values(na, seed, is_pow ? 0.1f : -4.0f, 4.0f, 0);
   float *b = values(nb, seed + 99, is_pow ? -2.0f : -4.0f, is_pow ? 2.0f : 4.0f, divides);
   shape so;
-  float *want = malloc((na * nb + 1) * sizeof(float));
+  broadcast_shape(sa, sb, &so);
+  float *want = malloc((shape_count(&so) + 1) * sizeof(float));
   ref_broadcast(op, act, sa, a, sb, b, &so, want);
   ot_result r;
-  tfl_status st = run2(op, act, TFL_FLOAT32, sa, a, sb, b, &r);
+  tfl_status st = run2_threads(op, act, TFL_FLOAT32, sa, a, sb, b, threads, &r);
   if (st != TFL_OK) test_fail(__FILE__, __LINE__, "op %d seed %u: %s", op, seed, r.error);
   if (st == TFL_OK) {
     CHECK_EQ_INT(r.out[0].ndim, so.ndim);
@@ -164,6 +173,10 @@ static void check_float_case(int op, int act, const shape *sa, const shape *sb, 
   free(a);
   free(b);
   free(want);
+}
+
+static void check_float_case(int op, int act, const shape *sa, const shape *sb, unsigned seed) {
+  check_float_threads(op, act, sa, sb, seed, 1);
 }
 
 #define S(...) {sizeof((int32_t[]){__VA_ARGS__}) / sizeof(int32_t), {__VA_ARGS__}}
@@ -196,6 +209,22 @@ TEST(broadcast_all_ops_float) {
     for (size_t p = 0; p < sizeof(pairs) / sizeof(pairs[0]); p++)
       check_float_case(float_ops[o], TFL_ACT_NONE, &pairs[p][0], &pairs[p][1],
                        (unsigned)(o * 31 + p));
+}
+
+/* Outputs of several chunks split over two threads: chunk edges fall inside runs, runs of
+ * one element, one long run, broadcast either side. */
+TEST(large_outputs_on_two_threads) {
+  static const shape big[][2] = {
+      {S(70001), S(1)},            /* one run, split */
+      {S(1, 130, 131, 3), S(3)},   /* runs of 3 */
+      {S(3, 100, 203), S(3, 1, 203)},
+      {S(5, 40000), S(5, 1)},      /* the second operand fixed along each run */
+      {S(40000, 1), S(1, 2)},      /* runs of 2 from an outer product */
+  };
+  for (size_t p = 0; p < sizeof(big) / sizeof(big[0]); p++) {
+    check_float_threads(TFL_OP_ADD, TFL_ACT_RELU6, &big[p][0], &big[p][1], 700u + (unsigned)p, 2);
+    check_float_threads(TFL_OP_SUB, TFL_ACT_NONE, &big[p][1], &big[p][0], 800u + (unsigned)p, 2);
+  }
 }
 
 TEST(every_fused_activation) {
@@ -806,6 +835,7 @@ TEST(bad_activation_and_io) {
 
 int main(void) {
   RUN(broadcast_all_ops_float);
+  RUN(large_outputs_on_two_threads);
   RUN(every_fused_activation);
   RUN(add_hand_computed);
   RUN(constant_operand);
