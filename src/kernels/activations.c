@@ -33,6 +33,7 @@
 #include "kernels/families.h"
 #include "kernels/quant.h"
 #include "kernels/shape_util.h"
+#include "kernels/simd.h"
 #include "kernels/type_sets.h"
 #include "kernels/vmath.h"
 #include "model/ops.h"
@@ -586,11 +587,33 @@ static tfl_status hard_swish_qprepare(tfl_context *ctx, const tfl_node *node,
   return TFL_OK;
 }
 
+typedef struct unary_job {
+  const unary_data *d;
+  const unsigned char *in;
+  unsigned char *out;
+  size_t in_size, out_size, n;
+} unary_job;
+
+/* Elements of chunks [c0, c1): every unary kernel is elementwise. */
+static void unary_chunks(const void *arg, int32_t c0, int32_t c1) {
+  const unary_job *j = arg;
+  const size_t e0 = (size_t)c0 * TFL_BCAST_CHUNK, end = (size_t)c1 * TFL_BCAST_CHUNK;
+  const size_t e1 = end < j->n ? end : j->n;
+  j->d->fn(j->in + e0 * j->in_size, j->out + e0 * j->out_size, e1 - e0, j->d);
+}
+
 static tfl_status unary_eval(tfl_context *ctx, tfl_node *node) {
   const unary_data *d = node->user_data;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   tfl_tensor *out = tfl_node_output(ctx, node, 0);
-  d->fn(in->data, out->data, tfl_tensor_count(in), d);
+  const size_t n = tfl_tensor_count(in), chunks = (n + TFL_BCAST_CHUNK - 1) / TFL_BCAST_CHUNK;
+  if (chunks < 2 || chunks > INT32_MAX || tfl_context_threads(ctx) < 2) {
+    d->fn(in->data, out->data, n, d);
+    return TFL_OK;
+  }
+  const unary_job job = {d, in->data, out->data, tfl_type_size(in->type),
+                         tfl_type_size(out->type), n};
+  tfl_split_rows(ctx, (int32_t)chunks, unary_chunks, &job);
   return TFL_OK;
 }
 

@@ -105,6 +105,37 @@ TEST(float_ops_match_formulas) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) check_unary(&cases[i], 0, NULL);
 }
 
+/* Tensors of several 16k-element chunks, split over two threads: every element still matches
+ * its formula. */
+TEST(large_tensors_on_two_threads) {
+  const unary_case cases[] = {
+      {TFL_OP_RELU6, r_relu6, 0, -100},          {TFL_OP_LOGISTIC, r_logistic, 2e-6, -100},
+      {TFL_OP_TANH, tanh, 2e-6, -100},           {TFL_OP_EXP, exp, 2e-6, -100},
+      {TFL_OP_HARD_SWISH, r_hard_swish, 2e-7, -100},
+  };
+  enum { N = 70001 };
+  float *x = malloc(N * sizeof(float));
+  for (int i = 0; i < N; i++) x[i] = -20.0f + 40.0f * (float)i / (float)(N - 1);
+  const int32_t dims[] = {N};
+  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    ot_spec in[1] = {OT_IN(TFL_FLOAT32, 1, dims, x)};
+    ot_spec out[1] = {OT_OUT(TFL_FLOAT32)};
+    const ot_op op = {.builtin_code = cases[c].op, .version = 1, .threads = 2};
+    ot_result r;
+    REQUIRE(ot_run_op(&op, in, 1, out, 1, &r) == TFL_OK);
+    const float *y = ot_f32(&r, 0);
+    int bad = 0;
+    for (int i = 0; i < N && !bad; i++) {
+      const double want = cases[c].ref(x[i]);
+      bad = !(fabs(y[i] - want) <= cases[c].rel_tol * (1e-30 + fabs(want)) + 1e-7);
+      if (bad)
+        test_fail(__FILE__, __LINE__, "op %d x=%g: %.9g vs %.9g", cases[c].op, x[i], y[i], want);
+    }
+    ot_result_free(&r);
+  }
+  free(x);
+}
+
 TEST(gelu_both_forms) {
   unary_case exact = {TFL_OP_GELU, r_gelu, 1e-5, -6};
   unary_case approx = {TFL_OP_GELU, r_gelu_tanh, 1e-5, -6};
@@ -641,6 +672,7 @@ TEST(quantized_prelu) {
 
 int main(void) {
   RUN(float_ops_match_formulas);
+  RUN(large_tensors_on_two_threads);
   RUN(gelu_both_forms);
   RUN(leaky_relu_alphas);
   RUN(edge_values);
