@@ -121,15 +121,10 @@ static void set_env(const char *name, const char *value) {
 static tfl_status run_resized(const uint8_t *bytes, size_t size, int fuse, int threads,
                               const char *cpu, const int32_t *resize_dims, run_result *r) {
   set_env("TFL_FUSE", fuse ? NULL : "0");
-  set_env("TFL_CPU", cpu);
-  tfl_model *model = NULL;
-  tfl_interpreter *interp = NULL;
-  tfl_options *opts = tfl_options_create();
-  tfl_options_set_threads(opts, threads);
-  tfl_status st = tfl_model_load_buffer(bytes, size, &model, NULL, 0);
-  if (st == TFL_OK) st = tfl_interpreter_create(model, opts, &interp, NULL, 0);
+  tfl_model *model;
+  tfl_interpreter *interp;
+  tfl_status st = ck_open(bytes, size, threads, cpu, &model, &interp, NULL, 0);
   set_env("TFL_FUSE", NULL);
-  set_env("TFL_CPU", NULL);
   if (st == TFL_OK && resize_dims) st = tfl_interpreter_resize_input(interp, 1, 4, resize_dims);
   if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
   for (int i = 0; st == TFL_OK && i < tfl_interpreter_input_count(interp); i++) {
@@ -154,7 +149,6 @@ static tfl_status run_resized(const uint8_t *bytes, size_t size, int fuse, int t
   }
   tfl_interpreter_free(interp);
   tfl_model_free(model);
-  tfl_options_free(opts);
   return st;
 }
 

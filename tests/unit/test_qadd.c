@@ -3,7 +3,6 @@
  * points and clamps, both 8-bit types, ADD and SUB, broadcast operands (step 0) and lengths
  * around the 32-element vector step. Then the ops themselves (binary.c takes the fast path
  * where it exists) against the reference kernels (TFL_CPU=scalar), bit for bit. */
-#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,11 +210,11 @@ static int run_op(int op, tfl_type type, int act, const int32_t *da, const int32
   outs[0].scales = &scales[2];
   outs[0].zero_points = &zps[2];
   const mb_field opts[] = {MB_BYTE(0, act), MB_FIELDS_END};
-  if (cpu) setenv("TFL_CPU", cpu, 1);
+  const ot_op spec = {.builtin_code = op, .version = 1,
+                      .options_type = op == TFL_OP_ADD ? TFL_OPTS_ADD : TFL_OPTS_SUB,
+                      .options = opts, .cpu = cpu};
   ot_result r;
-  const int opts_type = op == TFL_OP_ADD ? TFL_OPTS_ADD : TFL_OPTS_SUB;
-  const tfl_status st = ot_run(op, 1, in, 2, outs, 1, opts_type, opts, &r);
-  if (cpu) unsetenv("TFL_CPU");
+  const tfl_status st = ot_run_op(&spec, in, 2, outs, 1, &r);
   const int ok = st == TFL_OK && r.out[0].bytes == n;
   if (ok) memcpy(out, r.out[0].data, n);
   ot_result_free(&r);

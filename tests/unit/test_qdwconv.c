@@ -6,7 +6,6 @@
  * above the output zero point, biases over the whole int32 range so that sums wrap); and
  * through the interpreter, the fast path's codes against the reference kernel's
  * (TFL_CPU=scalar), depth multipliers above 1 included (which stay on the reference). */
-#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,16 +253,10 @@ static tfl_status run_op(const op_case *oc, const uint8_t *x, const uint8_t *w,
                           MB_INT(2, oc->stride),       MB_INT(3, oc->multiplier),
                           MB_BYTE(4, oc->act),         MB_INT(5, oc->dilation),
                           MB_INT(6, oc->dilation),     MB_FIELDS_END};
-  char saved[64] = "";
-  const char *old = getenv("TFL_CPU");
-  if (old) snprintf(saved, sizeof(saved), "%s", old);
-  if (cpu) setenv("TFL_CPU", cpu, 1);
+  const ot_op op = {.builtin_code = TFL_OP_DEPTHWISE_CONV_2D, .version = 2,
+                    .options_type = TFL_OPTS_DEPTHWISE_CONV_2D, .options = opt, .cpu = cpu};
   ot_result r;
-  memset(&r, 0, sizeof(r));
-  tfl_status st = ot_run(TFL_OP_DEPTHWISE_CONV_2D, 2, in, 3, outs, 1,
-                         TFL_OPTS_DEPTHWISE_CONV_2D, opt, &r);
-  if (cpu && old) setenv("TFL_CPU", saved, 1);
-  if (cpu && !old) unsetenv("TFL_CPU");
+  tfl_status st = ot_run_op(&op, in, 3, outs, 1, &r);
   if (st != TFL_OK) {
     test_fail(__FILE__, __LINE__, "%s", r.error);
   } else {

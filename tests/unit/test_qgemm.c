@@ -715,19 +715,10 @@ static uint8_t *quant_chain_model(tfl_type type, size_t *size) {
  * created (NULL: as it is), on random input codes; copies the 14 output codes to out. */
 static tfl_status run_quant_chain(const uint8_t *bytes, size_t size, int threads,
                                   const char *cpu, uint8_t *out) {
-  char saved[64] = "";
-  const char *old = getenv("TFL_CPU");
-  if (old) snprintf(saved, sizeof(saved), "%s", old);
-  if (cpu) setenv("TFL_CPU", cpu, 1);
-  tfl_model *model = NULL;
-  tfl_interpreter *interp = NULL;
-  tfl_options *opts = tfl_options_create();
-  tfl_options_set_threads(opts, threads);
+  tfl_model *model;
+  tfl_interpreter *interp;
   char err[256] = "";
-  tfl_status st = tfl_model_load_buffer(bytes, size, &model, err, sizeof(err));
-  if (st == TFL_OK) st = tfl_interpreter_create(model, opts, &interp, err, sizeof(err));
-  if (cpu && old) setenv("TFL_CPU", saved, 1);
-  if (cpu && !old) unsetenv("TFL_CPU");
+  tfl_status st = ck_open(bytes, size, threads, cpu, &model, &interp, err, sizeof(err));
   if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
   if (st != TFL_OK) fprintf(stderr, "  %s\n", interp ? tfl_interpreter_error(interp) : err);
   if (st == TFL_OK) {
@@ -740,7 +731,6 @@ static tfl_status run_quant_chain(const uint8_t *bytes, size_t size, int threads
   if (st == TFL_OK) memcpy(out, tfl_tensor_data_const(tfl_interpreter_output(interp, 0)), 14);
   tfl_interpreter_free(interp);
   tfl_model_free(model);
-  tfl_options_free(opts);
   return st;
 }
 

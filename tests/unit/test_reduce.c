@@ -4,7 +4,6 @@
  * semantics, empty reductions, scalars and errors. Quantized MEAN (TFLite's optimized spatial
  * path and its reference path, which round differently) and SUM worked out by hand, random
  * quantized MEANs against the double result, int16, and raw MAX/MIN. */
-#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -388,10 +387,11 @@ static int run_reduce_q_at(const char *cpu, int op, tfl_type type, const int32_t
                            const void *x, const int32_t *axes, int keep_dims, uint8_t *out,
                            size_t *n) {
   const qp qi = {0.05f, type == TFL_INT8 ? -3 : 125}, qo = {0.02f, type == TFL_INT8 ? 5 : 131};
-  if (cpu) setenv("TFL_CPU", cpu, 1);
+  ot_cpu_env env;
+  ot_cpu_set(&env, cpu);
   ot_result r;
   const tfl_status st = run_reduce_q(op, type, 4, dims, x, &qi, 2, axes, keep_dims, &qo, &r);
-  if (cpu) unsetenv("TFL_CPU");
+  ot_cpu_restore(&env);
   const int ok = st == TFL_OK && r.out[0].bytes <= *n;
   if (ok) {
     memcpy(out, r.out[0].data, r.out[0].bytes);

@@ -123,20 +123,26 @@ float *ck_random_floats(size_t n, unsigned seed) {
   return v;
 }
 
+tfl_status ck_open(const uint8_t *bytes, size_t size, int threads, const char *cpu,
+                   tfl_model **model, tfl_interpreter **interp, char *err, size_t err_size) {
+  ot_cpu_env env;
+  ot_cpu_set(&env, cpu);
+  *model = NULL;
+  *interp = NULL;
+  tfl_options *opts = tfl_options_create();
+  tfl_status st = opts ? tfl_options_set_threads(opts, threads) : TFL_OUT_OF_MEMORY;
+  if (st == TFL_OK) st = tfl_model_load_buffer(bytes, size, model, err, err_size);
+  if (st == TFL_OK) st = tfl_interpreter_create(*model, opts, interp, err, err_size);
+  ot_cpu_restore(&env);
+  tfl_options_free(opts);
+  return st;
+}
+
 tfl_status ck_run_float_model(const uint8_t *bytes, size_t size, int threads, const char *cpu,
                               unsigned seed, void *out, size_t out_bytes) {
-  char saved[64] = "";
-  const char *old = getenv("TFL_CPU");
-  if (old) snprintf(saved, sizeof(saved), "%s", old);
-  if (cpu) setenv("TFL_CPU", cpu, 1);
-  tfl_model *model = NULL;
-  tfl_interpreter *interp = NULL;
-  tfl_options *opts = tfl_options_create();
-  tfl_options_set_threads(opts, threads);
-  tfl_status st = tfl_model_load_buffer(bytes, size, &model, NULL, 0);
-  if (st == TFL_OK) st = tfl_interpreter_create(model, opts, &interp, NULL, 0);
-  if (cpu && old) setenv("TFL_CPU", saved, 1);
-  if (cpu && !old) unsetenv("TFL_CPU");
+  tfl_model *model;
+  tfl_interpreter *interp;
+  tfl_status st = ck_open(bytes, size, threads, cpu, &model, &interp, NULL, 0);
   if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
   if (st == TFL_OK) {
     tfl_tensor *x = tfl_interpreter_input(interp, 0);
@@ -152,7 +158,6 @@ tfl_status ck_run_float_model(const uint8_t *bytes, size_t size, int threads, co
   }
   tfl_interpreter_free(interp);
   tfl_model_free(model);
-  tfl_options_free(opts);
   return st;
 }
 

@@ -18,6 +18,12 @@
 float ck_pseudo(unsigned *state);
 float *ck_random_floats(size_t n, unsigned seed);
 
+/* Loads a model built in memory and creates its interpreter on `threads` threads, with
+ * TFL_CPU = cpu while it is created (NULL: as it is; restored afterwards). Tensors are not
+ * allocated yet. On failure the message goes to err; free what is not NULL in any case. */
+tfl_status ck_open(const uint8_t *bytes, size_t size, int threads, const char *cpu,
+                   tfl_model **model, tfl_interpreter **interp, char *err, size_t err_size);
+
 /* Runs a float model of one input and one output built in memory: an interpreter on `threads`
  * threads, created with TFL_CPU = cpu (NULL: as it is; restored afterwards), the input filled
  * with ck_random_floats(count, seed), one invoke; copies out_bytes of the output to out. */

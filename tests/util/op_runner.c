@@ -1,5 +1,6 @@
 /* Runs one op through the public API (see op_runner.h): builds a one-op model, loads it, feeds
  * the non-constant inputs, invokes and copies the outputs out. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "util/op_runner.h"
 
 #include <stdarg.h>
@@ -120,14 +121,31 @@ static void ot_set_custom_version(tfl_model *model, const char *name, int versio
       model->opcodes[i].version = version;
 }
 
+void ot_cpu_set(ot_cpu_env *e, const char *cpu) {
+  const char *old = getenv("TFL_CPU");
+  e->set = cpu != NULL;
+  e->had = old != NULL;
+  snprintf(e->saved, sizeof(e->saved), "%s", old ? old : "");
+  if (cpu) setenv("TFL_CPU", cpu, 1);
+}
+
+void ot_cpu_restore(const ot_cpu_env *e) {
+  if (!e->set) return;
+  if (e->had)
+    setenv("TFL_CPU", e->saved, 1);
+  else
+    unsetenv("TFL_CPU");
+}
+
 static tfl_status ot_create(const ot_op *op, const tfl_model *model, tfl_interpreter **interp,
                             ot_result *r) {
-  if (op->threads <= 1)
-    return tfl_interpreter_create(model, NULL, interp, r->error, sizeof(r->error));
   tfl_options *options = tfl_options_create();
   if (!options) return ot_fail(r, TFL_OUT_OF_MEMORY, "ot_run: out of memory");
-  tfl_status st = tfl_options_set_threads(options, op->threads);
+  tfl_status st = tfl_options_set_threads(options, op->threads > 1 ? op->threads : 1);
+  ot_cpu_env env;
+  ot_cpu_set(&env, op->cpu);
   if (st == TFL_OK) st = tfl_interpreter_create(model, options, interp, r->error, sizeof(r->error));
+  ot_cpu_restore(&env);
   tfl_options_free(options);
   return st;
 }

@@ -80,7 +80,17 @@ typedef struct ot_op {
   const void *custom_options;
   size_t custom_options_size;
   int threads;
+  const char *cpu; /* TFL_CPU while the interpreter is created (NULL: as it is) */
 } ot_op;
+
+/* TFL_CPU set for a while: ot_cpu_set(&e, cpu) (cpu NULL leaves it), then ot_cpu_restore(&e)
+ * puts back what it was. */
+typedef struct ot_cpu_env {
+  int set, had;
+  char saved[64];
+} ot_cpu_env;
+void ot_cpu_set(ot_cpu_env *e, const char *cpu);
+void ot_cpu_restore(const ot_cpu_env *e);
 
 tfl_status ot_run_op(const ot_op *op, const ot_spec *in, int n_in, const ot_spec *out, int n_out,
                      ot_result *result);
