@@ -437,10 +437,20 @@ TEST(reads_bytes_arrays_without_their_padding) {
   REQUIRE(npy_parse(BYTES(k_s1_empty), &a, err, sizeof err) == TFL_OK);
   CHECK(a.n_strings == 2 && a.strings[0].size == 0 && a.strings[1].size == 0);
   npy_free(&a);
-  REQUIRE(parse_dict("{'descr': '|S0', 'fortran_order': False, 'shape': (3,), }", 0, &a, err,
-                     sizeof err) == TFL_OK);
-  CHECK(a.n_strings == 3 && a.strings[2].size == 0);
-  npy_free(&a);
+}
+
+/* NumPy never writes zero-width strings (it widens S0 to S1); accepting them would let a
+ * 100-byte file claim 2^40 strings and make the reader allocate a table for them. */
+TEST(rejects_zero_width_strings) {
+  npy_array a;
+  char err[256] = "";
+  CHECK(parse_dict("{'descr': '|S0', 'fortran_order': False, 'shape': (3,), }", 0, &a, err,
+                   sizeof err) != TFL_OK);
+  CHECK(err[0] != '\0');
+  err[0] = '\0';
+  CHECK(parse_dict("{'descr': '<U0', 'fortran_order': False, 'shape': (1099511627776,), }", 0,
+                   &a, err, sizeof err) != TFL_OK);
+  CHECK(err[0] != '\0');
 }
 
 TEST(reads_unicode_arrays_as_utf8) {
@@ -531,6 +541,7 @@ int main(void) {
   RUN(write_errors);
   RUN(read_errors_name_the_file);
   RUN(reads_bytes_arrays_without_their_padding);
+  RUN(rejects_zero_width_strings);
   RUN(reads_unicode_arrays_as_utf8);
   RUN(encodes_every_utf8_length_and_refuses_non_characters);
   RUN(writes_strings_like_numpy_and_reads_them_back);

@@ -182,6 +182,8 @@ static int parse_string_dtype(const char *code, npy_item *item) {
     width = width * 10 + (size_t)(*p - '0');
     if (width > NPY_MAX_STRING_WIDTH) return 0;
   }
+  /* NumPy writes at least S1/U1; a zero width would let a few bytes claim any count */
+  if (width == 0) return 0;
   item->string_kind = code[0];
   item->size = code[0] == 'U' ? width * 4 : width;
   return 1;
