@@ -8,14 +8,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 export TFL_SOURCE_DIR=${TFL_SOURCE_DIR:-$(cd "$here/.." && pwd)}
 passed=0
 failed=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+# The test binaries run TFL_JOBS at a time (default: one per core) and are reported in order.
+max_jobs=${TFL_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
-tally() { # name, then the command; its last "N passed, N failed" line is added up
-  local name=$1
-  shift
-  "$@" >"$log" 2>&1
-  local rc=$?
+# Adds up the last "N passed, N failed" line of one test's output (LOG, exit status RC).
+tally() { # name log rc
+  local name=$1 log=$2 rc=$3
   local line
   line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
   if [ -z "$line" ]; then
@@ -36,17 +36,35 @@ tally() { # name, then the command; its last "N passed, N failed" line is added 
   failed=$((failed + f))
 }
 
+# Runs a command into logs/NAME.log and logs/NAME.rc (in the background, from run_tests).
+run_into() { # name, then the command
+  local name=$1
+  shift
+  "$@" >"$logs/$name.log" 2>&1
+  echo $? >"$logs/$name.rc"
+}
+
 # TFL_EXEC runs binaries built for another machine, e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu";
 # TFL_SCRIPTS limits which tests/scripts/*.sh run (space-separated names, default all).
 read -r -a exec_prefix <<<"${TFL_EXEC:-}"
+names=()
 for t in "$build"/tests/test_*; do
   [ -x "$t" ] || continue
-  tally "$(basename "$t")" "${exec_prefix[@]}" "$t"
+  while [ "$(jobs -rp | wc -l)" -ge "$max_jobs" ]; do wait -n; done
+  names+=("$(basename "$t")")
+  run_into "${names[-1]}" "${exec_prefix[@]}" "$t" &
 done
+wait
+for name in "${names[@]}"; do
+  tally "$name" "$logs/$name.log" "$(cat "$logs/$name.rc")"
+done
+# The scripts one after another: the golden ones run their models in parallel themselves.
 for s in "$here"/scripts/*.sh; do
   if [ -n "${TFL_SCRIPTS:-}" ] && [[ " $TFL_SCRIPTS " != *" $(basename "$s" .sh) "* ]]; then continue; fi
   [ -f "$s" ] || continue
-  tally "$(basename "$s" .sh)" bash "$s" "$build"
+  name=$(basename "$s" .sh)
+  run_into "$name" bash "$s" "$build"
+  tally "$name" "$logs/$name.log" "$(cat "$logs/$name.rc")"
 done
 
 echo "$passed passed, $failed failed"

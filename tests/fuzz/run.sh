@@ -134,7 +134,10 @@ triage() { # target artifact
   if [ -z "${seen_keys["$t $key"]:-}" ]; then
     name=$t-$(sha1sum "$f" | cut -c 1-16)
     mkdir -p "$regressions"
-    "$build/fuzz_$t" -minimize_crash=1 -max_total_time=60 -timeout=20 \
+    # the limits of the fuzzing run, so that an out-of-memory input stays one; timeout bounds
+    # the whole minimization (max_total_time is only checked between runs)
+    timeout --kill-after=10 120 "$build/fuzz_$t" -minimize_crash=1 -max_total_time=60 \
+      -timeout=20 -rss_limit_mb=2048 -malloc_limit_mb=512 \
       -exact_artifact_path="$regressions/$name" "$f" >"$build/minimize.log" 2>&1
     [ -f "$regressions/$name" ] || cp "$f" "$regressions/$name"
     seen_keys["$t $key"]=$regressions/$name

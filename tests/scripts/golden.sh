@@ -21,6 +21,9 @@ read -r -a exec_prefix <<<"${TFL_EXEC:-}"
 shared=${TFL_SHARED:-$repo/../shared}
 py=/usr/bin/python3
 run_timeout=${TFL_GOLDEN_TIMEOUT:-300}
+# Cases run TFL_JOBS at a time (default: one per core).
+max_jobs=${TFL_JOBS:-$(nproc 2>/dev/null || echo 2)}
+n_runs=0
 
 passed=0
 failed=0
@@ -88,11 +91,20 @@ check_rejected() {
   fi
 }
 
-# Runs every case of a model into OUT/<id>/<case>/.
+# One case into OUT_DIR; a failure is reported in one line (the checker then fails the case).
+run_case() { # label log model out_dir args...
+  local label=$1 log=$2 model=$3 out_dir=$4 rc
+  shift 4
+  timeout "$run_timeout" "${exec_prefix[@]}" "$tfl" run "$model" "$@" --output-dir "$out_dir" \
+    >/dev/null 2>"$log"
+  rc=$?
+  [ "$rc" = 0 ] || echo "tfl run $label: exit $rc: $(first_line "$log")"
+}
+
+# Starts every case of a model into OUT/<id>/<case>/, TFL_JOBS at a time (check_suite waits).
 run_cases() {
-  local id=$1 dir=$2 out=$3 model case_dir case args i log rc
+  local id=$1 dir=$2 out=$3 model case_dir case args i
   model=$(model_file "$dir")
-  log=$results/run.log
   for case_dir in "$dir"/case*/; do
     case_dir=${case_dir%/}
     case=$(basename "$case_dir")
@@ -103,10 +115,9 @@ run_cases() {
       args+=(--input "$case_dir/input_$i.npy")
       i=$((i + 1))
     done
-    timeout "$run_timeout" "${exec_prefix[@]}" "$tfl" run "$model" "${args[@]}" --output-dir "$out/$id/$case" \
-      >/dev/null 2>"$log"
-    rc=$?
-    [ "$rc" = 0 ] || echo "tfl run $id/$case: exit $rc: $(first_line "$log")"
+    while [ "$(jobs -rp | wc -l)" -ge "$max_jobs" ]; do wait -n; done
+    n_runs=$((n_runs + 1))
+    run_case "$id/$case" "$results/run-$n_runs.log" "$model" "$out/$id/$case" "${args[@]}" </dev/null &
   done
 }
 
@@ -150,6 +161,7 @@ check_suite() {
       skipped=$((skipped + $(count_cases "$dir")))
     fi
   done < <(list_models "$suite" "")
+  wait
   [ -z "$only" ] && return
   log=$results/check.log
   "$@" "$suite" "$out" --only "$only" >"$log" 2>&1

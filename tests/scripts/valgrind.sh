@@ -50,6 +50,8 @@ d = sys.argv[1]
 print(os.path.join(os.path.dirname(d), "models", json.load(open(os.path.join(d, "ref.json")))["model"]))' "$1"
 }
 
+# One model under memcheck; its verdict goes to WORK/<id>.verdict (PASS, or FAIL and the
+# report), since cases run in the background.
 run_case() { # id dir
   local id=$1 dir=$2 model args=() i=0 log=$work/$1.log threads=1
   model=$(model_file "$dir")
@@ -64,19 +66,27 @@ run_case() { # id dir
     >"$log" 2>&1
   local rc=$?
   if [ "$rc" = 0 ]; then
-    echo "PASS $id"
-    passed=$((passed + 1))
+    echo "PASS $id" >"$work/$id.verdict"
   else
-    echo "FAIL $id: exit $rc"
-    grep -E '==[0-9]+==|error' "$log" | head -n 30
-    failed=$((failed + 1))
+    { echo "FAIL $id: exit $rc"; grep -E '==[0-9]+==|error' "$log" | head -n 30; } >"$work/$id.verdict"
   fi
 }
 
+# Cases run TFL_JOBS at a time (default: one per core) and are reported in order.
+max_jobs=${TFL_JOBS:-$(nproc 2>/dev/null || echo 2)}
 start=$(date +%s)
+ran=()
 for id in "${cases[@]}"; do
   dir=$(model_dir "$id")
-  [ -n "$dir" ] && run_case "$id" "$dir"
+  [ -n "$dir" ] || continue
+  while [ "$(jobs -rp | wc -l)" -ge "$max_jobs" ]; do wait -n; done
+  ran+=("$id")
+  run_case "$id" "$dir" </dev/null &
+done
+wait
+for id in "${ran[@]}"; do
+  cat "$work/$id.verdict"
+  if grep -q '^PASS' "$work/$id.verdict"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
 [ $((passed + failed)) -gt 0 ] || { echo "FAIL: no model found"; failed=1; }
 echo "valgrind: $((passed + failed)) models in $(($(date +%s) - start)) s"
