@@ -13,6 +13,9 @@
 
 /* The encoding's size for fn's n strings; 0 when it would exceed TFL_STRING_DATA_MAX. */
 static size_t encoded_size(size_t n, tfl_string_fn fn, const void *arg) {
+  /* the offsets alone decide a count that is too large: a declared shape of 10^11 strings
+   * must fail at once, not after asking for each one */
+  if (!tfl_string_data_size(n, 0)) return 0;
   size_t chars = 0;
   for (size_t i = 0; i < n; i++) {
     const size_t len = fn(arg, i).size;

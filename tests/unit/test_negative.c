@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "../../tools/tfl/npy.c"
 #include "../fuzz/fuzz_flexbuf.c"
@@ -65,6 +66,8 @@
 /* What a child found running the corrupted copies of one model. */
 typedef struct corpus_stats {
   int runs, loaded, invoked, truncated_loaded, multi_line;
+  double slowest_seconds; /* the model whose corpus took longest, to see where time goes */
+  const char *slowest;
 } corpus_stats;
 
 /* Shared with the child (MAP_SHARED): what it found, and how far it got. */
@@ -334,7 +337,16 @@ static void run_corpus(const char *path, int mutants, int cuts, corpus_stats *to
   for (const char *c = path + strlen(path) - 1; c >= path && *c != '/'; c--)
     seed = (seed ^ (uint8_t)*c) * 16777619u;
   corpus_arg a = {bytes, size, mutants, cuts, seed};
-  if (run_isolated(path, corrupt_corpus, &a, NEG_CORPUS_SECONDS)) {
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  const int finished = run_isolated(path, corrupt_corpus, &a, NEG_CORPUS_SECONDS);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  const double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+  if (seconds > total->slowest_seconds) {
+    total->slowest_seconds = seconds;
+    total->slowest = path;
+  }
+  if (finished) {
     corpus_stats st = g_box->stats;
     if (g_box->failures) test_fail(__FILE__, __LINE__, "%s: %s", path, g_box->note);
     total->runs += st.runs;
@@ -352,6 +364,8 @@ static void print_stats(const char *what, int models, const corpus_stats *st) {
   printf("  %s: %d models, %d runs (%d loaded, %d of them truncated; %d invoked; %d refusals "
          "on several lines)\n", what, models, st->runs, st->loaded, st->truncated_loaded,
          st->invoked, st->multi_line);
+  if (st->slowest)
+    printf("  %s: slowest %s (%.1f s)\n", what, st->slowest, st->slowest_seconds);
 }
 
 static int is_any_file(const char *name) { return name[0] != '.'; }
