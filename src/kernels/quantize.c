@@ -12,20 +12,56 @@
  *   fixed-point multiplier of in_scale / out_scale, clamped. int16 to int16 needs zero
  *   points 0. 8-bit to 8-bit looks every code up in a table made at prepare; where that table
  *   only adds a constant to the codes (equal scales) the codes are shifted in a loop the
- *   compiler vectorizes. */
+ *   compiler vectorizes.
+ *
+ * Per-tensor QUANTIZE from float and DEQUANTIZE to float (per channel too, along rows of 8 or
+ * more elements) run the vector kernels of quantize.h where the CPU level has them. */
 #include <stdint.h>
 #include <string.h>
 
 #include "kernels/families.h"
 #include "kernels/half.h"
 #include "kernels/quant.h"
+#include "kernels/quantize.h"
 #include "kernels/type_sets.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 
+/* The per-channel layout around the quantized axis. */
+typedef struct quant_layout {
+  size_t outer, channels, inner;
+} quant_layout;
+
 typedef struct dequantize_data {
-  size_t outer, channels, inner; /* per-channel layout around the quantized axis */
+  quant_layout layout;
+  tfl_dequantize_fn run; /* the vector kernel, or NULL */
 } dequantize_data;
+
+/* Per-channel rows shorter than this stay in the portable loop (a call per row would cost
+ * more than it saves). */
+#define DEQUANTIZE_VECTOR_ROW 8
+
+tfl_quantize_fn tfl_quantize_kernel(tfl_cpu_level level) {
+#if TFL_HAVE_X86_KERNELS
+  if (tfl_simd_avx2(level)) return tfl_quantize_avx2;
+#endif
+#if TFL_HAVE_ARM_KERNELS
+  if (tfl_simd_neon(level)) return tfl_quantize_neon;
+#endif
+  (void)level;
+  return NULL;
+}
+
+tfl_dequantize_fn tfl_dequantize_kernel(tfl_cpu_level level) {
+#if TFL_HAVE_X86_KERNELS
+  if (tfl_simd_avx2(level)) return tfl_dequantize_avx2;
+#endif
+#if TFL_HAVE_ARM_KERNELS
+  if (tfl_simd_neon(level)) return tfl_dequantize_neon;
+#endif
+  (void)level;
+  return NULL;
+}
 
 static int32_t int_at(const tfl_tensor *t, size_t i) {
   switch (t->type) {
@@ -42,7 +78,7 @@ static int32_t int_at(const tfl_tensor *t, size_t i) {
  * one channel for per-tensor parameters. */
 static tfl_status check_quantization(tfl_context *ctx, const tfl_node *node, const char *what,
                                      const tfl_tensor *t, const tfl_tensor *shape,
-                                     dequantize_data *d) {
+                                     quant_layout *d) {
   const tfl_quantization *q = &t->quant;
   if (q->count < 1 || !q->scale || !q->zero_point)
     return tfl_context_error(ctx, node, "%s '%s' has no quantization parameters", what, t->name);
@@ -62,8 +98,18 @@ static tfl_status check_quantization(tfl_context *ctx, const tfl_node *node, con
   return TFL_OK;
 }
 
+/* The vector DEQUANTIZE for `level` if it takes every zero point of t. */
+static tfl_dequantize_fn dequantize_kernel_for(const tfl_tensor *t, tfl_cpu_level level) {
+  for (int c = 0; c < t->quant.count; c++)
+    if (t->quant.zero_point[c] > TFL_DEQUANTIZE_VECTOR_ZP ||
+        t->quant.zero_point[c] < -TFL_DEQUANTIZE_VECTOR_ZP)
+      return NULL;
+  return tfl_dequantize_kernel(level);
+}
+
 static tfl_status dequantize_prepare(tfl_context *ctx, tfl_node *node) {
   dequantize_data *d = node->user_data;
+  d->run = NULL;
   tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
@@ -76,7 +122,8 @@ static tfl_status dequantize_prepare(tfl_context *ctx, tfl_node *node) {
     case TFL_INT8:
     case TFL_UINT8:
     case TFL_INT16:
-      st = check_quantization(ctx, node, "input", in, in, d);
+      st = check_quantization(ctx, node, "input", in, in, &d->layout);
+      if (st == TFL_OK) d->run = dequantize_kernel_for(in, tfl_context_cpu(ctx));
       break;
     default:
       return tfl_context_fail(ctx, node, TFL_UNSUPPORTED, "%s input '%s' is not supported",
@@ -86,20 +133,32 @@ static tfl_status dequantize_prepare(tfl_context *ctx, tfl_node *node) {
   return tfl_context_resize(ctx, out, in->ndim, in->dims);
 }
 
-static void dequantize_per_tensor(const tfl_tensor *in, float *out) {
+static void dequantize_per_tensor(const tfl_tensor *in, const dequantize_data *d, float *out) {
+  const size_t n = tfl_tensor_count(in);
+  if (d->run) {
+    d->run(in->data, n, in->type, in->quant.scale[0], in->quant.zero_point[0], out);
+    return;
+  }
   const double scale = in->quant.scale[0];
   const int32_t zp = in->quant.zero_point[0];
-  const size_t n = tfl_tensor_count(in);
   for (size_t i = 0; i < n; i++) out[i] = (float)(scale * (double)(int_at(in, i) - zp));
 }
 
 static void dequantize_per_channel(const tfl_tensor *in, const dequantize_data *d, float *out) {
+  const quant_layout *l = &d->layout;
+  const size_t size = tfl_type_size(in->type);
+  const int vector_rows = d->run && l->inner >= DEQUANTIZE_VECTOR_ROW;
   size_t i = 0;
-  for (size_t o = 0; o < d->outer; o++)
-    for (size_t c = 0; c < d->channels; c++) {
+  for (size_t o = 0; o < l->outer; o++)
+    for (size_t c = 0; c < l->channels; c++) {
       const float scale = in->quant.scale[c];
       const int32_t zp = in->quant.zero_point[c];
-      for (size_t k = 0; k < d->inner; k++, i++) out[i] = scale * (float)(int_at(in, i) - zp);
+      if (vector_rows) {
+        d->run((const uint8_t *)in->data + i * size, l->inner, in->type, scale, zp, out + i);
+        i += l->inner;
+        continue;
+      }
+      for (size_t k = 0; k < l->inner; k++, i++) out[i] = scale * (float)(int_at(in, i) - zp);
     }
 }
 
@@ -112,7 +171,7 @@ static tfl_status dequantize_eval(tfl_context *ctx, tfl_node *node) {
     const size_t n = tfl_tensor_count(in);
     for (size_t i = 0; i < n; i++) out[i] = tfl_half_to_float(h[i]);
   } else if (in->quant.count == 1) {
-    dequantize_per_tensor(in, out);
+    dequantize_per_tensor(in, d, out);
   } else {
     dequantize_per_channel(in, d, out);
   }
@@ -131,7 +190,8 @@ static const tfl_op_registration reg_dequantize = {.name = "DEQUANTIZE",
 /* --- QUANTIZE --------------------------------------------------------------------------- */
 
 typedef struct quantize_data {
-  dequantize_data layout; /* per-channel output layout */
+  quant_layout layout;    /* per-channel output layout */
+  tfl_quantize_fn run;    /* float input per tensor: the vector kernel, or NULL */
   int32_t multiplier;     /* integer inputs: in_scale / out_scale */
   int shift;
   int use_table;          /* 8-bit to 8-bit: every output code looked up */
@@ -272,11 +332,13 @@ static tfl_status float_quantize_prepare(tfl_context *ctx, const tfl_node *node,
     if (!(out->quant.scale[c] > 0.0f))
       return tfl_context_error(ctx, node, "output '%s' has scale %g", out->name,
                                (double)out->quant.scale[c]);
+  if (out->quant.count == 1) d->run = tfl_quantize_kernel(tfl_context_cpu(ctx));
   return TFL_OK;
 }
 
 static tfl_status quantize_prepare(tfl_context *ctx, tfl_node *node) {
   quantize_data *d = node->user_data;
+  d->run = NULL;
   tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
@@ -289,17 +351,21 @@ static tfl_status quantize_prepare(tfl_context *ctx, tfl_node *node) {
   return tfl_context_resize(ctx, out, in->ndim, in->dims);
 }
 
-static void quantize_per_tensor(const tfl_tensor *in, tfl_tensor *out) {
+static void quantize_per_tensor(const tfl_tensor *in, tfl_tensor *out, const quantize_data *d) {
   const float *x = in->data;
   const float scale = out->quant.scale[0];
   const int32_t zp = out->quant.zero_point[0];
   const size_t n = tfl_tensor_count(in);
+  if (d->run) {
+    d->run(x, n, scale, zp, out->type, out->data);
+    return;
+  }
   for (size_t i = 0; i < n; i++)
     store_clamped(out->type, out->data, i, tfl_affine_quantize(x[i], scale, zp));
 }
 
 static void quantize_per_channel(const tfl_tensor *in, tfl_tensor *out,
-                                 const dequantize_data *layout) {
+                                 const quant_layout *layout) {
   const float *x = in->data;
   size_t i = 0;
   for (size_t o = 0; o < layout->outer; o++)
@@ -335,7 +401,7 @@ static tfl_status quantize_eval(tfl_context *ctx, tfl_node *node) {
   if (in->type != TFL_FLOAT32)
     requantize(in, out, d);
   else if (out->quant.count == 1)
-    quantize_per_tensor(in, out);
+    quantize_per_tensor(in, out, d);
   else
     quantize_per_channel(in, out, &d->layout);
   return TFL_OK;

@@ -1,13 +1,18 @@
 /* DEQUANTIZE: float16 bit patterns by hand and all 65536 of them against an independent
  * ldexp formula, int8/uint8/int16 per-tensor and per-channel along several axes, constant
- * inputs, errors. */
+ * inputs, errors. The vector kernels (quantize.h) and the op at every CPU level on every
+ * code, against TFLite's formula written out here. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/quantize.h"
 #include "model/ops.h"
+#include "runtime/cpu.h"
 #include "runtime/kernel.h"
 #include "util/op_runner.h"
+#include "util/quant_ref.h"
 #include "util/test.h"
 
 static uint32_t float_bits(float f) {
@@ -211,6 +216,185 @@ TEST(errors) {
   ot_result_free(&r);
 }
 
+/* ---- vector kernels and every CPU level ------------------------------------------------- */
+
+static const tfl_type code_types[] = {TFL_INT8, TFL_UINT8, TFL_INT16};
+
+/* TFLite's per-tensor DEQUANTIZE: scale * (q - zero_point), the product in double rounded to
+ * float once. */
+static float tflite_dequantize(int64_t q, float scale, int32_t zp) {
+  return (float)((double)scale * (double)(q - zp));
+}
+
+/* Every code of `type` in order, as that type (malloc'd), and their count. */
+static void *every_code(tfl_type type, size_t *n) {
+  int64_t lo, hi;
+  qr_type_range(type, &lo, &hi);
+  *n = (size_t)(hi - lo + 1);
+  int64_t *v = malloc(*n * sizeof(int64_t));
+  for (size_t i = 0; i < *n; i++) v[i] = lo + (int64_t)i;
+  void *codes = qr_pack(type, v, *n);
+  free(v);
+  return codes;
+}
+
+/* Equal floats, or both NaN. */
+static int same_float(float a, float b) {
+  return (isnan(a) && isnan(b)) || float_bits(a) == float_bits(b);
+}
+
+/* Runs `fn` over q[0..n) and checks every value against tflite_dequantize and that nothing
+ * past them was written. Reports the first difference; returns 0 then. */
+static int check_kernel(tfl_dequantize_fn fn, tfl_type type, const void *q, size_t n,
+                        float scale, int32_t zp) {
+  float *out = malloc((n + 8) * sizeof(float));
+  for (size_t i = 0; i < n + 8; i++) out[i] = -7.0f;
+  fn(q, n, type, scale, zp, out);
+  int ok = 1;
+  for (size_t i = 0; i < n && ok; i++) {
+    const int64_t code = qr_code_at(type, q, i);
+    const float want = tflite_dequantize(code, scale, zp);
+    if (!same_float(out[i], want)) {
+      test_fail(__FILE__, __LINE__, "%s code %lld, scale %.9g, zp %d, n %zu: %.9g, want %.9g",
+                tfl_type_name(type), (long long)code, (double)scale, (int)zp, n,
+                (double)out[i], (double)want);
+      ok = 0;
+    }
+  }
+  for (size_t i = n; i < n + 8 && ok; i++)
+    if (out[i] != -7.0f) {
+      test_fail(__FILE__, __LINE__, "%s n %zu: element %zu past the output written",
+                tfl_type_name(type), n, i);
+      ok = 0;
+    }
+  free(out);
+  return ok;
+}
+
+/* Scales as models have them and extremes: products that overflow, denormal ones, negative
+ * and zero scales, infinity (NaN for code = zero point). */
+static const float scales[] = {1.0f,    0.1f,    1.0f / 255.0f, 0.0078125f, 3.0517578e-05f,
+                               0.0235f, 7e-3f,   3e38f,         FLT_MAX,    1e-40f,
+                               1e-45f,  -0.5f,   0.0f,          INFINITY};
+
+TEST(vector_kernel_exists_where_expected) {
+  CHECK(tfl_dequantize_kernel(TFL_CPU_SCALAR) == NULL);
+  const tfl_cpu_level hw = tfl_cpu_detect_hardware();
+  if (tfl_simd_avx2(hw) || tfl_simd_neon(hw)) CHECK(tfl_dequantize_kernel(hw) != NULL);
+}
+
+/* Every code of every type, zero points over the range the kernels take. */
+TEST(vector_kernel_every_code) {
+  tfl_dequantize_fn fn = tfl_dequantize_kernel(tfl_cpu_detect_hardware());
+  if (!fn) return;
+  static const int32_t zps[] = {0,   -128, 127,  255,    -32768, 32767,
+                                -77, 1000, 1 << 23, -(1 << 23)};
+  for (size_t t = 0; t < 3; t++) {
+    size_t n;
+    void *codes = every_code(code_types[t], &n);
+    for (size_t s = 0; s < sizeof(scales) / sizeof(scales[0]); s++)
+      for (size_t z = 0; z < sizeof(zps) / sizeof(zps[0]); z++) {
+        if (code_types[t] == TFL_INT16 && z % 3) continue; /* 65536 codes: fewer zero points */
+        if (!check_kernel(fn, code_types[t], codes, n, scales[s], zps[z])) break;
+      }
+    free(codes);
+  }
+}
+
+/* Every length 0..40 from every start offset (every tail). */
+TEST(vector_kernel_every_tail) {
+  tfl_dequantize_fn fn = tfl_dequantize_kernel(tfl_cpu_detect_hardware());
+  if (!fn) return;
+  for (size_t t = 0; t < 3; t++) {
+    size_t n_codes;
+    uint8_t *codes = every_code(code_types[t], &n_codes);
+    const size_t size = tfl_type_size(code_types[t]);
+    for (size_t n = 0; n <= 40; n++)
+      for (size_t off = 0; off < 4; off++)
+        if (!check_kernel(fn, code_types[t], codes + (off * 37 + 60) * size, n, 0.0235f, 3))
+          break;
+    free(codes);
+  }
+}
+
+static const char *const cpus[] = {"scalar", "avx2", "neon", NULL};
+
+/* The op at each CPU level (TFL_CPU; a level the machine lacks runs the machine's), per
+ * tensor on every code, against tflite_dequantize. */
+TEST(op_per_tensor_matches_tflite_at_every_level) {
+  for (size_t t = 0; t < 3; t++) {
+    size_t n;
+    void *codes = every_code(code_types[t], &n);
+    int64_t lo, hi;
+    qr_type_range(code_types[t], &lo, &hi);
+    const int32_t dims[] = {(int32_t)n};
+    for (size_t s = 0; s < 4; s++) {
+      const float scale = scales[s * 3];
+      const int64_t zp = s == 0 ? lo : s == 1 ? hi : lo + (int64_t)(s * 89) % (hi - lo);
+      for (size_t c = 0; c < sizeof(cpus) / sizeof(cpus[0]); c++) {
+        ot_spec in[1] = {{.type = code_types[t], .ndim = 1, .dims = dims, .data = codes,
+                          .q_count = 1, .scales = &scale, .zero_points = &zp}};
+        ot_spec out[1] = {OT_OUT(TFL_FLOAT32)};
+        const ot_op op = {.builtin_code = TFL_OP_DEQUANTIZE, .version = 1, .cpu = cpus[c]};
+        ot_result r;
+        const tfl_status st = ot_run_op(&op, in, 1, out, 1, &r);
+        if (st != TFL_OK) test_fail(__FILE__, __LINE__, "%s", r.error);
+        for (size_t i = 0; st == TFL_OK && i < n; i++) {
+          const float want = tflite_dequantize(lo + (int64_t)i, scale, (int32_t)zp);
+          if (!same_float(ot_f32(&r, 0)[i], want)) {
+            test_fail(__FILE__, __LINE__, "TFL_CPU=%s %s code %lld: %.9g, want %.9g",
+                      cpus[c] ? cpus[c] : "(unset)", tfl_type_name(code_types[t]),
+                      (long long)(lo + (int64_t)i), (double)ot_f32(&r, 0)[i], (double)want);
+            break;
+          }
+        }
+        ot_result_free(&r);
+      }
+    }
+    free(codes);
+  }
+}
+
+/* Per channel along axis 1 of [2, 3, inner]: rows long enough for the vector kernel (with
+ * and without a tail) and short ones, at each CPU level, against TFLite's per-channel
+ * formula scale * (float)(q - zero_point) in float. */
+TEST(op_per_channel_rows_at_every_level) {
+  static const int32_t inners[] = {16, 9, 8, 7, 1};
+  const float ch_scales[] = {0.1f, 3e38f, 1.0f / 255.0f};
+  for (size_t t = 0; t < 3; t++)
+    for (size_t k = 0; k < sizeof(inners) / sizeof(inners[0]); k++) {
+      const int32_t dims[] = {2, 3, inners[k]};
+      const size_t n = (size_t)(6 * inners[k]);
+      int64_t lo, hi;
+      qr_type_range(code_types[t], &lo, &hi);
+      int64_t v[96];
+      for (size_t i = 0; i < n; i++) v[i] = lo + (int64_t)(i * 7919) % (hi - lo + 1);
+      void *codes = qr_pack(code_types[t], v, n);
+      const int64_t zps[] = {lo, hi, (lo + hi) / 2};
+      for (size_t c = 0; c < sizeof(cpus) / sizeof(cpus[0]); c++) {
+        ot_spec in[1] = {{.type = code_types[t], .ndim = 3, .dims = dims, .data = codes,
+                          .q_count = 3, .scales = ch_scales, .zero_points = zps, .q_axis = 1}};
+        ot_spec out[1] = {OT_OUT(TFL_FLOAT32)};
+        const ot_op op = {.builtin_code = TFL_OP_DEQUANTIZE, .version = 1, .cpu = cpus[c]};
+        ot_result r;
+        const tfl_status st = ot_run_op(&op, in, 1, out, 1, &r);
+        if (st != TFL_OK) test_fail(__FILE__, __LINE__, "%s", r.error);
+        for (size_t i = 0; st == TFL_OK && i < n; i++) {
+          const size_t ch = (i / (size_t)inners[k]) % 3;
+          const float want = ch_scales[ch] * (float)(v[i] - zps[ch]);
+          if (!same_float(ot_f32(&r, 0)[i], want)) {
+            test_fail(__FILE__, __LINE__, "TFL_CPU=%s %s inner %d element %zu: %.9g, want %.9g",
+                      cpus[c] ? cpus[c] : "(unset)", tfl_type_name(code_types[t]),
+                      (int)inners[k], i, (double)ot_f32(&r, 0)[i], (double)want);
+            break;
+          }
+        }
+        ot_result_free(&r);
+      }
+      free(codes);
+    }
+}
+
 int main(void) {
   RUN(half_bit_patterns);
   RUN(half_nan);
@@ -220,5 +404,10 @@ int main(void) {
   RUN(constant_per_channel_weights);
   RUN(zero_size);
   RUN(errors);
+  RUN(vector_kernel_exists_where_expected);
+  RUN(vector_kernel_every_code);
+  RUN(vector_kernel_every_tail);
+  RUN(op_per_tensor_matches_tflite_at_every_level);
+  RUN(op_per_channel_rows_at_every_level);
   return test_summary();
 }

@@ -2,16 +2,22 @@
  * division in double, clamping, infinities and NaN as x86 converts them) and per channel (the
  * division in float); integer requantization between uint8/int8/int16/int32 with the
  * fixed-point multiplier (its ties toward +infinity), and bad models. Expected values are
- * worked out by hand in the comments. */
+ * worked out by hand in the comments. The vector kernels (quantize.h) and the op at every CPU
+ * level are checked against TFLite's formula written out here, and on every half-way point
+ * of the output range (and the floats next to them) against exact arithmetic. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/quantize.h"
 #include "model/ops.h"
+#include "runtime/cpu.h"
 #include "runtime/kernel.h"
 #include "tfl/tfl.h"
+#include "util/check_util.h"
 #include "util/model_builder.h"
 #include "util/op_runner.h"
+#include "util/quant_ref.h"
 #include "util/test.h"
 
 static tfl_status run_quantize(tfl_type in_type, int n, const void *x, const float *in_scale,
@@ -298,6 +304,270 @@ TEST(bad_models_fail_cleanly) {
   CHECK(quantize_per_channel(2, dims, x6, 2, scales, zps, 1, y, err, sizeof(err)) != TFL_OK);
 }
 
+/* ---- vector kernels and every CPU level ------------------------------------------------- */
+
+static const tfl_type out_types[] = {TFL_INT8, TFL_UINT8, TFL_INT16};
+
+static float from_bits(uint32_t b) {
+  float f;
+  memcpy(&f, &b, sizeof(f));
+  return f;
+}
+
+static uint32_t bits_of(float f) {
+  uint32_t b;
+  memcpy(&b, &f, sizeof(b));
+  return b;
+}
+
+static int64_t clamp_to(tfl_type type, int64_t v) {
+  int64_t lo, hi;
+  qr_type_range(type, &lo, &hi);
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* TFLite's builtin QUANTIZE of one float per tensor (optimized_ops::AffineQuantize as x86
+ * runs it): std::round of x / scale in double (ties away from zero), static_cast<int32_t> as
+ * cvttsd2si converts (INT32_MIN for NaN and values beyond int32), the zero point added with
+ * int32 wrap-around, then clamped to the output type. */
+static int64_t tflite_quantize(float x, float scale, int32_t zp, tfl_type type) {
+  const double r = round((double)x / (double)scale);
+  const int64_t c = r >= -2147483648.0 && r < 2147483648.0 ? (int64_t)r : INT32_MIN;
+  return clamp_to(type, (int32_t)(uint32_t)((uint64_t)c + (uint64_t)(int64_t)zp));
+}
+
+/* The code of a float x within half a step of the half-way point k + 1/2, from exact
+ * arithmetic alone: x - (k + 1/2) scale is exact in double here, its sign says on which side
+ * of the half-way point the quotient lies, ties go away from zero. */
+static int64_t half_way_code(float x, int32_t k, float scale, int32_t zp, tfl_type type) {
+  const double h = k + 0.5, e = (double)x - h * (double)scale;
+  const int64_t q = e > 0 ? k + 1 : e < 0 ? k : h > 0 ? k + 1 : k;
+  return clamp_to(type, q + zp);
+}
+
+/* The vector QUANTIZE this machine runs, or NULL. */
+static tfl_quantize_fn machine_kernel(void) {
+  return tfl_quantize_kernel(tfl_cpu_detect_hardware());
+}
+
+/* Runs `fn` on x[0..n) and compares the codes with want[] (NULL: tflite_quantize), and checks
+ * that nothing past them was written. Reports the first difference; returns 0 then. */
+static int check_kernel(tfl_quantize_fn fn, const float *x, const int64_t *want, size_t n,
+                        float scale, int32_t zp, tfl_type type) {
+  const size_t size = tfl_type_size(type);
+  uint8_t *out = malloc((n + 8) * size);
+  memset(out, 0xA5, (n + 8) * size);
+  fn(x, n, scale, zp, type, out);
+  int ok = 1;
+  for (size_t i = 0; i < n && ok; i++) {
+    const int64_t w = want ? want[i] : tflite_quantize(x[i], scale, zp, type);
+    const int64_t got = qr_code_at(type, out, i);
+    if (got != w) {
+      test_fail(__FILE__, __LINE__,
+                "%s: x = %.9g (0x%08x), scale %.9g, zp %d, n %zu: code %lld, want %lld",
+                tfl_type_name(type), (double)x[i], (unsigned)bits_of(x[i]), (double)scale,
+                (int)zp, n, (long long)got, (long long)w);
+      ok = 0;
+    }
+  }
+  for (size_t b = n * size; b < (n + 8) * size && ok; b++)
+    if (out[b] != 0xA5) {
+      test_fail(__FILE__, __LINE__, "%s: n %zu: byte %zu past the output written",
+                tfl_type_name(type), n, b);
+      ok = 0;
+    }
+  free(out);
+  return ok;
+}
+
+TEST(vector_kernel_exists_where_expected) {
+  CHECK(tfl_quantize_kernel(TFL_CPU_SCALAR) == NULL);
+  const tfl_cpu_level hw = tfl_cpu_detect_hardware();
+  if (tfl_simd_avx2(hw) || tfl_simd_neon(hw)) CHECK(machine_kernel() != NULL);
+}
+
+/* Scales as models have them, powers of two (exact half-way points), extremes. */
+static const float scales[] = {1.0f, 0.5f, 0.0078125f, 0.1f, 1.0f / 255.0f, 0.0078431377f,
+                               0.00390625f, 0.023529412f, 3.0517578e-05f, 1e-3f, 0.75f,
+                               1024.0f, 1e-40f, 3e38f};
+
+/* Zero points in the types' ranges and beyond them (int32 wrap-around included; one brings
+ * quotients near 2^24 back into the int16 range). */
+static const int32_t zero_points[] = {0, -1, 1, -128, 127, 128, 255, 33, -32768, 32767,
+                                      1 << 20, -(1 << 24) - 3, INT32_MAX, INT32_MIN};
+
+/* Floats of every kind: random bit patterns (every exponent, NaN, infinities, denormals),
+ * random values around the output range of `scale`, and quotients near 2^24 (where floats
+ * are 2 apart) and just below 2^31 (where x86's conversion starts giving INT32_MIN). */
+static void random_floats(uint32_t *rng, float scale, float *x, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const double u = (double)(int32_t)ck_xorshift(rng) / 2147483648.0; /* [-1, 1) */
+    switch (i % 5) {
+      case 0:
+        x[i] = from_bits(ck_xorshift(rng));
+        break;
+      case 1:
+        x[i] = (float)(u * scale * 300.0);
+        break;
+      case 2:
+        x[i] = (float)(u * scale * 70000.0);
+        break;
+      case 3:
+        x[i] = (float)(scale * (16777216.0 + 40000.0 * u));
+        break;
+      default:
+        x[i] = (float)(scale * (2147483648.0 - 300.0 * fabs(u)) * (u < 0 ? -1 : 1));
+        break;
+    }
+  }
+}
+
+TEST(vector_kernel_random_floats) {
+  tfl_quantize_fn fn = machine_kernel();
+  if (!fn) return;
+  uint32_t rng = 12345;
+  float x[1000];
+  for (size_t t = 0; t < 3; t++)
+    for (size_t s = 0; s < sizeof(scales) / sizeof(scales[0]); s++)
+      for (size_t z = 0; z < sizeof(zero_points) / sizeof(zero_points[0]); z++) {
+        random_floats(&rng, scales[s], x, 1000);
+        if (!check_kernel(fn, x, NULL, 1000, scales[s], zero_points[z], out_types[t])) return;
+      }
+}
+
+/* Every half-way point k + 1/2 whose code can land in the range (and just outside it), as
+ * the float nearest k + 1/2 times the scale and the floats 1 and 2 steps from it, against
+ * half_way_code. With power-of-two and short scales the nearest float is the exact half-way
+ * point (checked by counting them). */
+TEST(vector_kernel_half_way_points) {
+  tfl_quantize_fn fn = machine_kernel();
+  if (!fn) return;
+  static const float short_scales[] = {1.0f, 0.5f, 0.0078125f, 3.0f / 256.0f, 0.75f,
+                                       5.0f / 4096.0f, 1024.0f};
+  static const float long_scales[] = {0.1f, 1.0f / 255.0f, 0.0078431377f, 1e-3f, 0.0123f};
+  const size_t max_n = 5 * 65540;
+  float *x = malloc(max_n * sizeof(float));
+  int64_t *want = malloc(max_n * sizeof(int64_t));
+  size_t exact = 0;
+  for (size_t t = 0; t < 3; t++) {
+    const tfl_type type = out_types[t];
+    int64_t lo, hi;
+    qr_type_range(type, &lo, &hi);
+    const int32_t zps[] = {(int32_t)lo, (int32_t)hi, (int32_t)((lo + hi) / 2), 0};
+    const int wide = type == TFL_INT16; /* 65k points: fewer scales and zero points */
+    for (size_t s = 0; s < 12; s++) {
+      if (wide && s % 4 != 0) continue;
+      const float scale = s < 7 ? short_scales[s] : long_scales[s - 7];
+      for (size_t z = 0; z < 4; z++) {
+        if (wide && z % 2) continue;
+        const int32_t zp = zps[z];
+        size_t n = 0;
+        for (int64_t k = lo - zp - 2; k <= hi - zp + 1; k++) {
+          const float mid = (float)(((double)k + 0.5) * (double)scale);
+          for (int d = -2; d <= 2; d++) {
+            float v = mid;
+            for (int j = 0; j < abs(d); j++) v = nextafterf(v, d > 0 ? INFINITY : -INFINITY);
+            x[n] = v;
+            want[n] = half_way_code(v, (int32_t)k, scale, zp, type);
+            exact += d == 0 && (double)v == ((double)k + 0.5) * (double)scale;
+            n++;
+          }
+        }
+        if (!check_kernel(fn, x, want, n, scale, zp, type)) goto done;
+      }
+    }
+  }
+  /* every point of the short scales on the 8-bit types at least */
+  CHECK(exact >= 2 * 7 * 4 * 258);
+done:
+  free(x);
+  free(want);
+}
+
+/* Values the vector kernels treat apart (NaN, infinities, quotients at and beyond 2^22 and
+ * int32, ties near 2^22 and 2^23), zeros and denormals, over every length 0..40 and start
+ * offset (every tail). */
+static const uint32_t edge_bits[] = {
+    0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007fffff, 0x807fffff, 0x00800000,
+    0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x7fffffff, 0x7f7fffff,
+    0xff7fffff, 0x4effffff, 0x4f000000, 0xcf000000, 0xcf000001, 0x4a7ffffe, 0x4a7fffff,
+    0x4a800000, 0x4a800001, 0xca800001, 0x4afffffe, 0x4affffff, 0x4b000000, 0x3f000000,
+    0xbf000000, 0x3fc00000, 0xc0200000, 0x3effffff, 0x3f000001, 0x42fd0000, 0xc3010000,
+    0x46fffe00, 0xc7000100, 0x437f8000, 0x3dcccccd, 0x3e800000, 0x40490fdb, 0xbfc90fdb,
+    0x3a800000, 0x4b800000};
+
+TEST(vector_kernel_edges_and_every_tail) {
+  tfl_quantize_fn fn = machine_kernel();
+  if (!fn) return;
+  const size_t n_edges = sizeof(edge_bits) / sizeof(edge_bits[0]);
+  float x[48];
+  for (size_t i = 0; i < 48; i++) x[i] = from_bits(edge_bits[(i * 7) % n_edges]);
+  static const float edge_scales[] = {1.0f, 0.5f, 2.0f, 9.5367432e-07f, 0.1f, 1e-40f, 3e38f};
+  static const int32_t edge_zps[] = {0, -1, 1, -128, 255, 32767, INT32_MAX, INT32_MIN};
+  for (size_t t = 0; t < 3; t++)
+    for (size_t s = 0; s < sizeof(edge_scales) / sizeof(edge_scales[0]); s++)
+      for (size_t z = 0; z < sizeof(edge_zps) / sizeof(edge_zps[0]); z++)
+        for (size_t n = 0; n <= 40; n++)
+          for (size_t off = 0; off < 4; off++)
+            if (!check_kernel(fn, x + off, NULL, n, edge_scales[s], edge_zps[z], out_types[t]))
+              return;
+  /* every edge value in every lane position */
+  for (size_t t = 0; t < 3; t++)
+    for (size_t rot = 0; rot < 8; rot++) {
+      float y[sizeof(edge_bits) / sizeof(edge_bits[0]) + 8];
+      for (size_t i = 0; i < n_edges + 8; i++)
+        y[i] = i < rot ? 1.0f : from_bits(edge_bits[(i - rot) % n_edges]);
+      for (size_t z = 0; z < sizeof(edge_zps) / sizeof(edge_zps[0]); z++)
+        if (!check_kernel(fn, y, NULL, n_edges + 8, 1.0f, edge_zps[z], out_types[t])) return;
+    }
+}
+
+/* The op through the public API at each CPU level (TFL_CPU; a level the machine lacks runs
+ * the machine's), against tflite_quantize: the scalar kernel, the dispatch, and the vector
+ * kernels' tails inside a tensor. */
+TEST(op_matches_tflite_at_every_level) {
+  static const char *const cpus[] = {"scalar", "avx2", "neon", NULL};
+  enum { N = 1003 };
+  float x[N];
+  uint32_t rng = 777;
+  const size_t n_edges = sizeof(edge_bits) / sizeof(edge_bits[0]);
+  for (size_t t = 0; t < 3; t++)
+    for (size_t s = 0; s < 4; s++) {
+      const float scale = scales[s * 3];
+      random_floats(&rng, scale, x, N);
+      for (size_t i = 0; i < n_edges; i++) x[i * 20] = from_bits(edge_bits[i]);
+      for (size_t i = 0; i < 60; i++) x[i * 13 + 7] = ((float)i - 30.5f) * scale; /* ties */
+      int64_t lo, hi; /* the loader takes zero points in the type's range only */
+      qr_type_range(out_types[t], &lo, &hi);
+      const int64_t spread = (int64_t)(s * 97 + t * 13) % (hi - lo);
+      const int32_t zp = (int32_t)(s == 0 ? lo : s == 1 ? hi : lo + spread);
+      for (size_t c = 0; c < sizeof(cpus) / sizeof(cpus[0]); c++) {
+        const int32_t flat[] = {N};
+        const float sc = scale;
+        const int64_t z64 = zp;
+        ot_spec in[1] = {{.type = TFL_FLOAT32, .ndim = 1, .dims = flat, .data = x}};
+        ot_spec out[1] = {{.type = out_types[t], .q_count = 1, .scales = &sc,
+                           .zero_points = &z64}};
+        const ot_op op = {.builtin_code = TFL_OP_QUANTIZE, .version = 1, .cpu = cpus[c]};
+        ot_result r;
+        const tfl_status st = ot_run_op(&op, in, 1, out, 1, &r);
+        if (st != TFL_OK) test_fail(__FILE__, __LINE__, "%s", r.error);
+        for (size_t i = 0; st == TFL_OK && i < N; i++) {
+          const int64_t got = qr_code_at(out_types[t], r.out[0].data, i);
+          const int64_t want = tflite_quantize(x[i], scale, zp, out_types[t]);
+          if (got != want) {
+            test_fail(__FILE__, __LINE__,
+                      "TFL_CPU=%s %s: x = %.9g, scale %.9g, zp %d: %lld, want %lld",
+                      cpus[c] ? cpus[c] : "(unset)", tfl_type_name(out_types[t]), (double)x[i],
+                      (double)scale, (int)zp, (long long)got, (long long)want);
+            break;
+          }
+        }
+        ot_result_free(&r);
+      }
+    }
+}
+
 int main(void) {
   RUN(float_to_int8_ties_and_clamping);
   RUN(float_to_uint8_and_int16);
@@ -309,5 +579,10 @@ int main(void) {
   RUN(requantize_equal_scales_shifts_every_code);
   RUN(requantize_wider_types);
   RUN(bad_models_fail_cleanly);
+  RUN(vector_kernel_exists_where_expected);
+  RUN(vector_kernel_random_floats);
+  RUN(vector_kernel_half_way_points);
+  RUN(vector_kernel_edges_and_every_tail);
+  RUN(op_matches_tflite_at_every_level);
   return test_summary();
 }
