@@ -21,7 +21,15 @@
  * 4 units, fewer than 32 or an odd number of input features) it falls back to a per-tensor
  * hybrid product with a zero filter scale and outputs just the bias; tfl computes the
  * blockwise product for every shape. Weights that are not constant, which TFLite treats the
- * same way, tfl refuses. */
+ * same way, tfl refuses.
+ *
+ * Speed: an inner kernel chosen in prepare by CPU level (AVX2, NEON, or portable C) computes
+ * a group of TFL_BLOCKWISE_GROUP blocks of one unit at a time: the exact integer sums of each
+ * block and their two float products with the block's scale (each one rounding, so the same
+ * bits whichever kernel computes them). The caller adds the products into the unit's two
+ * float sums in block order, as above, so every kernel gives the same output bits. The vector
+ * kernels take blocks that are a multiple of TFL_BLOCKWISE_STEP values with exact sums; other
+ * blocks run the portable one. */
 #ifndef TFL_KERNELS_BLOCKWISE_H
 #define TFL_KERNELS_BLOCKWISE_H
 
@@ -29,12 +37,30 @@
 #include <stdint.h>
 
 #include "kernels/hybrid.h"
+#include "kernels/simd.h"
 #include "runtime/kernel.h"
+
+/* Blocks per inner kernel call, and the values of one vector step in a block. */
+#define TFL_BLOCKWISE_GROUP 8
+#define TFL_BLOCKWISE_STEP 32
+
+/* The inner kernel, for blocks k < n (n <= TFL_BLOCKWISE_GROUP) of `block` values each, the
+ * first starting at element `first` of the packed int4 weights w and at q[0]: with dot_k =
+ * sum(q * w) and wsum_k = sum(w) over block k (exact integers, or TFLite's float-rounded dot
+ * for blocks longer than 16384) and s_k = float(scales[k]),
+ *   prod[k] = float(dot_k) * s_k,  wprod[k] = s_k * float(wsum_k).
+ * It may read all TFL_BLOCKWISE_GROUP scales and write that many products (the ones past n
+ * are meaningless). The vector kernels need an even `first` and a multiple of
+ * TFL_BLOCKWISE_STEP no larger than 16384 for `block`. */
+typedef void (*tfl_blockwise_group_fn)(const int8_t *q, const uint8_t *w, size_t first,
+                                       size_t block, size_t n, const uint16_t *scales,
+                                       float *prod, float *wprod);
 
 typedef struct tfl_blockwise_fc {
   int active;           /* the weights are blockwise-quantized */
   size_t units, in_features, block_size;
   int scales;           /* index of the fp16 scales tensor in the node's subgraph */
+  tfl_blockwise_group_fn group; /* the inner kernel for the interpreter's CPU level */
 } tfl_blockwise_fc;
 
 /* Checks the blockwise quantization of `weights` (2-D [units, in_features]; the caller has
@@ -50,5 +76,14 @@ tfl_status tfl_blockwise_fc_prepare(tfl_context *ctx, const tfl_node *node,
 void tfl_blockwise_fc_run(tfl_context *ctx, const tfl_blockwise_fc *bw, const int8_t *q,
                           const tfl_hybrid_row *rows, size_t batches, const uint8_t *weights,
                           const float *bias, float *out);
+
+#if TFL_HAVE_X86_KERNELS
+void tfl_blockwise_group_avx2(const int8_t *q, const uint8_t *w, size_t first, size_t block,
+                              size_t n, const uint16_t *scales, float *prod, float *wprod);
+#endif
+#if TFL_HAVE_ARM_KERNELS
+void tfl_blockwise_group_neon(const int8_t *q, const uint8_t *w, size_t first, size_t block,
+                              size_t n, const uint16_t *scales, float *prod, float *wprod);
+#endif
 
 #endif

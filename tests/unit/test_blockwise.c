@@ -1,7 +1,9 @@
 /* FULLY_CONNECTED with blockwise-quantized int4 weights (kernels/blockwise.h): a hand-computed
- * case, shapes against a naive reference written here in TFLite's float order (bit for bit)
- * and against the exact product in double (within the input quantization error), blocks long
- * enough for TFLite's float-rounded sums, then bad blockwise parameters. */
+ * case, shapes against a naive reference written here in TFLite's float order with exact
+ * integer block sums (bit for bit) and against the exact product in double (within the input
+ * quantization error), at every CPU level (the vector kernels' block sizes, partial groups of
+ * blocks, batches, one and two threads, extreme codes), blocks long enough for TFLite's
+ * float-rounded sums, then bad blockwise parameters. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,18 @@ typedef struct bw_case {
   int keep_num_dims; /* input [1, batches, features] with keep_num_dims */
   int threads;       /* interpreter threads (0: the default, one) */
 } bw_case;
+
+/* The CPU levels every case runs at (TFL_CPU; NULL: the machine's own). A level the machine
+ * lacks runs as the machine's. */
+static const char *const bw_levels[] = {"scalar",
+#if defined(__x86_64__)
+                                        "avx2",
+#endif
+#if defined(__aarch64__)
+                                        "neon",
+#endif
+                                        NULL};
+#define BW_LEVELS (sizeof(bw_levels) / sizeof(bw_levels[0]))
 
 /* Ways to break a model on purpose. */
 typedef enum bw_bad {
@@ -130,22 +144,18 @@ static uint8_t *bw_build(const bw_case *c, bw_bad bad, const bw_data *d, size_t 
   return bytes;
 }
 
-/* Builds and runs the model; y gets batches * units floats. err holds the loader's or the
- * interpreter's message on failure. */
-static tfl_status bw_run(const bw_case *c, bw_bad bad, const bw_data *d, float *y, char *err,
-                         size_t err_size) {
+/* Builds and runs the model with TFL_CPU = cpu; y gets batches * units floats. err holds the
+ * loader's or the interpreter's message on failure. */
+static tfl_status bw_run(const bw_case *c, bw_bad bad, const bw_data *d, const char *cpu,
+                         float *y, char *err, size_t err_size) {
   size_t size;
   uint8_t *bytes = bw_build(c, bad, d, &size);
   tfl_model *model = NULL;
   tfl_interpreter *interp = NULL;
   err[0] = '\0';
-  tfl_status st = bytes ? tfl_model_load_buffer(bytes, size, &model, err, err_size)
+  tfl_status st = bytes ? ck_open(bytes, size, c->threads ? c->threads : 1, cpu, &model,
+                                  &interp, err, err_size)
                         : TFL_INVALID_ARGUMENT;
-  tfl_options *opts = tfl_options_create();
-  if (st == TFL_OK && !opts) st = TFL_OUT_OF_MEMORY;
-  if (st == TFL_OK && c->threads) st = tfl_options_set_threads(opts, c->threads);
-  if (st == TFL_OK) st = tfl_interpreter_create(model, opts, &interp, err, err_size);
-  tfl_options_free(opts);
   if (st == TFL_OK) st = tfl_interpreter_allocate_tensors(interp);
   if (st == TFL_OK) {
     tfl_tensor *t_in = tfl_interpreter_input(interp, 0);
@@ -156,7 +166,8 @@ static tfl_status bw_run(const bw_case *c, bw_bad bad, const bw_data *d, float *
     const tfl_tensor *t_out = tfl_interpreter_output(interp, 0);
     st = tfl_tensor_copy_to(t_out, y, tfl_tensor_byte_size(t_out));
   }
-  if (st != TFL_OK && interp && !err[0]) snprintf(err, err_size, "%s", tfl_interpreter_error(interp));
+  if (st != TFL_OK && interp && !err[0])
+    snprintf(err, err_size, "%s", tfl_interpreter_error(interp));
   tfl_interpreter_free(interp);
   tfl_model_free(model);
   free(bytes);
@@ -224,22 +235,27 @@ static void quantize_row(const float *x, size_t n, int8_t *q, float *scale, int3
 
 static int same_float(float a, float b) { return a == b || (isnan(a) && isnan(b)); }
 
-static void check_case(const bw_case *c, const bw_data *d, const float *y) {
+/* Compares y, computed at level `cpu`, with the reference bit for bit and with the exact
+ * product within the input quantization error. */
+static void check_case(const bw_case *c, const bw_data *d, const float *y, const char *cpu) {
   const size_t k = (size_t)c->features;
   int8_t *q = malloc(k ? k : 1);
   for (int32_t b = 0; b < c->batches && test_failures_in_current == 0; b++) {
     float scale;
     int32_t zp;
     quantize_row(d->x + b * k, k, q, &scale, &zp);
-    for (int32_t u = 0; u < c->units; u++) {
+    for (int32_t u = 0; u < c->units && test_failures_in_current == 0; u++) {
       const int8_t *w_row = d->w + u * k;
       const uint16_t *s_row = d->scales + u * bw_blocks(c);
       const float bias = c->bias ? d->bias[u] : 0.0f;
       const float got = y[b * c->units + u];
       const float want = ref_output(c, q, scale, zp, w_row, s_row, bias, c->block > 16384);
       if (!same_float(got, want))
-        test_fail(__FILE__, __LINE__, "batch %d unit %d: %.9g, reference %.9g", (int)b, (int)u,
-                  got, want);
+        test_fail(__FILE__, __LINE__,
+                  "case %dx%dx%d block %d, %d threads, level %s: batch %d unit %d: %.9g, "
+                  "reference %.9g",
+                  (int)c->batches, (int)c->units, (int)c->features, (int)c->block, c->threads,
+                  cpu ? cpu : "default", (int)b, (int)u, got, want);
       double l1;
       const double exact = exact_output(c, d->x + b * k, w_row, s_row, bias, &l1);
       if (c->act != TFL_ACT_SIGN_BIT)
@@ -247,6 +263,22 @@ static void check_case(const bw_case *c, const bw_data *d, const float *y) {
     }
   }
   free(q);
+}
+
+/* Runs the case at every level of bw_levels and checks each output. */
+static void run_levels(const bw_case *c, const bw_data *d) {
+  float *y = malloc(((size_t)c->batches * c->units + 1) * sizeof(float));
+  for (size_t i = 0; i < BW_LEVELS && test_failures_in_current == 0; i++) {
+    char err[512];
+    const tfl_status st = bw_run(c, BAD_NONE, d, bw_levels[i], y, err, sizeof(err));
+    if (st != TFL_OK)
+      test_fail(__FILE__, __LINE__, "case %dx%dx%d block %d, level %s: %s", (int)c->batches,
+                (int)c->units, (int)c->features, (int)c->block,
+                bw_levels[i] ? bw_levels[i] : "default", err);
+    else
+      check_case(c, d, y, bw_levels[i]);
+  }
+  free(y);
 }
 
 /* Random fp16 scales: normal values in [2^-5, 4), a few negative, and one subnormal. */
@@ -268,22 +300,14 @@ static void run_random_case(const bw_case *c, unsigned seed) {
   int8_t *w = qr_pack(TFL_INT8, w64, n_w);
   uint16_t *scales = random_scales((size_t)c->units * bw_blocks(c), seed + 2);
   float *bias = qr_random_floats((size_t)c->units, seed + 4, 1.0f);
-  float *y = malloc(((size_t)c->batches * c->units + 1) * sizeof(float));
   if (c->batches > 1) memset(x + c->features, 0, (size_t)c->features * sizeof(float));
   const bw_data d = {x, w, scales, bias};
-  char err[512];
-  const tfl_status st = bw_run(c, BAD_NONE, &d, y, err, sizeof(err));
-  if (st != TFL_OK)
-    test_fail(__FILE__, __LINE__, "case %dx%dx%d block %d: %s", (int)c->batches, (int)c->units,
-              (int)c->features, (int)c->block, err);
-  else
-    check_case(c, &d, y);
+  run_levels(c, &d);
   free(x);
   free(w64);
   free(w);
   free(scales);
   free(bias);
-  free(y);
 }
 
 /* ---- tests ---------------------------------------------------------------------------------- */
@@ -299,9 +323,9 @@ TEST(hand_computed_case) {
   const bw_data d = {x, w, scales, bias};
   float y[1];
   char err[512];
-  REQUIRE(bw_run(&c, BAD_NONE, &d, y, err, sizeof(err)) == TFL_OK);
+  REQUIRE(bw_run(&c, BAD_NONE, &d, NULL, y, err, sizeof(err)) == TFL_OK);
   CHECK_NEAR(y[0], 1.25, 1e-6);
-  check_case(&c, &d, y);
+  run_levels(&c, &d);
 }
 
 TEST(shapes_blocks_bias_and_activations) {
@@ -332,6 +356,55 @@ TEST(two_threads_give_the_same_outputs) {
     run_random_case(&cases[i], 5200u + 10u * (unsigned)i);
 }
 
+/* The vector kernels' shapes at every level: blocks of 32, 64 and 128 values, rows of 1 to 13
+ * blocks (whole groups of eight blocks and partial ones), a unit count that does not split
+ * evenly over two threads, one and several batches. */
+TEST(vector_block_sizes_match_the_reference_at_every_level) {
+  static const int32_t block_sizes[] = {32, 64, 128}, block_counts[] = {1, 3, 8, 13};
+  static const int32_t units_batches[][2] = {{1, 1}, {5, 3}, {19, 2}};
+  unsigned seed = 6100;
+  for (size_t b = 0; b < 3; b++)
+    for (size_t n = 0; n < 4; n++)
+      for (size_t ub = 0; ub < 3; ub++)
+        for (int threads = 1; threads <= 2; threads++) {
+          const bw_case c = {units_batches[ub][1],
+                             units_batches[ub][0],
+                             block_counts[n] * block_sizes[b],
+                             block_sizes[b],
+                             (int)(seed % 2),
+                             TFL_ACT_NONE,
+                             1,
+                             0,
+                             threads};
+          run_random_case(&c, seed);
+          seed += 10;
+        }
+}
+
+/* The extreme products and sums in the longest block the vector kernels take (16384): inputs
+ * of 1 and -1 quantize to 127 and -128, against weights of -8, 7 and both alternating. The
+ * dot products reach 127 * -8 * 16384, just below 2^24 in magnitude. */
+TEST(extreme_codes_in_the_longest_vector_block) {
+  const bw_case c = {3, 3, 2 * 16384, 16384, 1, TFL_ACT_NONE, 1, 0, 2};
+  const size_t n = (size_t)c.features;
+  float *x = malloc(3 * n * sizeof(float));
+  int8_t *w = malloc(3 * n);
+  for (size_t i = 0; i < n; i++) {
+    x[i] = 1.0f;
+    x[n + i] = -1.0f;
+    x[2 * n + i] = i % 3 ? 1.0f : -1.0f;
+    w[i] = -8;
+    w[n + i] = 7;
+    w[2 * n + i] = i % 2 ? 7 : -8;
+  }
+  const uint16_t scales[6] = {0x3c00, 0x2e66, 0xb800, 0x0123, 0x3555, 0x4000};
+  const float bias[3] = {0.5f, -0.5f, 0.0f};
+  const bw_data d = {x, w, scales, bias};
+  run_levels(&c, &d);
+  free(x);
+  free(w);
+}
+
 /* Constant inputs of 1 quantize to 127; with weights 7 each product is 889, so a block of
  * 32768 sums past 2^24, where TFLite's float additions round; the reference rounds too. */
 TEST(long_blocks_round_like_tflite) {
@@ -344,21 +417,15 @@ TEST(long_blocks_round_like_tflite) {
   const uint16_t scales[2] = {0x3c00, 0x2e66};
   const float bias[2] = {0.5f, -0.5f};
   const bw_data d = {x, w, scales, bias};
-  float y[2];
-  char err[512];
-  const tfl_status st = bw_run(&c, BAD_NONE, &d, y, err, sizeof(err));
-  if (st != TFL_OK) test_fail(__FILE__, __LINE__, "%s", err);
-  if (st == TFL_OK) {
-    check_case(&c, &d, y);
-    /* The rounded sum differs from the exact one (127 * 7 * 32768). */
-    float scale;
-    int32_t zp;
-    int8_t *q = malloc(n);
-    quantize_row(x, n, q, &scale, &zp);
-    CHECK(ref_output(&c, q, scale, zp, w, scales, bias[0], 1) !=
-          ref_output(&c, q, scale, zp, w, scales, bias[0], 0));
-    free(q);
-  }
+  run_levels(&c, &d);
+  /* The rounded sum differs from the exact one (127 * 7 * 32768). */
+  float scale;
+  int32_t zp;
+  int8_t *q = malloc(n);
+  quantize_row(x, n, q, &scale, &zp);
+  CHECK(ref_output(&c, q, scale, zp, w, scales, bias[0], 1) !=
+        ref_output(&c, q, scale, zp, w, scales, bias[0], 0));
+  free(q);
   free(x);
   free(w);
 }
@@ -374,7 +441,7 @@ TEST(zero_input_gives_bias) {
   const bw_data d = {x, w, scales, bias};
   float y[8];
   char err[512];
-  REQUIRE(bw_run(&c, BAD_NONE, &d, y, err, sizeof(err)) == TFL_OK);
+  REQUIRE(bw_run(&c, BAD_NONE, &d, NULL, y, err, sizeof(err)) == TFL_OK);
   for (int i = 0; i < 8; i++) CHECK_NEAR(y[i], ck_float_activation(TFL_ACT_RELU, bias[i % 4]), 0);
 }
 
@@ -388,7 +455,7 @@ static void expect_failure(const bw_case *c, bw_bad bad, const char *what) {
   float *y = calloc((size_t)c->batches * c->units, sizeof(float));
   const bw_data d = {x, w, scales, bias};
   char err[512];
-  const tfl_status st = bw_run(c, bad, &d, y, err, sizeof(err));
+  const tfl_status st = bw_run(c, bad, &d, NULL, y, err, sizeof(err));
   if (st == TFL_OK)
     test_fail(__FILE__, __LINE__, "bad model %d (expecting '%s') ran", (int)bad, what);
   else if (!strstr(err, what))
@@ -419,6 +486,8 @@ int main(void) {
   RUN(hand_computed_case);
   RUN(shapes_blocks_bias_and_activations);
   RUN(two_threads_give_the_same_outputs);
+  RUN(vector_block_sizes_match_the_reference_at_every_level);
+  RUN(extreme_codes_in_the_longest_vector_block);
   RUN(long_blocks_round_like_tflite);
   RUN(zero_input_gives_bias);
   RUN(bad_blockwise_parameters_fail_cleanly);
