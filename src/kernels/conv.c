@@ -20,6 +20,7 @@
  * w * (q - zero_point) over the in-bounds taps. */
 #include <stddef.h>
 
+#include "kernels/conv_first.h"
 #include "kernels/conv_gemm.h"
 #include "kernels/families.h"
 #include "kernels/fused.h"
@@ -58,6 +59,7 @@ typedef struct conv_data {
   int use_gemm;              /* float: the packed GEMM of conv_gemm.h runs instead */
   tfl_conv_gemm gemm;
   int gemm_scratch;          /* scratch: its gathered rows, or -1 */
+  tfl_conv_first first;      /* float, few input channels: runs instead when first.rows */
   tfl_fused_add_plan add;    /* a fused ADD (float) */
 } conv_data;
 
@@ -134,12 +136,20 @@ static tfl_status conv_prepare_hybrid(tfl_context *ctx, tfl_node *node,
 static tfl_status conv_prepare_gemm(tfl_context *ctx, tfl_node *node, const tfl_tensor *filter,
                                     const tfl_tensor *bias, conv_data *d) {
   tfl_conv_gemm_free(&d->gemm);
+  tfl_conv_first_free(&d->first);
   d->use_gemm = 0;
   d->gemm_scratch = -1;
   const tfl_cpu_level level = tfl_context_cpu(ctx);
-  if (!tfl_conv_gemm_supports(level, &d->win, d->in_c, d->groups) ||
-      !tfl_tensor_is_constant(filter) || (bias && !tfl_tensor_is_constant(bias)))
+  if (!tfl_tensor_is_constant(filter) || (bias && !tfl_tensor_is_constant(bias))) return TFL_OK;
+  if (tfl_conv_first_supports(level, d->in_c, d->groups)) {
+    if (tfl_conv_first_prepare(&d->first, level, &d->win, d->batches, d->in_c, d->out_c,
+                               filter->data, bias ? bias->data : NULL, d->act_lo,
+                               d->act_hi) != TFL_OK)
+      return tfl_context_fail(ctx, node, TFL_OUT_OF_MEMORY, "out of memory packing filter '%s'",
+                              filter->name);
     return TFL_OK;
+  }
+  if (!tfl_conv_gemm_supports(level, &d->win, d->in_c, d->groups)) return TFL_OK;
   if (tfl_conv_gemm_prepare(&d->gemm, level, &d->win, d->batches, d->in_c, d->out_c,
                             filter->data, bias ? bias->data : NULL) != TFL_OK)
     return tfl_context_fail(ctx, node, TFL_OUT_OF_MEMORY, "out of memory packing filter '%s'",
@@ -328,7 +338,9 @@ static tfl_status conv_eval(tfl_context *ctx, tfl_node *node) {
                                                       &res);
       float *out = d->add.apart ? tfl_context_scratch(ctx, node, d->add.scratch) : output->data;
       const tfl_gemm_residual *epilogue = d->add.apart ? NULL : r;
-      if (d->use_gemm)
+      if (d->first.rows)
+        tfl_conv_first_eval(ctx, &d->first, input->data, out);
+      else if (d->use_gemm)
         tfl_conv_gemm_eval_residual(ctx, &d->gemm, input->data, out,
                                     tfl_context_scratch(ctx, node, d->gemm_scratch), d->act_lo,
                                     d->act_hi, epilogue);
@@ -362,6 +374,7 @@ static void conv_free(tfl_context *ctx, void *node_data, void *op_user_data) {
   tfl_window_quant_free(&d->q);
   tfl_qconv_free(&d->qfast);
   tfl_conv_gemm_free(&d->gemm);
+  tfl_conv_first_free(&d->first);
 }
 
 /* One initializer for the registration a model's op matches and for the same kernel on a node
