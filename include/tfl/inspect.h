@@ -30,7 +30,7 @@ typedef struct tfl_tensor_info {
   int ndim;
   const int32_t *shape;
   const int32_t *shape_signature; /* NULL when the model has none; -1 marks dynamic dims */
-  tfl_quantization quantization;
+  tfl_quantization quantization; /* its kind, scales, blockwise parameters (tfl/tensor.h) */
   int is_constant;    /* has data in the model */
   int is_variable;
   int is_sparse;

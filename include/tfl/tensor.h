@@ -44,14 +44,45 @@ typedef enum tfl_type {
 
 typedef struct tfl_tensor tfl_tensor;
 
+/* Which quantization a tensor has: the kind of the schema's QuantizationDetails union when
+ * the model sets one (TFLite then ignores the scale and zero_point arrays), else affine
+ * when there are scales. */
+typedef enum tfl_quant_kind {
+  TFL_QUANT_NONE = 0,       /* not quantized */
+  TFL_QUANT_AFFINE = 1,     /* the scale and zero_point arrays: per-tensor or per-channel */
+  TFL_QUANT_BLOCKWISE = 2,  /* BlockwiseQuantization: scales in another tensor, see below */
+  TFL_QUANT_MULTI_AXIS = 3, /* MultiAxisQuantization (its quantized dimensions are not shown) */
+  TFL_QUANT_CUSTOM = 4      /* CustomQuantization: opaque parameters tfl does not interpret */
+} tfl_quant_kind;
+
 /* Affine quantization: real = scale[c] * (q - zero_point[c]).
  * count is 0 for an unquantized tensor, 1 for per-tensor, and the size of dimension
- * `axis` for per-channel quantization. The arrays belong to the model. */
+ * `axis` for per-channel quantization. The arrays belong to the model.
+ *
+ * The fields from `kind` on came later; code that reads only the first four keeps working.
+ * `kind` says which quantization applies. count, scale, zero_point and axis always hold the
+ * model's scale and zero_point arrays, which TFLite ignores unless kind is TFL_QUANT_AFFINE
+ * (blockwise tensors usually have none: count 0).
+ * TFL_QUANT_BLOCKWISE: runs of block_size consecutive values share a scale. In the
+ * FULLY_CONNECTED weights tfl runs (int4 [units, inputs]) the blocks run along the inputs:
+ * the scales are float16 [units, inputs / block_size] and
+ *   real[u][i] = scales[u][i / block_size] * (q[u][i] - zero_points[u][i / block_size]).
+ * scales_tensor and zero_points_tensor are tensor indices in the tensor's own subgraph, as
+ * the model gives them (checked to be in range at load): read those tensors with
+ * tfl_interpreter_tensor() or tfl_model_tensor_info(). zero_points_tensor is -1 when the
+ * zero points are all 0. For TFL_QUANT_BLOCKWISE and TFL_QUANT_MULTI_AXIS, block_size is 0
+ * and both indices -1 when the model names the kind but gives no parameters (tfl cannot run
+ * such a tensor); multi-axis per-channel quantization has block_size 0 too. For the other
+ * kinds block_size is 0 and both indices are -1. */
 typedef struct tfl_quantization {
   int count;
   const float *scale;
   const int32_t *zero_point;
   int axis;
+  tfl_quant_kind kind;
+  int32_t block_size;
+  int32_t scales_tensor;
+  int32_t zero_points_tensor;
 } tfl_quantization;
 
 /* The name of a type, e.g. "float32", "int8". Never NULL. */

@@ -72,22 +72,36 @@ static tfl_status check_tensor_ref(tfl_decoder *d, const char *what, int32_t ind
                          what, (int)index, n_tensors);
 }
 
+/* The public kind of a QuantizationDetails union type (the verifier knows no others). */
+static tfl_quant_kind details_kind(uint8_t type) {
+  switch (type) {
+    case TFLITE_QDETAILS_BLOCKWISE: return TFL_QUANT_BLOCKWISE;
+    case TFLITE_QDETAILS_MULTI_AXIS: return TFL_QUANT_MULTI_AXIS;
+    default: return TFL_QUANT_CUSTOM;
+  }
+}
+
 /* Blockwise and multi-axis quantization name other tensors and axes. */
 static tfl_status decode_quant_details(tfl_decoder *d, fb_table q, int n_tensors,
                                        tfl_model_tensor *out) {
   out->quant_details_type = fb_u8(q, TFLITE_QUANT_DETAILS_TYPE, 0);
   if (!out->quant_details_type) return TFL_OK;
+  out->quant.kind = details_kind(out->quant_details_type);
   out->quant_details = fb_subtable(q, TFLITE_QUANT_DETAILS);
   fb_table t = out->quant_details;
   if (out->quant_details_type == TFLITE_QDETAILS_CUSTOM || !fb_table_present(t)) return TFL_OK;
+  int32_t scales = fb_i32(t, TFLITE_QDETAILS_SCALES, 0);
+  int32_t zero_points = fb_i32(t, TFLITE_QDETAILS_ZERO_POINTS, 0);
   tfl_status st;
-  if ((st = check_tensor_ref(d, "scales", fb_i32(t, TFLITE_QDETAILS_SCALES, 0), n_tensors, 0)) ||
-      (st = check_tensor_ref(d, "zero points", fb_i32(t, TFLITE_QDETAILS_ZERO_POINTS, 0),
-                             n_tensors, 1)))
+  if ((st = check_tensor_ref(d, "scales", scales, n_tensors, 0)) ||
+      (st = check_tensor_ref(d, "zero points", zero_points, n_tensors, 1)))
     return st;
   int32_t block = fb_i32(t, TFLITE_QDETAILS_BLOCK, 0);
   if (block < 0 || (block == 0 && out->quant_details_type == TFLITE_QDETAILS_BLOCKWISE))
     return tfl_decode_fail(d, TFL_INVALID_MODEL, "quantization block size %d", (int)block);
+  out->quant.block_size = block;
+  out->quant.scales_tensor = scales;
+  out->quant.zero_points_tensor = zero_points;
   if (out->quant_details_type != TFLITE_QDETAILS_MULTI_AXIS) return TFL_OK;
   fb_vector axes = fb_vec(t, TFLITE_QDETAILS_AXES);
   for (uint32_t i = 0; i < axes.len; i++) {
@@ -142,6 +156,7 @@ int tfl_zero_point_fits(tfl_type type, int64_t z) {
 }
 
 static tfl_status decode_quant(tfl_decoder *d, fb_table t, int n_tensors, tfl_model_tensor *out) {
+  out->quant.scales_tensor = out->quant.zero_points_tensor = -1;
   fb_table q = fb_subtable(t, TFLITE_TENSOR_QUANT);
   if (!fb_table_present(q)) return TFL_OK;
   fb_vector qmin = fb_vec(q, TFLITE_QUANT_MIN), qmax = fb_vec(q, TFLITE_QUANT_MAX);
@@ -177,6 +192,7 @@ static tfl_status decode_quant(tfl_decoder *d, fb_table t, int n_tensors, tfl_mo
   out->quant.count = count;
   out->quant.scale = scales;
   out->quant.zero_point = zps;
+  if (!out->quant_details_type) out->quant.kind = TFL_QUANT_AFFINE;
   return TFL_OK;
 }
 

@@ -23,7 +23,8 @@ size_t tfl_tensor_element_count(const tfl_tensor *t) {
 size_t tfl_tensor_byte_size(const tfl_tensor *t) { return t ? t->bytes : 0; }
 
 tfl_quantization tfl_tensor_quantization(const tfl_tensor *t) {
-  tfl_quantization none = {0, NULL, NULL, 0};
+  const tfl_quantization none = {.kind = TFL_QUANT_NONE, .scales_tensor = -1,
+                                 .zero_points_tensor = -1};
   return t ? t->quant : none;
 }
 

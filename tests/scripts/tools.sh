@@ -378,6 +378,31 @@ expect_lines err 1
 expect_json "not d['runnable'] and 'fake-op-double' in d['error'] and d['plan'] is None and d['arena_bytes'] is None"
 end
 
+begin "inspect --tensors: blockwise int4 weights show their block size and scales tensor"
+bw_dir=$suite/unit_models/models/litert_testdata
+if [ -f "$bw_dir/qwen_fc_blockwise_quantized.tflite" ]; then
+  run "$tfl" inspect "$bw_dir/qwen_fc_blockwise_quantized.tflite" --tensors
+  expect_rc 0
+  expect_py "[l.split()[:11] for l in open('$tmp/out') if l.split()[:2] == ['1', 'int4']] == [['1', 'int4', '[1024,1024]', '524288', 'yes', 'blockwise', '(block', '32,', 'scales', 'tensor', '3)']]"
+  expect_py "['3', 'float16', '[1024,32]', '65536', 'yes', '-'] in [l.split()[:6] for l in open('$tmp/out')]"
+  run "$tfl" inspect "$bw_dir/qwen_fc_blockwise_quantized.tflite" --tensors --json
+  expect_rc 0
+  expect_json "d['tensors'][1]['quantization'] == {'kind': 'blockwise', 'scale': [], 'zero_point': [], 'axis': 0, 'block_size': 32, 'scales_tensor': 3, 'zero_points_tensor': None}"
+  expect_json "all(t['quantization'] is None for t in d['tensors'] if t['index'] != 1)"
+  # a blockwise tensor with zero points (tfl cannot run that model: exit 1)
+  run "$tfl" inspect "$bw_dir/blockwise_quantized.tflite" --tensors
+  expect_rc 1
+  expect_in out "blockwise (block 32, scales tensor 0, zero points tensor 1)"
+else
+  skip "the conformance suite (TFL_SHARED) is needed"
+fi
+end
+
+begin "inspect --json: per-tensor quantization has kind affine"
+run "$tfl" inspect "$fx/models/tflite_micro/hello_world_int8.tflite" --json
+expect_json "d['inputs'][0]['quantization']['kind'] == 'affine' and d['inputs'][0]['quantization']['zero_point'] == [-128] and 'block_size' not in d['inputs'][0]['quantization']"
+end
+
 # No arena can be smaller than the two largest tensors alive at the same time; the planner
 # should stay close to that on a real network.
 begin "inspect --plan: MobileNet v2's arena is near the largest live pair"

@@ -990,6 +990,46 @@ TEST(checks_quantization_details) {
   EXPECT_ERROR(s, TFL_INVALID_MODEL, "unknown QuantizationDetails type 4");
 }
 
+/* The public kind, block size and tensor indices of tfl_quantization: the union decides over
+ * scale arrays (which stay as the file gives them), and multi-axis has them too. */
+TEST(decodes_quantization_kind) {
+  model_spec s = base_spec();
+  s.n_tensors = 4;
+  s.t[3] = (tensor_spec){.type = TFL_FLOAT32, .ndim = 1, .dims = {2}, .name = "scales", .n_zp = -1};
+  s.t[1].n_scale = s.t[1].n_zp = 1;
+  s.t[1].scale[0] = 0.5f;
+  s.t[1].details_type = 2; /* blockwise: scales in tensor 3, zero points in tensor 0, blocks of 2 */
+  s.t[1].details[0] = 3;
+  s.t[1].details[1] = 0;
+  s.t[1].details[2] = 2;
+  s.t[2].details_type = 3; /* multi-axis, per-channel (block 0), no zero points */
+  s.t[2].details[0] = 3;
+  s.t[2].details[1] = -1;
+  s.t[2].details[2] = 0;
+  uint8_t *bytes;
+  tfl_model *m = EXPECT_OK(s, bytes);
+  REQUIRE(m);
+  const tfl_quantization *none = &m->subgraphs[0].tensors[0].quant;
+  const tfl_quantization *bw = &m->subgraphs[0].tensors[1].quant;
+  const tfl_quantization *ma = &m->subgraphs[0].tensors[2].quant;
+  CHECK(none->kind == TFL_QUANT_NONE && none->block_size == 0);
+  CHECK(none->scales_tensor == -1 && none->zero_points_tensor == -1);
+  CHECK(bw->kind == TFL_QUANT_BLOCKWISE && bw->count == 1 && bw->scale[0] == 0.5f);
+  CHECK(bw->block_size == 2 && bw->scales_tensor == 3 && bw->zero_points_tensor == 0);
+  CHECK(ma->kind == TFL_QUANT_MULTI_AXIS && ma->count == 0 && ma->block_size == 0);
+  CHECK(ma->scales_tensor == 3 && ma->zero_points_tensor == -1);
+  tfl_model_free(m);
+  free(bytes);
+  s.t[1].details_type = 0; /* the same scale array alone is affine */
+  m = EXPECT_OK(s, bytes);
+  REQUIRE(m);
+  bw = &m->subgraphs[0].tensors[1].quant;
+  CHECK(bw->kind == TFL_QUANT_AFFINE && bw->count == 1 && bw->block_size == 0);
+  CHECK(bw->scales_tensor == -1 && bw->zero_points_tensor == -1);
+  tfl_model_free(m);
+  free(bytes);
+}
+
 /* A 3x4 int8 matrix with 3 non-zeros stored CSR: row 0 has column 2, row 2 columns 0 and 3. */
 static sparse_spec csr_3x4(void) {
   sparse_spec sp = {.n_order = 2, .order = {0, 1}, .n_levels = 2};
@@ -1484,6 +1524,7 @@ int main(void) {
   RUN(reads_buffers_outside_the_flatbuffer);
   RUN(checks_quantization);
   RUN(checks_quantization_details);
+  RUN(decodes_quantization_kind);
   RUN(checks_sparsity);
   RUN(checks_subgraph_references_in_options);
   RUN(checks_signatures_and_metadata);

@@ -217,9 +217,32 @@ static int is_dynamic(const tfl_tensor_info *t) {
   return 0;
 }
 
-/* "scale 0.5 zero_point 3", "per-channel (32 scales, axis 3)" or "". */
+/* "blockwise (block 32, scales tensor 3[, zero points tensor 4])", or "(no parameters)" when
+ * the model names the kind only. */
+static void format_blocks(char *buf, size_t size, const char *kind, const tfl_quantization *q) {
+  if (q->scales_tensor < 0) {
+    snprintf(buf, size, "%s (no parameters)", kind);
+    return;
+  }
+  int n = snprintf(buf, size, "%s (block %ld, scales tensor %ld", kind, (long)q->block_size,
+                   (long)q->scales_tensor);
+  if (n < 0 || (size_t)n >= size) return;
+  if (q->zero_points_tensor >= 0)
+    snprintf(buf + n, size - (size_t)n, ", zero points tensor %ld)", (long)q->zero_points_tensor);
+  else
+    snprintf(buf + n, size - (size_t)n, ")");
+}
+
+/* "scale 0.5 zero_point 3", "per-channel (32 scales, axis 3)", a blockwise or multi-axis
+ * description (format_blocks), "custom", or "" when the tensor is not quantized. */
 static void format_quantization(char *buf, size_t size, const tfl_quantization *q) {
   buf[0] = '\0';
+  switch (q->kind) {
+    case TFL_QUANT_BLOCKWISE: format_blocks(buf, size, "blockwise", q); return;
+    case TFL_QUANT_MULTI_AXIS: format_blocks(buf, size, "multi-axis", q); return;
+    case TFL_QUANT_CUSTOM: snprintf(buf, size, "custom"); return;
+    default: break;
+  }
   if (q->count == 1)
     snprintf(buf, size, "scale %.9g zero_point %ld", (double)q->scale[0], (long)q->zero_point[0]);
   else if (q->count > 1)
@@ -405,12 +428,25 @@ static void print_text(FILE *out, const inspect_report *r) {
 
 /* --- JSON output ----------------------------------------------------------------------- */
 
+static const char *const k_quant_kinds[] = {"none", "affine", "blockwise", "multi_axis",
+                                            "custom"};
+
+/* A tensor index, or null for -1 (none). */
+static void json_tensor_ref(json_writer *w, const char *key, int32_t tensor) {
+  if (tensor < 0)
+    json_null(w, key);
+  else
+    json_int(w, key, tensor);
+}
+
 static void json_quantization(json_writer *w, const tfl_quantization *q) {
-  if (!q->count) {
+  if (q->kind == TFL_QUANT_NONE) {
     json_null(w, "quantization");
     return;
   }
   json_begin_object(w, "quantization");
+  const int known = q->kind > 0 && (size_t)q->kind < sizeof k_quant_kinds / sizeof *k_quant_kinds;
+  json_string(w, "kind", known ? k_quant_kinds[q->kind] : "unknown");
   json_begin_array(w, "scale");
   for (int c = 0; c < q->count; c++) json_number(w, NULL, q->scale[c]);
   json_end_array(w);
@@ -418,6 +454,11 @@ static void json_quantization(json_writer *w, const tfl_quantization *q) {
   for (int c = 0; c < q->count; c++) json_int(w, NULL, (long long)q->zero_point[c]);
   json_end_array(w);
   json_int(w, "axis", q->axis);
+  if (q->kind == TFL_QUANT_BLOCKWISE || q->kind == TFL_QUANT_MULTI_AXIS) {
+    json_int(w, "block_size", q->block_size);
+    json_tensor_ref(w, "scales_tensor", q->scales_tensor);
+    json_tensor_ref(w, "zero_points_tensor", q->zero_points_tensor);
+  }
   json_end_object(w);
 }
 
