@@ -42,8 +42,8 @@ clean:
 # Cross-compiles for aarch64 and runs the unit and golden tests under qemu-user. Its "max" CPU
 # has NEON and the dot-product extension, so golden runs at the best level (neondot: the
 # SDOT/UDOT int8 GEMM), golden_neon with the plain NEON kernels and golden_scalar with the
-# portable ones. CI keeps the first two (2 cores, from a clean build: about 13 minutes; each
-# golden script takes 3 to 5 of them).
+# portable ones. CI keeps the first two (2 cores, from a clean build: about 6 minutes; each
+# golden script takes about 2 of them).
 AARCH64_BUILD ?= build-aarch64
 AARCH64_SCRIPTS ?= golden golden_neon golden_scalar
 .PHONY: test-aarch64
