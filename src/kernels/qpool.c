@@ -11,6 +11,7 @@ int tfl_qpool_setup(tfl_qpool *p, tfl_cpu_level level, int is_max, tfl_type type
 #if TFL_HAVE_X86_KERNELS
   if (tfl_simd_avx2(level)) rows = tfl_qpool_rows_avx2;
 #endif
+  if (tfl_simd_neon(level)) rows = tfl_qpool_rows_neon;
   /* The float division needs at most 2^15 taps (qpool.h). */
   const int64_t taps = (int64_t)win->h.filter * win->w.filter;
   if (!rows || (type != TFL_INT8 && type != TFL_UINT8) || taps > 32768) return 0;
@@ -49,17 +50,18 @@ int32_t tfl_qpool_rounded_mean(tfl_type type, int32_t sum, int32_t count) {
   return biased / count;
 }
 
-int32_t tfl_qpool_channel(const tfl_qpool *p, const uint8_t *image, int32_t iy0, int32_t ky0,
-                          int32_t ky1, int32_t ix0, int32_t kx0, int32_t kx1, int32_t c) {
+int32_t tfl_qpool_channel(const tfl_qpool *p, const uint8_t *image, const tfl_qpool_taps *t,
+                          int32_t c) {
   const size_t C = (size_t)p->channels;
   int32_t acc = p->is_max ? (p->type == TFL_UINT8 ? 0 : -128) : 0;
-  for (int32_t ky = ky0; ky < ky1; ky++)
-    for (int32_t kx = kx0; kx < kx1; kx++) {
-      const size_t pixel = (size_t)(iy0 + ky) * (size_t)p->win.w.in + (size_t)(ix0 + kx);
+  for (int32_t ky = t->ky0; ky < t->ky1; ky++)
+    for (int32_t kx = t->kx0; kx < t->kx1; kx++) {
+      const size_t pixel = (size_t)(t->iy0 + ky) * (size_t)p->win.w.in + (size_t)(t->ix0 + kx);
       const uint8_t byte = image[pixel * C + (size_t)c];
       const int32_t v = p->type == TFL_UINT8 ? byte : (int8_t)byte;
       acc = p->is_max ? (v > acc ? v : acc) : acc + v;
     }
-  if (!p->is_max) acc = tfl_qpool_rounded_mean(p->type, acc, (ky1 - ky0) * (kx1 - kx0));
+  const int32_t count = (t->ky1 - t->ky0) * (t->kx1 - t->kx0);
+  if (!p->is_max) acc = tfl_qpool_rounded_mean(p->type, acc, count);
   return acc < p->act_min ? p->act_min : acc > p->act_max ? p->act_max : acc;
 }

@@ -402,11 +402,17 @@ static tfl_status reduce_prepare(tfl_context *ctx, tfl_node *node) {
                             TFL_OPTS_REDUCER);
   d->keep_dims = tfl_opt_bool(node, REDUCER_OPT_KEEP_DIMS, 0);
   d->combine = d->r->combine;
-#if TFL_HAVE_X86_KERNELS
   /* 8-bit codes summed into int32 (quantized MEAN and SUM) */
-  if (d->r->quantized && tfl_simd_avx2(tfl_context_cpu(ctx)) && in->type != TFL_INT16)
-    d->combine = in->type == TFL_UINT8 ? tfl_qreduce_combine_u8_avx2 : tfl_qreduce_combine_i8_avx2;
+  if (d->r->quantized && in->type != TFL_INT16) {
+    const tfl_cpu_level level = tfl_context_cpu(ctx);
+    const int u8 = in->type == TFL_UINT8;
+#if TFL_HAVE_X86_KERNELS
+    if (tfl_simd_avx2(level))
+      d->combine = u8 ? tfl_qreduce_combine_u8_avx2 : tfl_qreduce_combine_i8_avx2;
 #endif
+    if (tfl_simd_neon(level))
+      d->combine = u8 ? tfl_qreduce_combine_u8_neon : tfl_qreduce_combine_i8_neon;
+  }
 
   d->dynamic = !tfl_tensor_is_constant(axis);
   st = d->dynamic ? tfl_context_set_dynamic(ctx, out) : plan_and_resize(ctx, node, d, 0);

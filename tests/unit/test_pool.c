@@ -1,5 +1,6 @@
 /* AVERAGE_POOL_2D, MAX_POOL_2D, L2_POOL_2D: hand-computed cases, many shapes and options
- * against naive pools in double written independently below, then bad models. */
+ * against naive pools in double written independently below (the 8-bit ones at every CPU level
+ * the machine has, the portable kernels included), then bad models. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "model/ops.h"
 #include "runtime/kernel.h"
 #include "util/check_util.h"
+#include "util/cpu_levels.h"
 #include "util/op_runner.h"
 #include "util/quant_ref.h"
 #include "util/test.h"
@@ -207,7 +209,9 @@ typedef struct qpool_case {
   int32_t zp;
 } qpool_case;
 
-static tfl_status run_qpool(const qpool_case *q, const void *x, ot_result *r) {
+/* Runs the pool with TFL_CPU = cpu (NULL: as it is) on `threads` threads. */
+static tfl_status run_qpool_at(const qpool_case *q, const void *x, const char *cpu, int threads,
+                               ot_result *r) {
   const int64_t zp[1] = {q->zp};
   ot_spec in[1] = {{.type = q->type, .ndim = 4, .dims = q->c.in, .data = x, .q_count = 1,
                     .scales = &q->scale, .zero_points = zp}};
@@ -215,7 +219,21 @@ static tfl_status run_qpool(const qpool_case *q, const void *x, ot_result *r) {
   mb_field opt[] = {MB_BYTE(0, q->c.padding), MB_INT(1, q->c.stride_w), MB_INT(2, q->c.stride_h),
                     MB_INT(3, q->c.filter_w), MB_INT(4, q->c.filter_h), MB_BYTE(5, q->c.act),
                     MB_FIELDS_END};
-  return ot_run(q->c.op, 1, in, 1, out, 1, TFL_OPTS_POOL_2D, opt, r);
+  const ot_op op = {.builtin_code = q->c.op, .version = 1, .options_type = TFL_OPTS_POOL_2D,
+                    .options = opt, .threads = threads, .cpu = cpu};
+  return ot_run_op(&op, in, 1, out, 1, r);
+}
+
+static tfl_status run_qpool(const qpool_case *q, const void *x, ot_result *r) {
+  return run_qpool_at(q, x, NULL, 1, r);
+}
+
+/* The levels the 8-bit pools run at below: the portable kernels and each vector level the
+ * machine has, or only the one TFL_CPU names when it is set. */
+static int qpool_levels(const char *cpus[CK_MAX_CPU_LEVELS]) {
+  if (!getenv("TFL_CPU")) return ck_cpu_levels(cpus);
+  cpus[0] = NULL;
+  return 1;
 }
 
 /* The naive pools on codes, in int64. */
@@ -250,6 +268,8 @@ static int64_t *ref_qpool(const qpool_case *q, const int64_t *x, int32_t od[4]) 
   return y;
 }
 
+/* Runs the case at every level of qpool_levels (on two threads for odd seeds) against the
+ * naive pool. */
 static void check_quantized(const qpool_case *q, unsigned seed) {
   int64_t lo, hi;
   qr_type_range(q->type, &lo, &hi);
@@ -257,18 +277,23 @@ static void check_quantized(const qpool_case *q, unsigned seed) {
   void *xp = qr_pack(q->type, x, ck_count(4, q->c.in));
   int32_t od[4];
   int64_t *want = ref_qpool(q, x, od);
-  ot_result r;
-  memset(&r, 0, sizeof(r));
-  tfl_status st = run_qpool(q, xp, &r);
-  if (st != TFL_OK) test_fail(__FILE__, __LINE__, "seed %u: %s", seed, r.error);
-  if (st == TFL_OK) {
-    for (int i = 0; i < 4; i++) CHECK_EQ_INT(r.out[0].dims[i], od[i]);
-    for (size_t i = 0; i < ck_count(4, od) && test_failures_in_current == 0; i++)
-      if (qr_code_at(q->type, r.out[0].data, i) != want[i])
-        test_fail(__FILE__, __LINE__, "seed %u element %zu: got %lld, want %lld", seed, i,
-                  (long long)qr_code_at(q->type, r.out[0].data, i), (long long)want[i]);
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  const int levels = qpool_levels(cpus);
+  for (int l = 0; l < levels && test_failures_in_current == 0; l++) {
+    const char *cpu = cpus[l] ? cpus[l] : "as set";
+    ot_result r;
+    memset(&r, 0, sizeof(r));
+    tfl_status st = run_qpool_at(q, xp, cpus[l], 1 + (int)(seed % 2), &r);
+    if (st != TFL_OK) test_fail(__FILE__, __LINE__, "seed %u %s: %s", seed, cpu, r.error);
+    if (st == TFL_OK) {
+      for (int i = 0; i < 4; i++) CHECK_EQ_INT(r.out[0].dims[i], od[i]);
+      for (size_t i = 0; i < ck_count(4, od) && test_failures_in_current == 0; i++)
+        if (qr_code_at(q->type, r.out[0].data, i) != want[i])
+          test_fail(__FILE__, __LINE__, "seed %u %s element %zu: got %lld, want %lld", seed, cpu,
+                    i, (long long)qr_code_at(q->type, r.out[0].data, i), (long long)want[i]);
+    }
+    ot_result_free(&r);
   }
-  ot_result_free(&r);
   free(x);
   free(xp);
   free(want);
@@ -338,9 +363,9 @@ TEST(quantized_matches_reference) {
     check_quantized(&cases[i], 1200u + (unsigned)i);
 }
 
-/* Channel counts that fill the 8-bit vector kernels' blocks of 32 and 8 and leave tails
- * (qpool.h), MobileNet's global 7x7 average, and windows of thousands of taps (the float
- * division's range). */
+/* Channel counts that fill the 8-bit vector kernels' blocks (32 and 8 with AVX2, 16 and 8
+ * with NEON) and leave tails, MobileNet's global 7x7 average, and windows of thousands of taps
+ * (the float division's range). */
 TEST(quantized_vector_blocks_match_reference) {
   static const qpool_case cases[] = {
       {{TFL_OP_AVERAGE_POOL_2D, {1, 7, 7, 1280}, 7, 7, 1, 1, 1, TFL_ACT_NONE}, TFL_UINT8, 0.02f,
@@ -364,36 +389,64 @@ TEST(quantized_vector_blocks_match_reference) {
 }
 
 /* Sums at the ends of the range, where the float division has the least room: every tap
- * -128 (or 127, 255) over windows of 1 to 2500 taps, and halves that round away from zero. */
+ * -128 or 255 (or most) over windows of 1 to 2550 taps, and halves that round away from zero;
+ * window rows of more than 256 taps too (NEON sums up to 256 codes in 16-bit lanes). Every
+ * level of qpool_levels. */
 TEST(quantized_average_extremes_match_reference) {
-  static const int32_t sides[] = {1, 2, 3, 7, 15, 50};
-  static const int64_t values[3][2] = {{-128, 127}, {-128, -127}, {0, 255}};
-  for (size_t k = 0; k < sizeof(sides) / sizeof(sides[0]); k++)
-    for (int t = 0; t < 3; t++) {
-      const int32_t side = sides[k];
-      qpool_case q = {{TFL_OP_AVERAGE_POOL_2D, {1, side, side + 1, 40}, side, side, 1, 1, 1,
+  static const int32_t windows[][2] = {{1, 1}, {2, 2},   {3, 3},   {7, 7},
+                                       {15, 15}, {50, 51}, {1, 600}, {3, 257}};
+  /* int8 for the first three, uint8 for the last two */
+  static const int64_t values[5][2] = {{-128, 127}, {-128, -127}, {-128, -128}, {0, 255},
+                                       {255, 255}};
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  const int levels = qpool_levels(cpus);
+  for (size_t k = 0; k < sizeof(windows) / sizeof(windows[0]); k++)
+    for (int t = 0; t < 5; t++) {
+      const int32_t fh = windows[k][0], fw = windows[k][1];
+      qpool_case q = {{TFL_OP_AVERAGE_POOL_2D, {1, fh, fw + 1, 40}, fh, fw, 1, 1, 1,
                        TFL_ACT_NONE},
-                      t == 2 ? TFL_UINT8 : TFL_INT8, 0.1f, 0};
-      const size_t n = (size_t)side * (size_t)(side + 1) * 40;
+                      t >= 3 ? TFL_UINT8 : TFL_INT8, 0.1f, 0};
+      const size_t n = (size_t)fh * (size_t)(fw + 1) * 40;
       int64_t *x = malloc(n * sizeof(int64_t));
       for (size_t i = 0; i < n; i++) x[i] = values[t][(i / 40 + i % 40) % 7 == 0];
       void *xp = qr_pack(q.type, x, n);
       int32_t od[4];
       int64_t *want = ref_qpool(&q, x, od);
-      ot_result r;
-      REQUIRE(run_qpool(&q, xp, &r) == TFL_OK);
-      for (size_t i = 0; i < ck_count(4, od); i++)
-        if (qr_code_at(q.type, r.out[0].data, i) != want[i]) {
-          test_fail(__FILE__, __LINE__, "side %d values %d: element %zu = %lld, want %lld",
-                    (int)side, t, i, (long long)qr_code_at(q.type, r.out[0].data, i),
-                    (long long)want[i]);
-          break;
-        }
-      ot_result_free(&r);
+      for (int l = 0; l < levels; l++) {
+        ot_result r;
+        REQUIRE(run_qpool_at(&q, xp, cpus[l], 1, &r) == TFL_OK);
+        for (size_t i = 0; i < ck_count(4, od); i++)
+          if (qr_code_at(q.type, r.out[0].data, i) != want[i]) {
+            test_fail(__FILE__, __LINE__, "%s window %dx%d values %d: element %zu = %lld, want "
+                      "%lld", cpus[l] ? cpus[l] : "as set", (int)fh, (int)fw, t, i,
+                      (long long)qr_code_at(q.type, r.out[0].data, i), (long long)want[i]);
+            break;
+          }
+        ot_result_free(&r);
+      }
       free(x);
       free(xp);
       free(want);
     }
+}
+
+/* Every channel count from 1 to 40 and a few up to 100: the blocks of 32, 16 and 8 and what
+ * they leave (one by one, or overlapping blocks), both pools, both types, padding SAME and
+ * VALID, with and without a clamp. */
+TEST(quantized_channel_tails_match_reference) {
+  static const int32_t extra[] = {47, 48, 49, 63, 65, 96, 100};
+  unsigned seed = 1400u;
+  for (int32_t ci = 1; ci <= 40 + (int32_t)(sizeof(extra) / sizeof(extra[0])); ci++) {
+    const int32_t C = ci <= 40 ? ci : extra[ci - 41];
+    for (int v = 0; v < 4; v++) {
+      const int max = v & 1, int8 = v >> 1;
+      const qpool_case q = {{max ? TFL_OP_MAX_POOL_2D : TFL_OP_AVERAGE_POOL_2D,
+                             {1 + (int32_t)(C % 2), 5, 6, C}, 3, 2, (int)(C % 2), 2, 1,
+                             C % 3 == 0 ? TFL_ACT_RELU6 : TFL_ACT_NONE},
+                            int8 ? TFL_INT8 : TFL_UINT8, 0.05f, int8 ? -10 : 100};
+      check_quantized(&q, seed++);
+    }
+  }
 }
 
 int main(void) {
@@ -409,5 +462,6 @@ int main(void) {
   RUN(quantized_matches_reference);
   RUN(quantized_vector_blocks_match_reference);
   RUN(quantized_average_extremes_match_reference);
+  RUN(quantized_channel_tails_match_reference);
   return test_summary();
 }

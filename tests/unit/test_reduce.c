@@ -12,6 +12,7 @@
 #include "model/ops.h"
 #include "runtime/kernel.h"
 #include "util/check_util.h"
+#include "util/cpu_levels.h"
 #include "util/op_runner.h"
 #include "util/test.h"
 
@@ -381,8 +382,9 @@ TEST(quantized_mean_random_against_double) {
   }
 }
 
-/* The 8-bit sums (a vector loop where the CPU has one) against the portable kernels
- * (TFL_CPU=scalar): MEAN in both forms and SUM, over channel counts that leave vector tails. */
+/* The 8-bit sums (a vector loop where the CPU has one) at every vector level the machine has
+ * against the portable kernels (TFL_CPU=scalar): MEAN in both forms and SUM, over channel
+ * counts that leave vector tails. */
 static int run_reduce_q_at(const char *cpu, int op, tfl_type type, const int32_t *dims,
                            const void *x, const int32_t *axes, int keep_dims, uint8_t *out,
                            size_t *n) {
@@ -402,8 +404,9 @@ static int run_reduce_q_at(const char *cpu, int op, tfl_type type, const int32_t
 }
 
 TEST(quantized_sums_match_scalar_level) {
-  if (getenv("TFL_CPU")) return; /* the comparison needs both levels */
-  static const int32_t shapes[][4] = {{2, 5, 6, 45}, {1, 7, 7, 160}, {1, 3, 4, 7}};
+  if (getenv("TFL_CPU")) return; /* the comparison needs the levels */
+  static const int32_t shapes[][4] = {{2, 5, 6, 45}, {1, 7, 7, 160}, {1, 3, 4, 7},
+                                      {1, 2, 3, 24}, {1, 3, 2, 31},  {2, 2, 2, 8}};
   static const int32_t axis_sets[][2] = {{1, 2}, {0, 1}};
   static uint8_t x[2 * 5 * 6 * 45 + 7 * 7 * 160], got[2048], want[2048];
   uint32_t st = 99u;
@@ -411,25 +414,30 @@ TEST(quantized_sums_match_scalar_level) {
     st = st * 1664525u + 1013904223u;
     x[i] = (uint8_t)(i % 11 == 0 ? (i % 2 ? 0x80 : 0x7f) : st >> 24);
   }
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  const int levels = ck_cpu_levels(cpus);
   static const int ops[3][2] = {{TFL_OP_MEAN, 1}, {TFL_OP_MEAN, 0}, {TFL_OP_SUM, 0}};
   for (int t = 0; t < 2; t++)
     for (size_t sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++)
       for (size_t a = 0; a < sizeof(axis_sets) / sizeof(axis_sets[0]); a++)
         for (int o = 0; o < 3; o++) {
           const tfl_type type = t ? TFL_INT8 : TFL_UINT8;
-          size_t n_got = sizeof(got), n_want = sizeof(want);
-          REQUIRE(run_reduce_q_at(NULL, ops[o][0], type, shapes[sh], x, axis_sets[a], ops[o][1],
-                                  got, &n_got));
+          size_t n_want = sizeof(want);
           REQUIRE(run_reduce_q_at("scalar", ops[o][0], type, shapes[sh], x, axis_sets[a],
                                   ops[o][1], want, &n_want));
-          CHECK_EQ_INT(n_got, n_want);
-          for (size_t i = 0; i < n_got && i < n_want; i++)
-            if (got[i] != want[i]) {
-              test_fail(__FILE__, __LINE__,
-                        "type %d shape %zu axes %zu op %d: output %zu = %d, want %d", t, sh, a, o,
-                        i, got[i], want[i]);
-              break;
-            }
+          for (int l = 1; l < levels; l++) {
+            size_t n_got = sizeof(got);
+            REQUIRE(run_reduce_q_at(cpus[l], ops[o][0], type, shapes[sh], x, axis_sets[a],
+                                    ops[o][1], got, &n_got));
+            CHECK_EQ_INT(n_got, n_want);
+            for (size_t i = 0; i < n_got && i < n_want; i++)
+              if (got[i] != want[i]) {
+                test_fail(__FILE__, __LINE__,
+                          "%s type %d shape %zu axes %zu op %d: output %zu = %d, want %d",
+                          cpus[l], t, sh, a, o, i, got[i], want[i]);
+                break;
+              }
+          }
         }
 }
 

@@ -20,6 +20,7 @@ struct tfl_pool_fast;
 struct tfl_qgemm_weights;
 struct tfl_qdwconv;
 struct tfl_qadd;
+struct tfl_qpool;
 
 /* gemm.h: the 6 x 16 float micro-kernel. */
 void tfl_gemm_ukernel_neon(int mr, int nr, int32_t kc, int32_t taps, const float *const *a,
@@ -45,6 +46,12 @@ void tfl_qdwconv_rows_neon(const struct tfl_qdwconv *dw, const uint8_t *in, uint
 /* qadd.h: int8/uint8 ADD and SUB. */
 void tfl_qadd_run_neon(const struct tfl_qadd *q, const void *a, int a_step, const void *b,
                        int b_step, void *out, size_t n);
+/* qpool.h: int8/uint8 max and average pool rows. */
+void tfl_qpool_rows_neon(const struct tfl_qpool *p, const uint8_t *in, uint8_t *out,
+                         int32_t row0, int32_t row1);
+/* qreduce.h: 8-bit codes added into int32 sums (quantized MEAN and SUM). */
+void tfl_qreduce_combine_u8_neon(void *acc, const void *in, size_t n);
+void tfl_qreduce_combine_i8_neon(void *acc, const void *in, size_t n);
 
 #else
 
@@ -55,6 +62,9 @@ void tfl_qadd_run_neon(const struct tfl_qadd *q, const void *a, int a_step, cons
 #define tfl_qgemm_use_neon(pw) ((void)(pw))
 #define tfl_qdwconv_rows_neon NULL
 #define tfl_qadd_run_neon NULL
+#define tfl_qpool_rows_neon NULL
+#define tfl_qreduce_combine_u8_neon NULL
+#define tfl_qreduce_combine_i8_neon NULL
 
 #endif
 

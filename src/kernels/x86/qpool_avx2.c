@@ -5,12 +5,6 @@
 #include "kernels/qpool.h"
 #include "kernels/x86/qreq_avx2.h"
 
-/* The in-bounds taps of one output pixel: tap (ky, kx) reads input pixel
- * (iy0 + ky, ix0 + kx) for ky in [ky0, ky1), kx in [kx0, kx1). */
-typedef struct qpool_taps {
-  int32_t iy0, ky0, ky1, ix0, kx0, kx1;
-} qpool_taps;
-
 static inline __m256i widen8(const int u8, const uint8_t *p) {
   const __m128i v = _mm_loadl_epi64((const __m128i *)p);
   return u8 ? _mm256_cvtepu8_epi32(v) : _mm256_cvtepi8_epi32(v);
@@ -19,7 +13,7 @@ static inline __m256i widen8(const int u8, const uint8_t *p) {
 /* The maxima or sums over the taps of `blocks` groups of 8 channels from c. */
 static inline __attribute__((always_inline)) void
 accumulate(const int u8, const int is_max, const int blocks, const tfl_qpool *p,
-           const qpool_taps *t, const uint8_t *image, int32_t c, __m256i acc[4]) {
+           const tfl_qpool_taps *t, const uint8_t *image, int32_t c, __m256i acc[4]) {
   const size_t C = (size_t)p->channels, in_row = (size_t)p->win.w.in * C;
   for (int j = 0; j < blocks; j++) acc[j] = _mm256_set1_epi32(is_max && !u8 ? -128 : 0);
   for (int32_t ky = t->ky0; ky < t->ky1; ky++) {
@@ -44,7 +38,7 @@ static inline __m256i rounded_mean(const int u8, __m256i sum, __m256i half, __m2
 /* All channels of output pixel o. */
 static inline __attribute__((always_inline)) void
 pool_pixel(const int u8, const int is_max, const tfl_qpool *p, const qreq_flags *f,
-           const qpool_taps *t, const uint8_t *image, uint8_t *o) {
+           const tfl_qpool_taps *t, const uint8_t *image, uint8_t *o) {
   const int32_t C = p->channels, count = (t->ky1 - t->ky0) * (t->kx1 - t->kx0);
   const __m256i half = _mm256_set1_epi32(count / 2);
   const __m256 countf = _mm256_set1_ps((float)count);
@@ -68,30 +62,18 @@ pool_pixel(const int u8, const int is_max, const tfl_qpool *p, const qreq_flags 
                      _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(codes, order)));
   }
   for (; c < C; c++)
-    o[c] = (uint8_t)tfl_qpool_channel(p, image, t->iy0, t->ky0, t->ky1, t->ix0, t->kx0, t->kx1, c);
+    o[c] = (uint8_t)tfl_qpool_channel(p, image, t, c);
 }
 
 static inline __attribute__((always_inline)) void
 pool_rows(const int u8, const int is_max, const tfl_qpool *p, const uint8_t *in, uint8_t *out,
           int32_t row0, int32_t row1) {
-  const tfl_window_axis *h = &p->win.h, *w = &p->win.w;
-  const size_t C = (size_t)p->channels;
-  const size_t image_size = (size_t)h->in * (size_t)w->in * C;
   qreq_flags f;
   f.u8 = u8;
   f.act_min = _mm256_set1_epi8((char)p->act_min);
   f.act_max = _mm256_set1_epi8((char)p->act_max);
-  for (int32_t row = row0; row < row1; row++) {
-    const int32_t n = row / h->out, oy = row % h->out;
-    qpool_taps t;
-    t.iy0 = tfl_window_taps(h, oy, &t.ky0, &t.ky1);
-    const uint8_t *image = in + (size_t)n * image_size;
-    uint8_t *o = out + (size_t)row * (size_t)w->out * C;
-    for (int32_t ox = 0; ox < w->out; ox++, o += C) {
-      t.ix0 = tfl_window_taps(w, ox, &t.kx0, &t.kx1);
-      pool_pixel(u8, is_max, p, &f, &t, image, o);
-    }
-  }
+  for (tfl_qpool_cursor k = tfl_qpool_start(p, in, out, row0, row1); tfl_qpool_next(&k);)
+    pool_pixel(u8, is_max, p, &f, &k.taps, k.image, k.o);
 }
 
 void tfl_qpool_rows_avx2(const tfl_qpool *p, const uint8_t *in, uint8_t *out, int32_t row0,

@@ -12,8 +12,7 @@ static inline __attribute__((always_inline)) void combine(const int u8, int32_t 
     __m256i *a = (__m256i *)(acc + i);
     _mm256_storeu_si256(a, _mm256_add_epi32(_mm256_loadu_si256(a), x));
   }
-  for (; i < n; i++) /* wrapping, as the vector adds */
-    acc[i] = (int32_t)((uint32_t)acc[i] + (uint32_t)(u8 ? in[i] : (int8_t)in[i]));
+  tfl_qreduce_combine_tail(u8, acc, in, i, n);
 }
 
 void tfl_qreduce_combine_u8_avx2(void *acc, const void *in, size_t n) { combine(1, acc, in, n); }
