@@ -32,20 +32,9 @@ static void act_range(int act, double *lo, double *hi) {
   if (act == TFL_ACT_RELU6) *lo = 0.0, *hi = 6.0;
 }
 
-/* One axis with TensorFlow's SAME/VALID rule, written out here. */
-static tfl_window_axis axis(int32_t in, int32_t filter, int32_t stride, int32_t dilation,
-                            int same) {
-  tfl_window_axis a = {in, filter, stride, dilation, 0, 0};
-  const int32_t eff = (filter - 1) * dilation + 1;
-  a.out = same ? (in + stride - 1) / stride : (in >= eff ? (in - eff) / stride + 1 : 0);
-  const int32_t total = (a.out - 1) * stride + eff - in;
-  a.pad = total > 0 ? total / 2 : 0;
-  return a;
-}
-
 static tfl_window case_window(const fc_case *k) {
-  const tfl_window win = {axis(k->in_h, k->kh, k->stride_h, k->dil_h, k->same),
-                          axis(k->in_w, k->kw, k->stride_w, k->dil_w, k->same)};
+  const tfl_window win = {ck_window_axis(k->in_h, k->kh, k->stride_h, k->dil_h, k->same),
+                          ck_window_axis(k->in_w, k->kw, k->stride_w, k->dil_w, k->same)};
   return win;
 }
 
@@ -343,8 +332,10 @@ TEST(fused_pad_and_add) {
   REQUIRE(bytes != NULL);
   float *in = ck_random_floats(9 * 13 * 3, 23);
   /* SAME is the 1-pixel PAD here. */
-  fc_want want = naive_conv(&k, &(tfl_window){axis(9, 3, 1, 1, 1), axis(13, 3, 1, 1, 1)}, in,
-                            f, b);
+  fc_want want = naive_conv(&k,
+                            &(tfl_window){ck_window_axis(9, 3, 1, 1, 1),
+                                          ck_window_axis(13, 3, 1, 1, 1)},
+                            in, f, b);
   for (size_t i = 0; i < want.count; i++) {
     const double s = want.value[i] + in[i];
     want.value[i] = s < 0.0 ? 0.0 : s > 6.0 ? 6.0 : s;

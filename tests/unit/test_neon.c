@@ -61,16 +61,6 @@ static float *random_floats(size_t n, uint32_t *rng) {
   return v;
 }
 
-/* One axis, with TensorFlow's SAME/VALID rule written out here. */
-static tfl_window_axis axis(int32_t in, int32_t filter, int32_t stride, int32_t dilation,
-                            int same) {
-  tfl_window_axis a = {in, filter, stride, dilation, 0, 0};
-  const int32_t eff = (filter - 1) * dilation + 1;
-  a.out = same ? (in + stride - 1) / stride : (in >= eff ? (in - eff) / stride + 1 : 0);
-  const int32_t total = (a.out - 1) * stride + eff - in;
-  a.pad = same && total > 0 ? total / 2 : 0;
-  return a;
-}
 
 static float clampf(float x, float lo, float hi) { return x < lo ? lo : hi < x ? hi : x; }
 
@@ -218,8 +208,8 @@ static const float *pixel_at(const float *in, const window_case *k, int32_t n, i
 
 static int check_dwconv(tfl_cpu_level level, uint32_t *rng) {
   const window_case k = random_window(rng, 1);
-  const tfl_window win = {axis(k.h, k.kh, k.stride, k.dilation, k.same),
-                          axis(k.w, k.kw, k.stride, k.dilation, k.same)};
+  const tfl_window win = {ck_window_axis(k.h, k.kh, k.stride, k.dilation, k.same),
+                          ck_window_axis(k.w, k.kw, k.stride, k.dilation, k.same)};
   const int32_t C = k.channels;
   const size_t out_n = (size_t)k.batches * (size_t)win.h.out * (size_t)win.w.out * (size_t)C;
   float *in = random_floats((size_t)k.batches * (size_t)k.h * (size_t)k.w * (size_t)C, rng);
@@ -271,7 +261,8 @@ TEST(dwconv_matches_fma_in_tap_order) {
 
 static int check_pool(tfl_cpu_level level, tfl_pool_kind kind, uint32_t *rng) {
   const window_case k = random_window(rng, 0);
-  const tfl_window win = {axis(k.h, k.kh, k.stride, 1, k.same), axis(k.w, k.kw, k.stride, 1,
+  const tfl_window win = {ck_window_axis(k.h, k.kh, k.stride, 1, k.same),
+                          ck_window_axis(k.w, k.kw, k.stride, 1,
                                                                      k.same)};
   const int32_t C = k.channels;
   const size_t in_n = (size_t)k.batches * (size_t)k.h * (size_t)k.w * (size_t)C;
@@ -633,8 +624,8 @@ static int check_qconv_dot(uint32_t *rng) {
   window_case k = random_window(rng, 1);
   k.channels = ck_xorshift_in(rng, 1, 12);
   const int32_t out_c = ck_xorshift_in(rng, 1, 40);
-  const tfl_window win = {axis(k.h, k.kh, k.stride, k.dilation, k.same),
-                          axis(k.w, k.kw, k.stride, k.dilation, k.same)};
+  const tfl_window win = {ck_window_axis(k.h, k.kh, k.stride, k.dilation, k.same),
+                          ck_window_axis(k.w, k.kw, k.stride, k.dilation, k.same)};
   qsetup s;
   qsetup_init(&s, type, rng, out_c, -40, 4);
   const tfl_type filter_type = random_filter_quant(&s, type, rng);
@@ -688,8 +679,8 @@ static int check_qdwconv(tfl_cpu_level level, uint32_t *rng) {
   const tfl_type type = (ck_xorshift(rng) & 1) ? TFL_INT8 : TFL_UINT8;
   window_case k = random_window(rng, 1);
   k.channels = ck_xorshift_in(rng, 1, 64);
-  const tfl_window win = {axis(k.h, k.kh, k.stride, k.dilation, k.same),
-                          axis(k.w, k.kw, k.stride, k.dilation, k.same)};
+  const tfl_window win = {ck_window_axis(k.h, k.kh, k.stride, k.dilation, k.same),
+                          ck_window_axis(k.w, k.kw, k.stride, k.dilation, k.same)};
   const int32_t C = k.channels;
   qsetup s;
   qsetup_init(&s, type, rng, C, -40, 4);
@@ -772,7 +763,7 @@ TEST(scalar_level_takes_no_neon_kernel) {
   REQUIRE(tfl_gemm_pack(&pw, TFL_CPU_SCALAR, w, NULL, 2, 2) == TFL_OK);
   CHECK(pw.ukernel == tfl_gemm_ukernel_scalar);
   tfl_gemm_weights_free(&pw);
-  const tfl_window win = {axis(8, 3, 1, 1, 1), axis(8, 3, 1, 1, 1)};
+  const tfl_window win = {ck_window_axis(8, 3, 1, 1, 1), ck_window_axis(8, 3, 1, 1, 1)};
   tfl_dwconv dw;
   tfl_pool_fast pf;
   tfl_qadd q;
