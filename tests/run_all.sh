@@ -45,7 +45,8 @@ run_into() { # name, then the command
 }
 
 # TFL_EXEC runs binaries built for another machine, e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu";
-# TFL_SCRIPTS limits which tests/scripts/*.sh run (space-separated names, default all).
+# TFL_SCRIPTS limits which tests/scripts/*.sh run (space-separated names, default all);
+# TFL_SKIP_SCRIPTS leaves some out.
 read -r -a exec_prefix <<<"${TFL_EXEC:-}"
 names=()
 for t in "$build"/tests/test_*; do
@@ -61,6 +62,7 @@ done
 # The scripts one after another: the golden ones run their models in parallel themselves.
 for s in "$here"/scripts/*.sh; do
   if [ -n "${TFL_SCRIPTS:-}" ] && [[ " $TFL_SCRIPTS " != *" $(basename "$s" .sh) "* ]]; then continue; fi
+  [[ " ${TFL_SKIP_SCRIPTS:-} " == *" $(basename "$s" .sh) "* ]] && continue
   [ -f "$s" ] || continue
   name=$(basename "$s" .sh)
   run_into "$name" bash "$s" "$build"
