@@ -6,9 +6,10 @@
 
 #include "tfl/tfl.h"
 
+/* A kernel with no types (CALL_ONCE) has no tensors of its own to compute on. */
 static void print_types(uint32_t types) {
   if (!types) {
-    printf("(not stated)");
+    printf("none (no tensors)");
     return;
   }
   int first = 1;
