@@ -1,5 +1,5 @@
-/* The direct first-convolution kernel: variant choice, filter packing and the split over
- * threads (conv_first.h). */
+/* The direct first-convolution kernel: variant choice, filter packing, the split over threads
+ * and the walk over runs of tiles that the vector variants share (conv_first.h). */
 #include "kernels/conv_first.h"
 
 #include <stdlib.h>
@@ -8,6 +8,9 @@
 static tfl_conv_first_rows_fn pick_rows(tfl_cpu_level level) {
 #if TFL_HAVE_X86_KERNELS
   if (tfl_simd_avx2(level)) return tfl_conv_first_rows_avx2;
+#endif
+#if TFL_HAVE_ARM_KERNELS
+  if (tfl_simd_neon(level)) return tfl_conv_first_rows_neon;
 #endif
   (void)level;
   return NULL;
@@ -99,4 +102,102 @@ void tfl_conv_first_eval(tfl_context *ctx, const tfl_conv_first *cf, const float
   if (cf->win.w.out <= 0 || cf->out_c <= 0) return;
   const conv_first_job job = {cf, in, out};
   tfl_split_rows(ctx, cf->batches * cf->win.h.out, conv_first_rows, &job);
+}
+
+tfl_conv_first_cursor tfl_conv_first_start(const tfl_conv_first *cf, const float *in,
+                                           float *out, int32_t row0, int32_t row1,
+                                           const int32_t full[TFL_CONV_FIRST_GROUPS + 1]) {
+  tfl_conv_first_cursor k;
+  memset(&k, 0, sizeof(k));
+  k.cf = cf;
+  k.in = in;
+  k.out = out;
+  k.full = full;
+  /* at the end of the last block of the row before row0: the first step starts row0 */
+  k.row = row0 - 1;
+  k.row1 = row1;
+  k.oc0 = cf->out_c;
+  k.ox = cf->win.w.out;
+  return k;
+}
+
+/* Sets up block k->oc0 of output row k->row: the block's span from input column 0 (its `in`
+ * is the input row of the first filter row inside the input), its channels and output. */
+static void cursor_block(tfl_conv_first_cursor *k) {
+  const tfl_conv_first *cf = k->cf;
+  const tfl_window_axis *h = &cf->win.h, *w = &cf->win.w;
+  const size_t c = (size_t)cf->in_c, in_row = (size_t)w->in * c;
+  const int32_t n = k->row / h->out, oy = k->row % h->out;
+  const float *image = k->in + (size_t)n * (size_t)h->in * in_row;
+  tfl_conv_first_run *r = &k->run;
+  const int32_t left = cf->out_c - k->oc0;
+  r->channels = left < TFL_CONV_FIRST_NB ? left : TFL_CONV_FIRST_NB;
+  r->groups = (r->channels + 7) / 8;
+  r->bias = cf->bias + k->oc0;
+  r->out_pixel = (size_t)cf->out_c;
+  int32_t ky0, ky1;
+  const int32_t iy0 = tfl_window_taps(h, oy, &ky0, &ky1);
+  tfl_conv_first_span *s = &k->block;
+  s->rows = ky1 - ky0;
+  s->in = s->rows > 0 ? image + (size_t)(iy0 + ky0 * h->dilation) * in_row : image;
+  s->in_row = (size_t)h->dilation * in_row;
+  /* the full blocks before this one are TFL_CONV_FIRST_NB wide */
+  s->w_row = (size_t)w->filter * c * 8 * (size_t)r->groups;
+  s->w = cf->weights + (size_t)k->oc0 * (size_t)cf->k + (size_t)ky0 * s->w_row;
+  s->segs = w->dilation == 1 ? 1 : w->filter;
+  s->seg_len = (int32_t)((w->dilation == 1 ? (size_t)w->filter : 1) * c);
+  s->in_seg = (size_t)w->dilation * c;
+  s->pix = (size_t)w->stride * c;
+  k->block_out = k->out + (size_t)k->row * (size_t)w->out * (size_t)cf->out_c + (size_t)k->oc0;
+}
+
+/* Border column ox alone, over its taps inside the input's width. */
+static void cursor_border(tfl_conv_first_cursor *k, int32_t ox) {
+  const tfl_window_axis *w = &k->cf->win.w;
+  tfl_conv_first_run *r = &k->run;
+  int32_t kx0, kx1;
+  const int32_t ix0 = tfl_window_taps(w, ox, &kx0, &kx1);
+  r->s = k->block;
+  r->pixels = 1;
+  r->tiles = 1;
+  if (kx1 <= kx0) {
+    r->s.segs = 0;
+    return;
+  }
+  const size_t c = (size_t)k->cf->in_c;
+  r->s.in += (ptrdiff_t)(ix0 + kx0 * w->dilation) * (ptrdiff_t)c;
+  r->s.w += (size_t)kx0 * c * 8 * (size_t)r->groups;
+  r->s.segs = w->dilation == 1 ? 1 : kx1 - kx0;
+  r->s.seg_len = (int32_t)((w->dilation == 1 ? (size_t)(kx1 - kx0) : 1) * c);
+}
+
+/* The inside columns from ox on: full tiles while they fit, else one shorter tile. */
+static void cursor_inside(tfl_conv_first_cursor *k, int32_t ox) {
+  const tfl_conv_first *cf = k->cf;
+  tfl_conv_first_run *r = &k->run;
+  r->s = k->block;
+  r->s.in += (size_t)(ox * cf->win.w.stride - cf->win.w.pad) * (size_t)cf->in_c;
+  const int32_t left = cf->ox_hi - ox, full = k->full[r->groups];
+  r->pixels = left < full ? left : full;
+  r->tiles = left / r->pixels;
+}
+
+int tfl_conv_first_next(tfl_conv_first_cursor *k) {
+  const tfl_conv_first *cf = k->cf;
+  if (k->ox >= cf->win.w.out) {
+    k->oc0 += TFL_CONV_FIRST_NB;
+    if (k->oc0 >= cf->out_c) {
+      if (++k->row >= k->row1) return 0;
+      k->oc0 = 0;
+    }
+    cursor_block(k);
+    k->ox = 0;
+  }
+  k->run.out = k->block_out + (size_t)k->ox * (size_t)cf->out_c;
+  if (k->ox < cf->ox_lo || k->ox >= cf->ox_hi)
+    cursor_border(k, k->ox);
+  else
+    cursor_inside(k, k->ox);
+  k->ox += k->run.pixels * k->run.tiles;
+  return 1;
 }

@@ -10,10 +10,15 @@
  * them straight from the NHWC input. Filter rows in the padding are skipped for a whole output
  * row; pixels at the left and right borders run alone over their in-bounds taps only. Each
  * output sums its taps in the reference order (fused multiply-adds), then adds the bias and
- * clamps. Work is split over threads by output rows. */
+ * clamps. Work is split over threads by output rows.
+ *
+ * The walk over rows, blocks and tiles (borders, padding rows, where tiles start) is shared:
+ * tfl_conv_first_next() hands each vector variant runs of equal tiles, and the variant only
+ * computes tiles (conv_first_avx2.c, arm/conv_first_neon.c). */
 #ifndef TFL_KERNELS_CONV_FIRST_H
 #define TFL_KERNELS_CONV_FIRST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels/simd.h"
@@ -21,6 +26,7 @@
 
 #define TFL_CONV_FIRST_MAX_C 4 /* most input channels this path takes */
 #define TFL_CONV_FIRST_NB 32   /* output channels of a full block */
+#define TFL_CONV_FIRST_GROUPS (TFL_CONV_FIRST_NB / 8) /* 8-channel groups of a full block */
 
 typedef struct tfl_conv_first tfl_conv_first;
 
@@ -57,8 +63,60 @@ void tfl_conv_first_eval(tfl_context *ctx, const tfl_conv_first *cf, const float
 
 void tfl_conv_first_free(tfl_conv_first *cf);
 
+/* --- the walk the vector variants share ---------------------------------------------- */
+
+/* Where a tile's taps are, for its first pixel: filter rows `rows` apart by in_row (input)
+ * and w_row (weights); per filter row `segs` runs of `seg_len` consecutive values, in_seg
+ * apart in the input (the weights of consecutive taps follow each other, one block row of
+ * 8 * groups floats each); pixels `pix` apart. */
+typedef struct tfl_conv_first_span {
+  const float *in, *w;
+  int32_t rows, segs, seg_len;
+  size_t in_row, w_row, in_seg, pix;
+} tfl_conv_first_span;
+
+/* `tiles` tiles one after another along an output row, each `pixels` consecutive output
+ * pixels times one block of output channels. The next tile's span and output are `pixels`
+ * pixels further: s.in + pixels * s.pix, out + pixels * out_pixel. */
+typedef struct tfl_conv_first_run {
+  tfl_conv_first_span s; /* the first tile's */
+  int32_t pixels, tiles;
+  int32_t groups;        /* the block's width in 8-channel groups, 1 to TFL_CONV_FIRST_GROUPS */
+  int32_t channels;      /* the block's real output channels (the rest of its width is zero) */
+  const float *bias;     /* the block's first, 8 * groups of them (zero past `channels`) */
+  float *out;            /* the first tile's first pixel, the block's first channel */
+  size_t out_pixel;      /* floats between output pixels (out_c) */
+} tfl_conv_first_run;
+
+/* The runs of rows [row0, row1), row by row, block by block, left to right:
+ *   for (tfl_conv_first_cursor k = tfl_conv_first_start(cf, in, out, row0, row1, full);
+ *        tfl_conv_first_next(&k);)
+ *     (compute the tiles of k.run)
+ * Border pixels come as runs of one 1-pixel tile over their in-bounds taps only; the inside
+ * columns as full tiles of full[groups] pixels (the variant's register tile for a block of
+ * that width), then one shorter tile for what is left. Needs win.w.out > 0 and out_c > 0. */
+typedef struct tfl_conv_first_cursor {
+  const tfl_conv_first *cf;
+  const float *in;
+  float *out;
+  const int32_t *full;
+  int32_t row, row1, oc0, ox;
+  tfl_conv_first_span block; /* the current row and block's span from input column 0 */
+  float *block_out;          /* output pixel 0 of the current row, the block's first channel */
+  tfl_conv_first_run run;
+} tfl_conv_first_cursor;
+
+tfl_conv_first_cursor tfl_conv_first_start(const tfl_conv_first *cf, const float *in,
+                                           float *out, int32_t row0, int32_t row1,
+                                           const int32_t full[TFL_CONV_FIRST_GROUPS + 1]);
+int tfl_conv_first_next(tfl_conv_first_cursor *k);
+
 #if TFL_HAVE_X86_KERNELS
 void tfl_conv_first_rows_avx2(const tfl_conv_first *cf, const float *in, float *out,
+                              int32_t row0, int32_t row1);
+#endif
+#if TFL_HAVE_ARM_KERNELS
+void tfl_conv_first_rows_neon(const tfl_conv_first *cf, const float *in, float *out,
                               int32_t row0, int32_t row1);
 #endif
 

@@ -1,11 +1,13 @@
 /* The direct kernel of float convolutions over few input channels (conv_first.h), through
  * CONV_2D and on its own, against a naive convolution in double written here: filter sizes 1
  * to 7, strides 1 and 2, dilations 1 and 2, SAME and VALID, odd sizes, 1 to 4 input channels,
- * output channel counts off the 8- and 32-channel blocks, every fused activation, with and
- * without bias, batch 2, one and two threads, at the machine's CPU level and at
+ * output channel counts off the 4-, 8- and 32-channel blocks, every fused activation, with and
+ * without bias, batch 2, one and two threads, at every CPU level the machine has
+ * (tests/util/cpu_levels.h: the AVX2 variant on x86-64, the NEON one on aarch64) and at
  * TFL_CPU=scalar (which must not take this path). */
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,7 @@
 #include "model/ops.h"
 #include "runtime/cpu.h"
 #include "util/check_util.h"
+#include "util/cpu_levels.h"
 #include "util/model_builder.h"
 #include "util/op_runner.h"
 #include "util/test.h"
@@ -128,30 +131,36 @@ static tfl_status run_op(const fc_case *k, const float *x, const float *f, const
   return ot_run_op(&op, in, k->has_bias ? 3 : 2, out, 1, r);
 }
 
-static int have_avx2(void) {
-  const tfl_cpu_level hw = tfl_cpu_detect_hardware();
-  return hw >= TFL_CPU_AVX2 && hw < TFL_CPU_NEON;
-}
+/* Whether the machine's best level takes this path (the kernel-only tests need it). */
+static int have_path(void) { return tfl_conv_first_supports(tfl_cpu_detect_hardware(), 3, 1); }
 
-/* The kernel alone, on this machine's level, with no context (one thread). */
-static void check_kernel(const fc_case *k, const tfl_window *win, const float *x,
-                         const float *f, const float *b, const fc_want *want) {
-  const tfl_cpu_level hw = tfl_cpu_detect_hardware();
-  if (!tfl_conv_first_supports(hw, k->in_c, 1)) return;
+/* The kernel alone at `level`, with no context (one thread), when the level takes the path. */
+static void check_kernel_at(tfl_cpu_level level, const fc_case *k, const tfl_window *win,
+                            const float *x, const float *f, const float *b,
+                            const fc_want *want) {
+  if (!tfl_conv_first_supports(level, k->in_c, 1)) return;
   double lo, hi;
   act_range(k->act, &lo, &hi);
   tfl_conv_first cf;
   memset(&cf, 0, sizeof(cf));
-  REQUIRE(tfl_conv_first_prepare(&cf, hw, win, k->batches, k->in_c, k->out_c, f, b, (float)lo,
-                                 (float)hi) == TFL_OK);
+  REQUIRE(tfl_conv_first_prepare(&cf, level, win, k->batches, k->in_c, k->out_c, f, b,
+                                 (float)lo, (float)hi) == TFL_OK);
   float *out = malloc((want->count + 1) * sizeof(float));
   tfl_conv_first_eval(NULL, &cf, x, out);
-  compare(k, want, out, "kernel");
+  char what[64];
+  snprintf(what, sizeof(what), "kernel at %s", tfl_cpu_level_name(level));
+  compare(k, want, out, what);
   free(out);
   tfl_conv_first_free(&cf);
 }
 
-/* The case through CONV_2D at each level and thread count, and through the kernel alone. */
+static void check_kernel(const fc_case *k, const tfl_window *win, const float *x,
+                         const float *f, const float *b, const fc_want *want) {
+  check_kernel_at(tfl_cpu_detect_hardware(), k, win, x, f, b, want);
+}
+
+/* The case through CONV_2D and one thread at every level (scalar first), through CONV_2D and
+ * two threads at the best level, and through the kernel alone at every vector level. */
 static void check_case(const fc_case *k, unsigned seed) {
   const tfl_window win = case_window(k);
   float *x = ck_random_floats((size_t)k->batches * k->in_h * k->in_w * k->in_c, seed);
@@ -159,23 +168,26 @@ static void check_case(const fc_case *k, unsigned seed) {
   float *b = ck_random_floats((size_t)k->out_c, seed + 2);
   const float *bias = k->has_bias ? b : NULL;
   fc_want want = naive_conv(k, &win, x, f, bias);
-  check_kernel(k, &win, x, f, bias, &want);
-  static const struct {
-    int threads;
-    const char *cpu, *what;
-  } runs[] = {{1, NULL, "CONV_2D, 1 thread"},
-              {2, NULL, "CONV_2D, 2 threads"},
-              {1, "scalar", "CONV_2D at scalar"}};
-  for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]) && test_failures_in_current == 0; i++) {
+  const char *levels[CK_MAX_CPU_LEVELS];
+  const int n_levels = ck_cpu_levels(levels);
+  for (int l = 0; l < n_levels; l++)
+    check_kernel_at((tfl_cpu_level)tfl_cpu_level_parse(levels[l]), k, &win, x, f, bias, &want);
+  for (int run = 0; run <= n_levels && test_failures_in_current == 0; run++) {
+    /* runs 0 .. n_levels - 1: one thread at each level; the last: two at the best */
+    const int threads = run < n_levels ? 1 : 2;
+    const char *cpu = levels[run < n_levels ? run : n_levels - 1];
+    char what[64];
+    snprintf(what, sizeof(what), "CONV_2D at %s, %d thread%s", cpu, threads,
+             threads > 1 ? "s" : "");
     ot_result r;
-    const tfl_status st = run_op(k, x, f, b, runs[i].threads, runs[i].cpu, &r);
+    const tfl_status st = run_op(k, x, f, b, threads, cpu, &r);
     if (st != TFL_OK) {
-      test_fail(__FILE__, __LINE__, "%s: %s", runs[i].what, r.error);
+      test_fail(__FILE__, __LINE__, "%s: %s", what, r.error);
     } else {
       CHECK_EQ_INT(r.out[0].dims[1], win.h.out);
       CHECK_EQ_INT(r.out[0].dims[2], win.w.out);
       CHECK_EQ_INT(r.out[0].dims[3], k->out_c);
-      if (test_failures_in_current == 0) compare(k, &want, ot_f32(&r, 0), runs[i].what);
+      if (test_failures_in_current == 0) compare(k, &want, ot_f32(&r, 0), what);
     }
     ot_result_free(&r);
   }
@@ -186,7 +198,10 @@ static void check_case(const fc_case *k, unsigned seed) {
 }
 
 static const int fc_acts[] = {TFL_ACT_NONE, TFL_ACT_RELU, TFL_ACT_RELU_N1_TO_1, TFL_ACT_RELU6};
-static const int32_t fc_out_channels[] = {1, 5, 8, 13, 32, 37, 64, 70};
+/* Blocks of every width (8 to 32 channels, NEON's vectors of 4 and AVX2's of 8), full and
+ * with 1 to 3 (NEON) or 1 to 7 (AVX2) channels in their last vector. */
+static const int32_t fc_out_channels[] = {1, 3, 5, 8, 13, 21, 24, 32, 37, 64, 70};
+#define FC_N_OUT_CHANNELS ((unsigned)(sizeof(fc_out_channels) / sizeof(fc_out_channels[0])))
 
 /* Square filters 1..7 over every stride, dilation, padding and input channel count; the
  * other settings rotate from case to case. */
@@ -201,7 +216,7 @@ TEST(square_filters_all_options) {
                                .in_h = 9 + (int32_t)(seed % 7),
                                .in_w = 11 + (int32_t)(seed % 5) * 2,
                                .in_c = c,
-                               .out_c = fc_out_channels[seed % 8],
+                               .out_c = fc_out_channels[seed % FC_N_OUT_CHANNELS],
                                .kh = kk,
                                .kw = kk,
                                .stride_h = s,
@@ -225,7 +240,7 @@ TEST(rectangular_filters_mixed_strides) {
                            .in_h = 8 + (int32_t)(seed % 9),
                            .in_w = 7 + (int32_t)(seed % 11),
                            .in_c = c,
-                           .out_c = fc_out_channels[(seed / 3) % 8],
+                           .out_c = fc_out_channels[(seed / 3) % FC_N_OUT_CHANNELS],
                            .kh = kh,
                            .kw = kw,
                            .stride_h = 1 + (int32_t)(seed % 2),
@@ -264,7 +279,7 @@ TEST(windows_larger_than_the_image) {
 /* Padding beyond the filter's reach (as a fused PAD can give): output rows and columns whose
  * every tap is in the padding get the clamped bias. */
 TEST(kernel_rows_entirely_in_padding) {
-  if (!have_avx2()) return;
+  if (!have_path()) return;
   const fc_case k = {2, 3, 4, 3, 21, 1, 2, 1, 1, 1, 1, 0, TFL_ACT_RELU6, 1};
   tfl_window win = {{3, 1, 1, 1, 7, 2}, {4, 2, 1, 1, 7, 2}};
   float *x = ck_random_floats(2 * 3 * 4 * 3, 7), *f = ck_random_floats(21 * 2 * 3, 8);
@@ -280,7 +295,7 @@ TEST(kernel_rows_entirely_in_padding) {
 
 /* Preparing again replaces the packed filter (no leak, the new filter used). */
 TEST(prepare_twice_uses_the_new_filter) {
-  if (!have_avx2()) return;
+  if (!have_path()) return;
   const fc_case k = {1, 6, 7, 2, 10, 3, 3, 1, 1, 1, 1, 1, TFL_ACT_NONE, 1};
   const tfl_window win = case_window(&k);
   float *x = ck_random_floats(6 * 7 * 2, 11), *f1 = ck_random_floats(10 * 9 * 2, 12);
@@ -353,14 +368,18 @@ TEST(fused_pad_and_add) {
   free(b);
 }
 
-/* Which convolutions take the path: few input channels, one group, a vector level only. */
+/* Which convolutions take the path: few input channels, one group, a vector level only (AVX2
+ * and up on x86-64, NEON and up on aarch64). */
 TEST(path_taken_only_where_it_applies) {
   CHECK(!tfl_conv_first_supports(TFL_CPU_SCALAR, 3, 1));
-  if (!have_avx2()) return;
   const tfl_cpu_level hw = tfl_cpu_detect_hardware();
+#if defined(__aarch64__)
+  CHECK(have_path()); /* NEON is always there */
+#endif
+  if (!have_path()) return;
   CHECK(tfl_conv_first_supports(hw, 1, 1));
   CHECK(tfl_conv_first_supports(hw, 4, 1));
-  CHECK(tfl_conv_first_supports(TFL_CPU_AVX2, 3, 1));
+  CHECK(tfl_conv_first_supports(hw >= TFL_CPU_NEON ? TFL_CPU_NEON : TFL_CPU_AVX2, 3, 1));
   CHECK(!tfl_conv_first_supports(hw, 5, 1));
   CHECK(!tfl_conv_first_supports(hw, 4, 2));
   CHECK(!tfl_conv_first_supports(hw, 0, 1));
