@@ -6,6 +6,7 @@
 #include <arm_neon.h>
 #include <math.h>
 
+#include "kernels/arm/neon_clamp.h"
 #include "kernels/dwconv.h"
 
 /* One output pixel's taps: the input pixel of tap (0, 0) (possibly in the padding) and the taps
@@ -14,11 +15,8 @@ typedef struct dw_taps {
   int32_t iy0, ky0, ky1, ix0, kx0, kx1;
 } dw_taps;
 
-/* The reference clamp's comparisons (NaN passes, -0 stays -0). */
 static inline float32x4_t dw_clamp(const tfl_dwconv *dw, float32x4_t x) {
-  const float32x4_t lo = vdupq_n_f32(dw->lo), hi = vdupq_n_f32(dw->hi);
-  x = vbslq_f32(vcltq_f32(x, lo), lo, x);
-  return vbslq_f32(vcgtq_f32(x, hi), hi, x);
+  return tfl_neon_clamp(x, vdupq_n_f32(dw->lo), vdupq_n_f32(dw->hi));
 }
 
 /* Channels [c, c + 4 * nvec) of one output pixel. */

@@ -6,15 +6,10 @@
 #include <arm_neon.h>
 #include <string.h>
 
+#include "kernels/arm/neon_clamp.h"
 #include "kernels/gemm.h"
 
 #define QUADS (TFL_GEMM_NR / 4)
-
-/* x clamped to [lo, hi] the way the reference clamp compares (NaN passes, -0 stays -0). */
-static inline float32x4_t clamp4(float32x4_t x, float32x4_t lo, float32x4_t hi) {
-  x = vbslq_f32(vcltq_f32(x, lo), lo, x);
-  return vbslq_f32(vcgtq_f32(x, hi), hi, x);
-}
 
 /* The first nr of the 16 floats y, stored at c. */
 static inline void store_row(float *c, int nr, const float32x4_t y[QUADS]) {
@@ -54,7 +49,8 @@ ukernel_rows(const int mr, int nr, int32_t kc, int32_t taps, const float *const 
 #pragma GCC unroll 6
   for (int i = 0; i < mr; i++) {
     float32x4_t y[QUADS];
-    for (int j = 0; j < QUADS; j++) y[j] = clamp4(vaddq_f32(acc[i][j], vbias[j]), vlo, vhi);
+    for (int j = 0; j < QUADS; j++)
+      y[j] = tfl_neon_clamp(vaddq_f32(acc[i][j], vbias[j]), vlo, vhi);
     store_row(c + (size_t)i * ldc, nr, y);
   }
 }
