@@ -1,5 +1,6 @@
 #include "kernels/blockwise.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/half.h"
@@ -74,47 +75,113 @@ static int32_t int4_at(const uint8_t *w, size_t i) {
   return (int32_t)(nibble ^ 8u) - 8;
 }
 
-/* dot(q, w[first ...]) over n values, and the sum of those weights in *wsum. */
-static int32_t block_dot(const int8_t *q, const uint8_t *w, size_t first, size_t n,
-                         int32_t *wsum) {
+/* The dot products of the tile's rows [at, at + n) with w[first ...], unpacking each weight
+ * once for all rows. */
+static void block_dots(const tfl_blockwise_tile *t, size_t at, size_t first, size_t n,
+                       int32_t *dots) {
   const int rounded = n > EXACT_BLOCK;
-  int32_t dot = 0, sum = 0;
+  for (size_t r = 0; r < t->rows; r++) dots[r] = 0;
   for (size_t i = 0; i < n; i++) {
-    const int32_t v = int4_at(w, first + i);
-    const int32_t p = (int32_t)q[i] * v;
-    sum += v;
-    dot = rounded ? (int32_t)((float)dot + (float)p) : dot + p;
-  }
-  *wsum = sum;
-  return dot;
-}
-
-static void group_portable(const int8_t *q, const uint8_t *w, size_t first, size_t block,
-                           size_t n, const uint16_t *scales, float *prod, float *wprod) {
-  for (size_t k = 0; k < n; k++) {
-    int32_t wsum;
-    const int32_t dot = block_dot(q + k * block, w, first + k * block, block, &wsum);
-    const float s = tfl_half_to_float(scales[k]);
-    prod[k] = (float)dot * s;
-    wprod[k] = s * (float)wsum;
+    const int32_t v = int4_at(t->w, first + i);
+    for (size_t r = 0; r < t->rows; r++) {
+      const int32_t p = (int32_t)t->q[r * t->q_stride + at + i] * v;
+      dots[r] = rounded ? (int32_t)((float)dots[r] + (float)p) : dots[r] + p;
+    }
   }
 }
 
-static tfl_blockwise_group_fn pick_group(tfl_cpu_level level, size_t block) {
-  const int vector = block % TFL_BLOCKWISE_STEP == 0 && block <= EXACT_BLOCK;
+static void tile_portable(const tfl_blockwise_tile *t, float *acc) {
+  for (size_t i = 0; i < t->units; i++) {
+    float *lanes = acc + i * t->rows;
+    for (size_t r = 0; r < t->rows; r++) lanes[r] = 0.0f;
+    for (size_t k = 0; k < t->blocks; k++) {
+      int32_t dots[TFL_BLOCKWISE_LANES];
+      block_dots(t, k * t->block, t->first + i * t->features + k * t->block, t->block, dots);
+      const float s = tfl_half_to_float(t->scales[i * t->blocks + k]);
+      for (size_t r = 0; r < t->rows; r++) {
+        const float prod = (float)dots[r] * s;
+        tfl_blockwise_add_products(&lanes[r], &prod, 1);
+      }
+    }
+  }
+}
+
+/* The kernel for the level and block size, and what it takes. */
+static void pick_kernel(tfl_cpu_level level, tfl_blockwise_fc *bw) {
+  const int vector = bw->block_size % TFL_BLOCKWISE_STEP == 0 && bw->block_size <= EXACT_BLOCK;
+  bw->kernel = tile_portable;
+  bw->split = bw->need_sums = 0;
+  if (!vector) return;
 #if TFL_HAVE_X86_KERNELS
-  if (vector && tfl_simd_avx2(level)) return tfl_blockwise_group_avx2;
+  if (tfl_simd_avx2(level)) {
+    bw->kernel = tfl_blockwise_tile_avx2;
+    bw->split = bw->need_sums = 1;
+  }
 #endif
 #if TFL_HAVE_ARM_KERNELS
-  if (vector && tfl_simd_neon(level)) return tfl_blockwise_group_neon;
+  if (tfl_simd_neon(level)) {
+    bw->kernel =
+        level >= TFL_CPU_NEON_DOT ? tfl_blockwise_tile_neon_dot : tfl_blockwise_tile_neon;
+    bw->split = 1;
+  }
 #endif
   (void)level;
-  (void)vector;
-  return group_portable;
 }
 
-tfl_status tfl_blockwise_fc_prepare(tfl_context *ctx, const tfl_node *node,
-                                    const tfl_tensor *weights, const tfl_quant_details *qd,
+/* The sum of the n int4 values from element `first`: whole bytes at a time when both are
+ * even. */
+static int32_t weight_sum(const uint8_t *w, size_t first, size_t n) {
+  int32_t sum = 0;
+  if ((first | n) % 2 == 0) {
+    const uint8_t *b = w + first / 2;
+    for (size_t i = 0; i < n / 2; i++)
+      sum += (int32_t)(((b[i] & 15u) ^ 8u) + ((b[i] >> 4) ^ 8u)) - 16;
+    return sum;
+  }
+  for (size_t i = 0; i < n; i++) sum += int4_at(w, first + i);
+  return sum;
+}
+
+/* Each unit's sum over blocks, in order, of s_k * float(sum of the block's weights): the
+ * zero-point term of every output of the unit. */
+static tfl_status sum_weights(tfl_context *ctx, const tfl_node *node, const uint8_t *w,
+                              const uint16_t *scales, tfl_blockwise_fc *bw) {
+  tfl_blockwise_fc_free(bw);
+  bw->wsum_scaled = malloc((bw->units ? bw->units : 1) * sizeof(float));
+  if (!bw->wsum_scaled)
+    return tfl_context_fail(ctx, node, TFL_OUT_OF_MEMORY,
+                            "no memory for the weight sums of %zu units", bw->units);
+  const size_t blocks = bw->in_features / bw->block_size;
+  for (size_t u = 0; u < bw->units; u++) {
+    float total = 0.0f;
+    for (size_t k = 0; k < blocks; k++) {
+      const int32_t sum =
+          weight_sum(w, u * bw->in_features + k * bw->block_size, bw->block_size);
+      total += tfl_half_to_float(scales[u * blocks + k]) * (float)sum;
+    }
+    bw->wsum_scaled[u] = total;
+  }
+  return TFL_OK;
+}
+
+/* Blocks of a row in the code sums' scratch: whole groups, so that kernels may read one. */
+static size_t sums_stride(const tfl_blockwise_fc *bw) {
+  const size_t blocks = bw->in_features / bw->block_size;
+  return (blocks + TFL_BLOCKWISE_GROUP - 1) / TFL_BLOCKWISE_GROUP * TFL_BLOCKWISE_GROUP;
+}
+
+static tfl_status request_scratch(tfl_context *ctx, tfl_node *node, size_t batches,
+                                  tfl_blockwise_fc *bw) {
+  tfl_status st =
+      tfl_hybrid_request_scratch(ctx, node, batches * bw->in_features, batches, &bw->input);
+  bw->sums = -1;
+  if (st != TFL_OK || !bw->need_sums) return st;
+  return tfl_context_request_scratch(ctx, node, batches * sums_stride(bw) * sizeof(int32_t),
+                                     &bw->sums);
+}
+
+tfl_status tfl_blockwise_fc_prepare(tfl_context *ctx, tfl_node *node, const tfl_tensor *weights,
+                                    const tfl_quant_details *qd, size_t batches,
                                     tfl_blockwise_fc *bw) {
   bw->active = 0;
   bw->units = (size_t)weights->dims[0];
@@ -124,51 +191,55 @@ tfl_status tfl_blockwise_fc_prepare(tfl_context *ctx, const tfl_node *node,
   if (st != TFL_OK) return st;
   bw->block_size = (size_t)qd->block_size;
   bw->scales = qd->scales;
-  st = check_scales(ctx, node, weights, tfl_context_tensor(ctx, qd->scales), bw);
+  const tfl_tensor *scales = tfl_context_tensor(ctx, qd->scales);
+  st = check_scales(ctx, node, weights, scales, bw);
+  if (st == TFL_OK) st = sum_weights(ctx, node, weights->data, scales->data, bw);
   if (st != TFL_OK) return st;
-  bw->group = pick_group(tfl_context_cpu(ctx), bw->block_size);
+  pick_kernel(tfl_context_cpu(ctx), bw);
+  st = request_scratch(ctx, node, batches, bw);
+  if (st != TFL_OK) return st;
   bw->active = 1;
   return TFL_OK;
 }
 
-/* The products of blocks [j, j + n) of unit u (n < TFL_BLOCKWISE_GROUP only at the end of
- * the row, where the scales are copied so that the kernel may read a whole group). */
-static void group_products(const tfl_blockwise_fc *bw, const int8_t *q, const uint8_t *weights,
-                           const uint16_t *unit_scales, size_t u, size_t j, size_t n,
-                           float *prod, float *wprod) {
-  uint16_t padded[TFL_BLOCKWISE_GROUP];
-  const uint16_t *s = unit_scales + j;
-  if (n < TFL_BLOCKWISE_GROUP) {
-    memset(padded, 0, sizeof(padded));
-    memcpy(padded, s, n * sizeof(*s));
-    s = padded;
-  }
-  const size_t offset = j * bw->block_size;
-  bw->group(q + offset, weights, u * bw->in_features + offset, bw->block_size, n, s, prod,
-            wprod);
+void tfl_blockwise_fc_free(tfl_blockwise_fc *bw) {
+  free(bw->wsum_scaled);
+  bw->wsum_scaled = NULL;
 }
 
-static float unit_output(const tfl_blockwise_fc *bw, const int8_t *q, const tfl_hybrid_row *row,
-                         const uint8_t *weights, const uint16_t *scales, size_t u) {
-  const size_t blocks = bw->in_features / bw->block_size;
-  float out = 0.0f, wsum_scaled = 0.0f;
-  for (size_t j = 0; j < blocks; j += TFL_BLOCKWISE_GROUP) {
-    const size_t n = blocks - j < TFL_BLOCKWISE_GROUP ? blocks - j : TFL_BLOCKWISE_GROUP;
-    float prod[TFL_BLOCKWISE_GROUP], wprod[TFL_BLOCKWISE_GROUP];
-    group_products(bw, q, weights, scales + u * blocks, u, j, n, prod, wprod);
-    for (size_t k = 0; k < n; k++) {
-      out += prod[k];
-      wsum_scaled += wprod[k];
+/* Reorders a row's codes into the split layout (blockwise.h). */
+static void split_row(int8_t *q, size_t n, size_t block) {
+  const size_t segment = block == TFL_BLOCKWISE_STEP ? n : block;
+  for (size_t start = 0; start < n; start += segment)
+    for (size_t i = start; i < start + segment;) {
+      const size_t chunk = start + segment - i >= 2 * TFL_BLOCKWISE_STEP ? 2 * TFL_BLOCKWISE_STEP
+                                                                         : TFL_BLOCKWISE_STEP;
+      int8_t codes[2 * TFL_BLOCKWISE_STEP];
+      memcpy(codes, q + i, chunk);
+      for (size_t j = 0; j < chunk / 2; j++) {
+        q[i + j] = codes[2 * j];
+        q[i + chunk / 2 + j] = codes[2 * j + 1];
+      }
+      i += chunk;
     }
+}
+
+/* The sums of each block's codes of a row, zeros after the last block up to `stride`. */
+static void sum_blocks(const int8_t *q, size_t block, size_t blocks, size_t stride,
+                       int32_t *sums) {
+  for (size_t k = 0; k < stride; k++) {
+    int32_t sum = 0;
+    for (size_t i = 0; k < blocks && i < block; i++) sum += q[k * block + i];
+    sums[k] = sum;
   }
-  out -= (float)row->zero_point * wsum_scaled;
-  return out * row->scale;
 }
 
 typedef struct blockwise_job {
   const tfl_blockwise_fc *bw;
+  size_t blocks, sums_stride;
   const int8_t *q;
-  const tfl_hybrid_row *rows;
+  const tfl_hybrid_row *params;
+  const int32_t *sums;
   size_t batches;
   const uint8_t *weights;
   const uint16_t *scales;
@@ -176,23 +247,72 @@ typedef struct blockwise_job {
   float *out;
 } blockwise_job;
 
-/* Units [u0, u1) of every batch: each unit's sums are its own, so any split over threads
- * gives the same bits. Batches run inside so that a unit's weights stay in cache. */
-static void blockwise_units(const void *arg, int32_t u0, int32_t u1) {
-  const blockwise_job *j = arg;
-  const size_t units = j->bw->units;
-  for (size_t u = (size_t)u0; u < (size_t)u1; u++)
-    for (size_t b = 0; b < j->batches; b++) {
-      const int8_t *q = j->q + b * j->bw->in_features;
-      const float v = unit_output(j->bw, q, &j->rows[b], j->weights, j->scales, u);
-      j->out[b * units + u] = j->bias ? v + j->bias[u] : v;
-    }
+/* An output from its kernel sum: the zero-point term, the row scale and the bias, in the file
+ * comment's order. */
+static float finish_output(float acc, const tfl_hybrid_row *row, float wsum_scaled,
+                           const float *bias) {
+  float v = acc;
+  v -= (float)row->zero_point * wsum_scaled;
+  v *= row->scale;
+  return bias ? v + *bias : v;
 }
 
-void tfl_blockwise_fc_run(tfl_context *ctx, const tfl_blockwise_fc *bw, const int8_t *q,
-                          const tfl_hybrid_row *rows, size_t batches, const uint8_t *weights,
-                          const float *bias, float *out) {
-  const blockwise_job job = {bw,     q,   rows, batches, weights,
-                             tfl_context_tensor(ctx, bw->scales)->data, bias, out};
+/* The tile of units [u, u + units) and rows [b, b + rows). */
+static void run_tile(const blockwise_job *j, size_t u, size_t units, size_t b, size_t rows) {
+  const tfl_blockwise_fc *bw = j->bw;
+  const size_t k = bw->in_features;
+  const tfl_blockwise_tile t = {j->q + b * k,
+                                k,
+                                j->sums ? j->sums + b * j->sums_stride : NULL,
+                                j->sums_stride,
+                                rows,
+                                j->weights,
+                                u * k,
+                                j->scales + u * j->blocks,
+                                units,
+                                k,
+                                bw->block_size,
+                                j->blocks};
+  float acc[TFL_BLOCKWISE_LANES];
+  bw->kernel(&t, acc);
+  for (size_t l = 0; l < units * rows; l++) {
+    const size_t i = u + l / rows, r = b + l % rows;
+    j->out[r * bw->units + i] =
+        finish_output(acc[l], &j->params[r], bw->wsum_scaled[i], j->bias ? j->bias + i : NULL);
+  }
+}
+
+/* Units [u0, u1) of every batch in tiles: up to four rows of one unit, or with fewer rows up
+ * to four units (blockwise.h). Each output's sums are its own, so any tiling and any split
+ * over threads give the same bits. */
+static void blockwise_units(const void *arg, int32_t u0, int32_t u1) {
+  const blockwise_job *j = arg;
+  const size_t rows = j->batches < TFL_BLOCKWISE_LANES ? j->batches : TFL_BLOCKWISE_LANES;
+  const size_t units = TFL_BLOCKWISE_LANES / rows;
+  for (size_t u = (size_t)u0; u < (size_t)u1; u += units) {
+    const size_t nu = (size_t)u1 - u < units ? (size_t)u1 - u : units;
+    for (size_t b = 0; b < j->batches; b += rows)
+      run_tile(j, u, nu, b, j->batches - b < rows ? j->batches - b : rows);
+  }
+}
+
+void tfl_blockwise_fc_eval(tfl_context *ctx, const tfl_node *node, const tfl_blockwise_fc *bw,
+                           const float *x, size_t batches, const uint8_t *weights,
+                           const float *bias, float *out) {
+  if (batches == 0) return;
+  int8_t *q = tfl_context_scratch(ctx, node, bw->input.values);
+  tfl_hybrid_row *params = tfl_context_scratch(ctx, node, bw->input.rows);
+  int32_t *sums = bw->need_sums ? tfl_context_scratch(ctx, node, bw->sums) : NULL;
+  const size_t k = bw->in_features, blocks = k / bw->block_size, stride = sums_stride(bw);
+  /* TFLite quantizes the rows asymmetrically whatever asymmetric_quantize_inputs says. */
+  tfl_hybrid_quantize_rows(x, batches, k, 1, q, params);
+  for (size_t b = 0; b < batches; b++) {
+    if (sums) sum_blocks(q + b * k, bw->block_size, blocks, stride, sums + b * stride);
+    if (bw->split) split_row(q + b * k, k, bw->block_size);
+  }
+  const blockwise_job job = {bw,      blocks,  stride,
+                             q,       params,  sums,
+                             batches, weights, tfl_context_tensor(ctx, bw->scales)->data,
+                             bias,    out};
   tfl_split_rows(ctx, (int32_t)bw->units, blockwise_units, &job);
 }

@@ -23,13 +23,16 @@
  * blockwise product for every shape. Weights that are not constant, which TFLite treats the
  * same way, tfl refuses.
  *
- * Speed: an inner kernel chosen in prepare by CPU level (AVX2, NEON, or portable C) computes
- * a group of TFL_BLOCKWISE_GROUP blocks of one unit at a time: the exact integer sums of each
- * block and their two float products with the block's scale (each one rounding, so the same
- * bits whichever kernel computes them). The caller adds the products into the unit's two
- * float sums in block order, as above, so every kernel gives the same output bits. The vector
- * kernels take blocks that are a multiple of TFL_BLOCKWISE_STEP values with exact sums; other
- * blocks run the portable one. */
+ * Speed: the sums of scale * sum(w) over each unit's blocks depend on the weights only and are
+ * computed once in prepare, in the order above. Per eval, the input rows are quantized and laid
+ * out for the inner kernel chosen in prepare by CPU level (AVX2, NEON with or without the
+ * dot-product extension, or portable C). A kernel call computes a tile of units and batch rows:
+ * one unit for up to four rows, each weight unpacked once for all of them, or with fewer rows
+ * up to four units. For each of its (unit, row) lanes it forms the exact integer dot
+ * product of each block, its one-rounding product with the block's scale, and the float sum of
+ * those products in block order from 0, lane by lane. Every kernel thus does the same float
+ * operations in the same order and gives the same bits. The vector kernels take blocks that are
+ * a multiple of TFL_BLOCKWISE_STEP values with exact sums; other blocks run the portable one. */
 #ifndef TFL_KERNELS_BLOCKWISE_H
 #define TFL_KERNELS_BLOCKWISE_H
 
@@ -40,50 +43,94 @@
 #include "kernels/simd.h"
 #include "runtime/kernel.h"
 
-/* Blocks per inner kernel call, and the values of one vector step in a block. */
+/* Blocks of a unit whose products the vector kernels form together, values of one vector step
+ * in a block, and (unit, row) lanes of a kernel call. */
 #define TFL_BLOCKWISE_GROUP 8
 #define TFL_BLOCKWISE_STEP 32
+#define TFL_BLOCKWISE_LANES 4
 
-/* The inner kernel, for blocks k < n (n <= TFL_BLOCKWISE_GROUP) of `block` values each, the
- * first starting at element `first` of the packed int4 weights w and at q[0]: with dot_k =
- * sum(q * w) and wsum_k = sum(w) over block k (exact integers, or TFLite's float-rounded dot
- * for blocks longer than 16384) and s_k = float(scales[k]),
- *   prod[k] = float(dot_k) * s_k,  wprod[k] = s_k * float(wsum_k).
- * It may read all TFL_BLOCKWISE_GROUP scales and write that many products (the ones past n
- * are meaningless). The vector kernels need an even `first` and a multiple of
- * TFL_BLOCKWISE_STEP no larger than 16384 for `block`. */
-typedef void (*tfl_blockwise_group_fn)(const int8_t *q, const uint8_t *w, size_t first,
-                                       size_t block, size_t n, const uint16_t *scales,
-                                       float *prod, float *wprod);
+/* A kernel call: `units` consecutive units for `rows` quantized input rows, units * rows <=
+ * TFL_BLOCKWISE_LANES; lane l = i * rows + r is unit i with row r.
+ *
+ * The vector kernels take the rows in the split layout: a row is cut into segments (the whole
+ * row for blocks of TFL_BLOCKWISE_STEP values, else each block), each segment into chunks of
+ * 2 * TFL_BLOCKWISE_STEP codes and, when it holds an odd number of steps, a last chunk of
+ * TFL_BLOCKWISE_STEP; each chunk is reordered to its codes at even positions, then those at odd
+ * ones: the order of the low nibbles, then the high nibbles, of the chunk's weight bytes. */
+typedef struct tfl_blockwise_tile {
+  const int8_t *q;        /* row r's codes at q + r * q_stride */
+  size_t q_stride;
+  const int32_t *sums;    /* for kernels that ask (tfl_blockwise_fc.need_sums): the sum of each
+                             block's codes of row r at sums + r * sums_stride, readable for a
+                             whole TFL_BLOCKWISE_GROUP past the last block */
+  size_t sums_stride;
+  size_t rows;
+  const uint8_t *w;       /* packed int4 weights, unit i's from element first + i * features */
+  size_t first;
+  const uint16_t *scales; /* unit i's fp16 block scales at scales + i * blocks */
+  size_t units;
+  size_t features, block, blocks;
+} tfl_blockwise_tile;
+
+/* The inner kernel: for each lane l (unit i, row r) with fp16 scales s_k of unit i,
+ *   acc[l] = 0.0f, then for k in order acc[l] += float(dot_lk) * s_k,
+ * dot_lk = sum(q * w) over block k (exact, or TFLite's float-rounded sum for blocks longer
+ * than 16384). acc has room for TFL_BLOCKWISE_LANES values. The vector kernels need an even
+ * `first` and `features`, and a multiple of TFL_BLOCKWISE_STEP no larger than 16384 for
+ * `block`. */
+typedef void (*tfl_blockwise_tile_fn)(const tfl_blockwise_tile *t, float *acc);
 
 typedef struct tfl_blockwise_fc {
   int active;           /* the weights are blockwise-quantized */
   size_t units, in_features, block_size;
   int scales;           /* index of the fp16 scales tensor in the node's subgraph */
-  tfl_blockwise_group_fn group; /* the inner kernel for the interpreter's CPU level */
+  tfl_blockwise_tile_fn kernel; /* the inner kernel for the interpreter's CPU level */
+  int split;            /* it takes the split layout */
+  int need_sums;        /* it takes the blocks' code sums */
+  float *wsum_scaled;   /* per unit: sum over blocks of s_k * float(sum of the block's w) */
+  tfl_hybrid_scratch input; /* scratch: the quantized rows and their parameters */
+  int sums;             /* scratch: the code sums, when needed */
 } tfl_blockwise_fc;
 
 /* Checks the blockwise quantization of `weights` (2-D [units, in_features]; the caller has
- * found blockwise details `qd` on it) and fills *bw. Errors name the problem: details without
- * parameters, weights not constant int4, a block size that does not divide in_features, a
- * scales tensor that is missing, not constant float16 or not [units, in_features / block]. */
-tfl_status tfl_blockwise_fc_prepare(tfl_context *ctx, const tfl_node *node,
-                                    const tfl_tensor *weights, const tfl_quant_details *qd,
+ * found blockwise details `qd` on it), fills *bw, computes its weight sums and requests the
+ * scratch of `batches` input rows. Errors name the problem: details without parameters,
+ * weights not constant int4, a block size that does not divide in_features, a scales tensor
+ * that is missing, not constant float16 or not [units, in_features / block]. May run again
+ * on the same *bw (zeroed at first); tfl_blockwise_fc_free releases it. */
+tfl_status tfl_blockwise_fc_prepare(tfl_context *ctx, tfl_node *node, const tfl_tensor *weights,
+                                    const tfl_quant_details *qd, size_t batches,
                                     tfl_blockwise_fc *bw);
+void tfl_blockwise_fc_free(tfl_blockwise_fc *bw);
 
-/* out[b * units + u] for `batches` input rows quantized into q / rows (see the file
- * comment); bias may be NULL. Units are split over the context's threads. */
-void tfl_blockwise_fc_run(tfl_context *ctx, const tfl_blockwise_fc *bw, const int8_t *q,
-                          const tfl_hybrid_row *rows, size_t batches, const uint8_t *weights,
-                          const float *bias, float *out);
+/* out[b * units + u] for the `batches` rows of x (see the file comment); bias may be NULL.
+ * Units are split over the context's threads. */
+void tfl_blockwise_fc_eval(tfl_context *ctx, const tfl_node *node, const tfl_blockwise_fc *bw,
+                           const float *x, size_t batches, const uint8_t *weights,
+                           const float *bias, float *out);
+
+/* One lane's float sum over a group of n blocks: *acc += prod[k] for k < n, in order. */
+static inline void tfl_blockwise_add_products(float *acc, const float *prod, size_t n) {
+  float a = *acc;
+  for (size_t k = 0; k < n; k++) a += prod[k];
+  *acc = a;
+}
+
+/* The TFL_BLOCKWISE_GROUP scales of a group of n blocks starting at s: s itself for a whole
+ * group, else a copy padded with zeros in `pad`, so that kernels may read a whole group. */
+static inline const uint16_t *tfl_blockwise_group_scales(const uint16_t *s, size_t n,
+                                                         uint16_t *pad) {
+  if (n == TFL_BLOCKWISE_GROUP) return s;
+  for (size_t k = 0; k < TFL_BLOCKWISE_GROUP; k++) pad[k] = k < n ? s[k] : 0;
+  return pad;
+}
 
 #if TFL_HAVE_X86_KERNELS
-void tfl_blockwise_group_avx2(const int8_t *q, const uint8_t *w, size_t first, size_t block,
-                              size_t n, const uint16_t *scales, float *prod, float *wprod);
+void tfl_blockwise_tile_avx2(const tfl_blockwise_tile *t, float *acc);
 #endif
 #if TFL_HAVE_ARM_KERNELS
-void tfl_blockwise_group_neon(const int8_t *q, const uint8_t *w, size_t first, size_t block,
-                              size_t n, const uint16_t *scales, float *prod, float *wprod);
+void tfl_blockwise_tile_neon(const tfl_blockwise_tile *t, float *acc);
+void tfl_blockwise_tile_neon_dot(const tfl_blockwise_tile *t, float *acc);
 #endif
 
 #endif

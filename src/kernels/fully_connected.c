@@ -152,17 +152,15 @@ static tfl_status fc_prepare_hybrid(tfl_context *ctx, tfl_node *node, const tfl_
                                      &d->row);
 }
 
-/* The hybrid path's blockwise variant (see blockwise.h); it needs no row scratch. */
-static tfl_status fc_prepare_blockwise(tfl_context *ctx, tfl_node *node, const tfl_tensor *input,
-                                       const tfl_tensor *weights, const tfl_tensor *bias,
-                                       const tfl_quant_details *qd, fc_data *d) {
+/* The hybrid path's blockwise variant (see blockwise.h); it requests its own scratch. */
+static tfl_status fc_prepare_blockwise(tfl_context *ctx, tfl_node *node, const tfl_tensor *weights,
+                                       const tfl_tensor *bias, const tfl_quant_details *qd,
+                                       fc_data *d) {
   d->act = tfl_opt_int(node, FC_OPT_ACTIVATION, TFL_ACT_NONE);
   tfl_status st =
       tfl_window_float_epilogue(ctx, node, bias, FC_OPT_ACTIVATION, &d->act_lo, &d->act_hi);
-  if (st == TFL_OK) st = tfl_blockwise_fc_prepare(ctx, node, weights, qd, &d->bw);
   if (st != TFL_OK) return st;
-  return tfl_hybrid_request_scratch(ctx, node, tfl_tensor_count(input), (size_t)d->batches,
-                                    &d->hybrid);
+  return tfl_blockwise_fc_prepare(ctx, node, weights, qd, (size_t)d->batches, &d->bw);
 }
 
 /* The float path's fast variant, when the CPU level has one and the weights are constant:
@@ -223,7 +221,7 @@ static tfl_status fc_prepare(tfl_context *ctx, tfl_node *node) {
       if (st == TFL_OK) st = fc_prepare_gemm(ctx, node, weights, bias, d);
       break;
     case TFL_PATH_HYBRID:
-      st = blockwise ? fc_prepare_blockwise(ctx, node, input, weights, bias, &qd, d)
+      st = blockwise ? fc_prepare_blockwise(ctx, node, weights, bias, &qd, d)
                      : fc_prepare_hybrid(ctx, node, input, weights, bias, d);
       break;
     case TFL_PATH_QUANTIZED:
@@ -297,12 +295,8 @@ static void fc_hybrid_product(tfl_context *ctx, const tfl_node *node, const fc_d
 static void fc_eval_blockwise(tfl_context *ctx, const tfl_node *node, const fc_data *d,
                               const tfl_tensor *input, const tfl_tensor *weights,
                               const tfl_tensor *bias, tfl_tensor *output) {
-  int8_t *values = tfl_context_scratch(ctx, node, d->hybrid.values);
-  tfl_hybrid_row *rows = tfl_context_scratch(ctx, node, d->hybrid.rows);
-  tfl_hybrid_quantize_rows(input->data, (size_t)d->batches, (size_t)d->in_features, 1, values,
-                           rows);
-  tfl_blockwise_fc_run(ctx, &d->bw, values, rows, (size_t)d->batches, weights->data,
-                       bias ? bias->data : NULL, output->data);
+  tfl_blockwise_fc_eval(ctx, node, &d->bw, input->data, (size_t)d->batches, weights->data,
+                        bias ? bias->data : NULL, output->data);
   tfl_activation_apply_f32(d->act, output->data, (size_t)d->batches * (size_t)d->units);
 }
 
@@ -356,6 +350,7 @@ static void fc_free(tfl_context *ctx, void *node_data, void *op_user_data) {
   tfl_window_quant_free(&d->q);
   tfl_qfc_free(&d->qfast);
   tfl_gemm_weights_free(&d->gemm);
+  tfl_blockwise_fc_free(&d->bw);
 }
 
 static const tfl_op_registration fully_connected = {

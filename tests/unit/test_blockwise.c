@@ -1,9 +1,11 @@
 /* FULLY_CONNECTED with blockwise-quantized int4 weights (kernels/blockwise.h): a hand-computed
  * case, shapes against a naive reference written here in TFLite's float order with exact
  * integer block sums (bit for bit) and against the exact product in double (within the input
- * quantization error), at every CPU level (the vector kernels' block sizes, partial groups of
- * blocks, batches, one and two threads, extreme codes), blocks long enough for TFLite's
- * float-rounded sums, then bad blockwise parameters. */
+ * quantization error), at every CPU level of the machine (the portable kernel, AVX2, NEON with
+ * and without the dot-product extension): the vector kernels' block sizes and tiles of units
+ * and batch rows, partial groups of blocks, one and two threads, zero and extreme scales, zero
+ * inputs, extreme codes; blocks long enough for TFLite's float-rounded sums, then bad
+ * blockwise parameters. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "runtime/kernel.h"
 #include "tfl/tfl.h"
 #include "util/check_util.h"
+#include "util/cpu_levels.h"
 #include "util/model_builder.h"
 #include "util/quant_ref.h"
 #include "util/test.h"
@@ -24,18 +27,6 @@ typedef struct bw_case {
   int keep_num_dims; /* input [1, batches, features] with keep_num_dims */
   int threads;       /* interpreter threads (0: the default, one) */
 } bw_case;
-
-/* The CPU levels every case runs at (TFL_CPU; NULL: the machine's own). A level the machine
- * lacks runs as the machine's. */
-static const char *const bw_levels[] = {"scalar",
-#if defined(__x86_64__)
-                                        "avx2",
-#endif
-#if defined(__aarch64__)
-                                        "neon",
-#endif
-                                        NULL};
-#define BW_LEVELS (sizeof(bw_levels) / sizeof(bw_levels[0]))
 
 /* Ways to break a model on purpose. */
 typedef enum bw_bad {
@@ -265,18 +256,21 @@ static void check_case(const bw_case *c, const bw_data *d, const float *y, const
   free(q);
 }
 
-/* Runs the case at every level of bw_levels and checks each output. */
+/* Runs the case at every CPU level of the machine (tests/util/cpu_levels.h: the portable
+ * kernel, and AVX2 or NEON with and without the dot-product extension) and checks each
+ * output. */
 static void run_levels(const bw_case *c, const bw_data *d) {
+  const char *levels[CK_MAX_CPU_LEVELS];
+  const int n_levels = ck_cpu_levels(levels);
   float *y = malloc(((size_t)c->batches * c->units + 1) * sizeof(float));
-  for (size_t i = 0; i < BW_LEVELS && test_failures_in_current == 0; i++) {
+  for (int i = 0; i < n_levels && test_failures_in_current == 0; i++) {
     char err[512];
-    const tfl_status st = bw_run(c, BAD_NONE, d, bw_levels[i], y, err, sizeof(err));
+    const tfl_status st = bw_run(c, BAD_NONE, d, levels[i], y, err, sizeof(err));
     if (st != TFL_OK)
       test_fail(__FILE__, __LINE__, "case %dx%dx%d block %d, level %s: %s", (int)c->batches,
-                (int)c->units, (int)c->features, (int)c->block,
-                bw_levels[i] ? bw_levels[i] : "default", err);
+                (int)c->units, (int)c->features, (int)c->block, levels[i], err);
     else
-      check_case(c, d, y, bw_levels[i]);
+      check_case(c, d, y, levels[i]);
   }
   free(y);
 }
@@ -293,22 +287,29 @@ static uint16_t *random_scales(size_t n, unsigned seed) {
   return h;
 }
 
-static void run_random_case(const bw_case *c, unsigned seed) {
+/* Random codes and bias with `scales` (random ones when NULL) and random inputs, the second row
+ * all zeros when there are several, or every input zero when zero_inputs. */
+static void run_case(const bw_case *c, unsigned seed, const uint16_t *scales, int zero_inputs) {
   const size_t n_x = (size_t)c->batches * c->features, n_w = (size_t)c->units * c->features;
   float *x = qr_random_floats(n_x, seed, 2.0f);
   int64_t *w64 = qr_random_ints(n_w, seed + 1, -8, 7);
   int8_t *w = qr_pack(TFL_INT8, w64, n_w);
-  uint16_t *scales = random_scales((size_t)c->units * bw_blocks(c), seed + 2);
+  uint16_t *own = scales ? NULL : random_scales((size_t)c->units * bw_blocks(c), seed + 2);
   float *bias = qr_random_floats((size_t)c->units, seed + 4, 1.0f);
-  if (c->batches > 1) memset(x + c->features, 0, (size_t)c->features * sizeof(float));
-  const bw_data d = {x, w, scales, bias};
+  if (zero_inputs)
+    memset(x, 0, n_x * sizeof(float));
+  else if (c->batches > 1)
+    memset(x + c->features, 0, (size_t)c->features * sizeof(float));
+  const bw_data d = {x, w, scales ? scales : own, bias};
   run_levels(c, &d);
   free(x);
   free(w64);
   free(w);
-  free(scales);
+  free(own);
   free(bias);
 }
+
+static void run_random_case(const bw_case *c, unsigned seed) { run_case(c, seed, NULL, 0); }
 
 /* ---- tests ---------------------------------------------------------------------------------- */
 
@@ -379,6 +380,83 @@ TEST(vector_block_sizes_match_the_reference_at_every_level) {
           run_random_case(&c, seed);
           seed += 10;
         }
+}
+
+/* The kernels' tiles at every level: one to nine batch rows (one row of four units, two rows
+ * of two, one unit of three or four rows, and what is left over), unit counts that leave
+ * partial tiles, blocks of one step (paired in chunks, with a lone last block when their count
+ * is odd), of two and four steps, and of odd step counts (chunks and a lone step), partial
+ * groups of blocks, one and two threads. */
+TEST(tiles_of_units_and_rows_match_the_reference_at_every_level) {
+  static const int32_t batches[] = {1, 2, 3, 4, 5, 8, 9}, units[] = {4, 7};
+  static const int32_t shapes[][2] = {{32, 13}, {64, 3}, {96, 2}, {128, 8}, {160, 1}};
+  unsigned seed = 7100;
+  for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++)
+    for (size_t u = 0; u < 2; u++)
+      for (size_t sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++) {
+        const bw_case c = {batches[b],   units[u], shapes[sh][0] * shapes[sh][1],
+                           shapes[sh][0], (int)(seed % 2), TFL_ACT_NONE,
+                           1,            0,        1 + (int)(seed / 10 % 2)};
+        run_random_case(&c, seed);
+        seed += 10;
+      }
+}
+
+/* Scales of +0 and -0, the largest finite half (+-65504), the smallest and largest subnormal
+ * halves, 1 and 0.1, cycled over the blocks of every unit. */
+TEST(zero_and_extreme_scales_match_the_reference_at_every_level) {
+  static const uint16_t cycle[] = {0x0000, 0x8000, 0x7bff, 0xfbff,
+                                   0x0001, 0x03ff, 0x3c00, 0x2e66};
+  static const int32_t batches[] = {1, 2, 5}, blocks[] = {32, 64};
+  unsigned seed = 8100;
+  for (size_t b = 0; b < 3; b++)
+    for (size_t k = 0; k < 2; k++) {
+      const bw_case c = {batches[b], 5, 9 * blocks[k], blocks[k], 1, TFL_ACT_NONE, 1, 0, 1};
+      uint16_t scales[5 * 9];
+      for (size_t i = 0; i < 5 * 9; i++) scales[i] = cycle[(i + b) % 8];
+      run_case(&c, seed, scales, 0);
+      seed += 10;
+    }
+}
+
+/* Rows of zeros quantize to codes 0 with scale 1 and zero point 0: the outputs are the bias. */
+TEST(all_zero_inputs_match_the_reference_at_every_level) {
+  static const int32_t batches[] = {1, 3, 4, 5}, blocks[] = {32, 64, 128};
+  unsigned seed = 8600;
+  for (size_t b = 0; b < 4; b++)
+    for (size_t k = 0; k < 3; k++) {
+      const bw_case c = {batches[b], 6, 5 * blocks[k], blocks[k], 1, TFL_ACT_NONE, 1, 0, 1};
+      run_case(&c, seed, NULL, 1);
+      seed += 10;
+    }
+}
+
+/* The extreme codes in every tile shape and block kind: rows of -1, of 1 and alternating
+ * quantize to -128, 127 and both, against units of weights 7, -8 and both. The vector kernels'
+ * partial sums reach their bounds: AVX2 adds up to 16 products (7 + 8) * -128 in a 16-bit lane
+ * (-30720), NEON with SDOT multiplies 16 * -8 by -128. */
+TEST(extreme_codes_match_the_reference_in_every_tile) {
+  static const int32_t blocks[] = {32, 64, 128};
+  for (int32_t batches = 1; batches <= 5; batches++)
+    for (size_t k = 0; k < 3; k++) {
+      const bw_case c = {batches, 5, 3 * blocks[k], blocks[k], 1, TFL_ACT_NONE, 1, 0, 1};
+      const size_t n = (size_t)c.features;
+      float *x = malloc((size_t)batches * n * sizeof(float));
+      int8_t *w = malloc(5 * n);
+      for (size_t i = 0; i < n; i++) {
+        for (int32_t b = 0; b < batches; b++)
+          x[(size_t)b * n + i] = b % 3 == 0 ? -1.0f : b % 3 == 1 ? 1.0f : i % 2 ? 1.0f : -1.0f;
+        for (size_t u = 0; u < 5; u++)
+          w[u * n + i] = u % 3 == 0 ? 7 : u % 3 == 1 ? -8 : i % 2 ? 7 : -8;
+      }
+      uint16_t scales[5 * 3];
+      for (size_t i = 0; i < 5 * 3; i++) scales[i] = (uint16_t)(0x3c00 + 0x40 * i);
+      const float bias[5] = {0.5f, -0.5f, 0.0f, 1.0f, -1.0f};
+      const bw_data d = {x, w, scales, bias};
+      run_levels(&c, &d);
+      free(x);
+      free(w);
+    }
 }
 
 /* The extreme products and sums in the longest block the vector kernels take (16384): inputs
@@ -487,6 +565,10 @@ int main(void) {
   RUN(shapes_blocks_bias_and_activations);
   RUN(two_threads_give_the_same_outputs);
   RUN(vector_block_sizes_match_the_reference_at_every_level);
+  RUN(tiles_of_units_and_rows_match_the_reference_at_every_level);
+  RUN(zero_and_extreme_scales_match_the_reference_at_every_level);
+  RUN(all_zero_inputs_match_the_reference_at_every_level);
+  RUN(extreme_codes_match_the_reference_in_every_tile);
   RUN(extreme_codes_in_the_longest_vector_block);
   RUN(long_blocks_round_like_tflite);
   RUN(zero_input_gives_bias);
