@@ -36,17 +36,17 @@ tfl_status tfl_qreq_init(tfl_qreq *r, int32_t slots, const tfl_window_quant *q,
                          tfl_type out_type) {
   tfl_qreq_free(r);
   const size_t n = (size_t)div_up(slots > 0 ? slots : 1, QREQ_ALIGN) * QREQ_ALIGN;
-  /* 7 int32 arrays, then 4 int64 ones (n is a multiple of 16: they stay aligned). */
-  int32_t *p = calloc(7 * n + 8 * n, sizeof(int32_t));
+  /* 8 int32 arrays, then 4 int64 ones (n is a multiple of 16: they stay aligned). */
+  int32_t *p = calloc(8 * n + 8 * n, sizeof(int32_t));
   if (!p) return TFL_OUT_OF_MEMORY;
   r->block = p;
-  int32_t **arrays[7] = {&r->bias, &r->mult, &r->left, &r->right, &r->shift, &r->half,
-                         &r->ruy_offset};
-  for (size_t i = 0; i < 7; i++) *arrays[i] = p + i * n;
-  r->ruy_round = (int64_t *)(void *)(p + 7 * n);
+  int32_t **arrays[8] = {&r->bias, &r->mult,  &r->left,       &r->right,
+                         &r->shift, &r->half, &r->ruy_offset, &r->fused_shift};
+  for (size_t i = 0; i < 8; i++) *arrays[i] = p + i * n;
+  r->ruy_round = (int64_t *)(void *)(p + 8 * n);
   r->ruy_shift = r->ruy_round + n;
-  r->round_neg = r->ruy_shift + n;
-  r->fused_shift = r->round_neg + n;
+  r->fused_round = r->ruy_shift + n;
+  r->fused_round_neg = r->fused_round + n;
   r->ruy = q->mode == TFL_REQUANT_RUY;
   r->fused = 1;
   r->out_offset = q->output_offset;
@@ -71,8 +71,9 @@ void tfl_qreq_set(tfl_qreq *r, int32_t slot, const tfl_window_quant *q, int32_t 
   const int32_t in_group = slot % 8, at = slot - in_group + (in_group & 1) * 4 + in_group / 2;
   r->ruy_round[at] = ((int64_t)1 << 62) + ((int64_t)1 << 30) + half * ((int64_t)1 << 31);
   r->ruy_shift[at] = 31 + right;
-  r->round_neg[at] = r->ruy_round[at] - ((int64_t)1 << 31);
-  r->fused_shift[at] = in_group & 1 ? right - 1 : 31 + right;
+  r->fused_round[at] = ((int64_t)1 << 30) + half * ((int64_t)1 << 31);
+  r->fused_round_neg[at] = r->fused_round[at] - ((int64_t)1 << 31);
+  r->fused_shift[slot] = right - 1;
   r->ruy_offset[slot] = (int32_t)((uint32_t)r->out_offset - ((uint32_t)1 << (31 - right)));
 }
 
@@ -527,20 +528,29 @@ size_t tfl_qconv_scratch_bytes(const tfl_qconv *qc, int threads) {
 /* The input inside its zero point (whose offset value is 0). */
 static void qconv_pad_image(const tfl_qconv *qc, const uint8_t *in, void *image) {
   const tfl_window *win = &qc->win;
-  const size_t C = (size_t)qc->in_c, row = (size_t)qc->pad_w * C;
-  const size_t left = (size_t)win->w.pad * C, width = (size_t)win->w.in * C;
-  const size_t vb = qconv_value_bytes(qc);
-  memset(image, qc->w.quad ? (uint8_t)-qc->input_offset : 0,
-         qconv_image_values(qc) * vb + QGEMM_SLACK);
+  const size_t vb = qconv_value_bytes(qc), row = (size_t)qc->pad_w * (size_t)qc->in_c * vb;
+  const size_t left = (size_t)win->w.pad * (size_t)qc->in_c * vb;
+  const size_t width = (size_t)win->w.in * (size_t)qc->in_c; /* values of an input row */
+  const int fill = qc->w.quad ? (uint8_t)-qc->input_offset : 0;
+  uint8_t *dst = image;
+  /* only the padding is filled: the whole image would cost as much as widening it */
   for (int32_t n = 0; n < qc->batches; n++)
-    for (int32_t y = 0; y < win->h.in; y++) {
-      const size_t at = ((size_t)n * (size_t)qc->pad_h + (size_t)(y + win->h.pad)) * row + left;
+    for (int32_t py = 0; py < qc->pad_h; py++, dst += row) {
+      const int32_t y = py - win->h.pad;
+      if (y < 0 || y >= win->h.in) {
+        memset(dst, fill, row);
+        continue;
+      }
       const uint8_t *src = in + ((size_t)n * (size_t)win->h.in + (size_t)y) * width;
+      memset(dst, fill, left);
       if (qc->w.quad)
-        memcpy((uint8_t *)image + at, src, width);
+        memcpy(dst + left, src, width);
       else
-        qc->w.widen(qc->type, src, (int32_t)width, qc->input_offset, (int16_t *)image + at);
+        qc->w.widen(qc->type, src, (int32_t)width, qc->input_offset,
+                    (int16_t *)(void *)(dst + left));
+      memset(dst + left + width * vb, fill, row - left - width * vb);
     }
+  memset(dst, fill, QGEMM_SLACK);
 }
 
 typedef struct qconv_rows {

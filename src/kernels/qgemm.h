@@ -53,9 +53,12 @@
  *           logical 64-bit shift serves, and subtract its trace from the output offset;
  *   DOUBLE, fused: when right >= 1, ties away from zero are ties up by half for y >= 0 and by
  *           half - 1 for y < 0, so the same single shift serves with the rounding constant
- *           less 2^31 for negative y. y < 0 exactly when z < -2^30; choosing by the sign of x
- *           instead changes nothing, as both constants give 0 for z in [-2^30, 0);
- * and finally out = clamp(v + out_offset, act_min, act_max). */
+ *           less 2^31 for negative y. y < 0 exactly when z < -2^30; choosing by the sign of x,
+ *           or of z, instead changes nothing, as both constants give 0 for z in [-2^30, 0);
+ * and finally out = clamp(v + out_offset, act_min, act_max).
+ * The fused forms (left 0, right >= 1) shift in two exact steps, floor(s / 2^32) (the high
+ * half of the signed 64-bit sum s = z + constant, which cannot overflow as |z| < 2^62), then
+ * an arithmetic shift by right - 1 of that int32, so they need no 2^62 and no trace. */
 typedef struct tfl_qreq {
   int32_t *bias, *mult, *left, *right, *shift; /* shift: of (multiplier, shift) */
   int32_t *half;       /* DOUBLE */
@@ -64,9 +67,9 @@ typedef struct tfl_qreq {
   int64_t *ruy_shift;  /* 31 + right */
   int32_t *ruy_offset; /* per slot: out_offset - 2^(31 - right), wrapping */
   /* The fused forms (`fused` set), grouped like ruy_round: */
-  int64_t *round_neg;  /* DOUBLE, for negative x: ruy_round - 2^31 */
-  int64_t *fused_shift; /* even slots 31 + right; odd slots right - 1, which leaves the
-                           result in the high half of their 64-bit lane */
+  int64_t *fused_round;     /* 2^30 + half * 2^31 */
+  int64_t *fused_round_neg; /* DOUBLE, for negative z: fused_round - 2^31 */
+  int32_t *fused_shift;     /* per slot: right - 1 */
   int ruy;             /* TFL_REQUANT_RUY, else TFL_REQUANT_DOUBLE */
   int fused;           /* every slot has left 0 and right >= 1 */
   int32_t out_offset, act_min, act_max;

@@ -154,6 +154,10 @@ static void *shaped_inputs(tfl_type type, int shape, size_t n, uint32_t *rng) {
 
 /* --- GEMM ------------------------------------------------------------------------------ */
 
+/* The clamp of a case: qsetup_init's (near the type's ends), the whole type (no activation),
+ * or a band of 61 codes above the output zero point (RELU6-like). */
+enum { ACT_NEAR_ENDS, ACT_NONE, ACT_BAND };
+
 typedef struct gemm_case {
   tfl_type type;
   tfl_window_requant mode;
@@ -163,12 +167,21 @@ typedef struct gemm_case {
   int has_bias;
   int32_t pack_m; /* rows the weights are packed for, when not m (0) */
   int weights;    /* WEIGHTS_* */
+  int act;        /* ACT_*: the clamp */
 } gemm_case;
 
 static int check_gemm(const gemm_case *gc, tfl_cpu_level level, uint32_t seed) {
   uint32_t rng = seed;
   qsetup s;
   qsetup_init(&s, gc->type, gc->mode, gc->n, gc->min_shift, gc->max_shift, &rng);
+  const int32_t lo = gc->type == TFL_UINT8 ? 0 : -128, hi = lo + 255;
+  if (gc->act == ACT_NONE) {
+    s.q.act_min = lo;
+    s.q.act_max = hi;
+  } else if (gc->act == ACT_BAND) {
+    s.q.act_min = s.q.output_offset < hi - 60 ? s.q.output_offset : hi - 60;
+    s.q.act_max = s.q.act_min + 60;
+  }
   void *a = shaped_inputs(gc->type, gc->weights, (size_t)gc->m * (size_t)gc->k, &rng);
   void *w = shaped_weights(&s, gc->weights, (size_t)gc->n * (size_t)gc->k, &rng);
   int32_t *bias = random_bias((size_t)gc->n, &rng, gc->wide_bias);
@@ -231,7 +244,7 @@ static void run_gemm_cases(tfl_type type, tfl_window_requant mode) {
       for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++)
         for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
           const gemm_case gc = {type, mode, ms[mi], ns[ni], ks[ki], -12, 2, 0, (ki & 1) == 0, 0,
-                              WEIGHTS_ANY};
+                              WEIGHTS_ANY, (int)(mi % 3)};
           if (!check_gemm(&gc, levels[l], seed++)) return;
         }
 }
@@ -245,7 +258,7 @@ TEST(gemm_packed_for_one_row) {
     for (int32_t m = 1; m <= 7; m += 3)
       for (int t = 0; t < 2; t++) {
         const gemm_case gc = {t ? TFL_INT8 : TFL_UINT8, t ? TFL_REQUANT_RUY : TFL_REQUANT_DOUBLE,
-                              m, 70, 37, -12, 2, 0, 1, 1, WEIGHTS_ANY};
+                              m, 70, 37, -12, 2, 0, 1, 1, WEIGHTS_ANY, ACT_NEAR_ENDS};
         if (!check_gemm(&gc, levels[l], seed++)) return;
       }
 }
@@ -267,7 +280,7 @@ TEST(gemm_quad_panels) {
         for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++)
           for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
             const gemm_case gc = {types[seed & 1], modes[(seed >> 1) & 1], ms[mi], ns[ni],
-                                  ks[ki], -12, 2, 0, (int)(ki & 1), 0, shape};
+                                  ks[ki], -12, 2, 0, (int)(ki & 1), 0, shape, ACT_NEAR_ENDS};
             if (!check_gemm(&gc, levels[l], seed++)) return;
           }
 }
@@ -368,12 +381,37 @@ TEST(gemm_requantize_whole_range) {
     for (int t = 0; t < 2; t++)
       for (int md = 0; md < 2; md++)
         for (uint32_t seed = 1; seed <= 40; seed++) {
-          const gemm_case lo_shift = {types[t], modes[md], 7, 48, 2, -31, 0, 1, 1, 0, WEIGHTS_ANY};
+          const gemm_case lo_shift = {types[t], modes[md], 7, 48, 2, -31, 0, 1, 1, 0,
+                                      WEIGHTS_ANY, ACT_NEAR_ENDS};
           const gemm_case hi_shift = {types[t], modes[md], 7, 48, 3, -31, 30, 1, 1, 0,
-                                       WEIGHTS_ANY};
+                                      WEIGHTS_ANY, ACT_NEAR_ENDS};
           if (!check_gemm(&lo_shift, levels[l], seed) || !check_gemm(&hi_shift, levels[l], seed))
             return;
         }
+}
+
+/* The same with every shift negative (right 1 to 31, no left shift), where the kernels take
+ * the fused requantization (tfl_qreq), on every panel kind: pairs (any filter), quads (small
+ * filters), half panels (8 or fewer columns left) and the one-row byte panels. */
+TEST(gemm_fused_requantize_whole_range) {
+  tfl_cpu_level levels[2];
+  const int nl = test_levels(levels);
+  static const tfl_type types[] = {TFL_UINT8, TFL_INT8};
+  static const tfl_window_requant modes[] = {TFL_REQUANT_DOUBLE, TFL_REQUANT_RUY};
+  static const int32_t shapes[][4] = {/* m, n, k, pack_m */
+                                      {7, 48, 3, 0}, {13, 24, 16, 0}, {5, 40, 27, 0},
+                                      {1, 40, 20, 1}, {6, 8, 9, 0}};
+  for (int l = 0; l < nl; l++)
+    for (int t = 0; t < 2; t++)
+      for (int md = 0; md < 2; md++)
+        for (size_t sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++)
+          for (uint32_t seed = 1; seed <= 12; seed++) {
+            const int32_t *d = shapes[sh];
+            const int weights = seed & 1 ? WEIGHTS_SMALL : WEIGHTS_ANY;
+            const gemm_case gc = {types[t], modes[md], d[0], d[1], d[2], -31, -1, 1, 1, d[3],
+                                  weights, (int)(seed % 3)};
+            if (!check_gemm(&gc, levels[l], seed)) return;
+          }
 }
 
 /* k large enough for the true sum to leave int32: the reference wraps, so must the kernel. */
@@ -448,11 +486,13 @@ static int32_t naive_conv(const conv_case *cc, const tfl_window *win, const qset
   return naive_requantize(s, oc, acc);
 }
 
+/* fused: every shift negative, so that the kernels take the fused requantization (tfl_qreq),
+ * which a single non-negative shift among the channels rules out. */
 static void check_conv(const conv_case *cc, tfl_cpu_level level, tfl_type type,
-                       tfl_window_requant mode, int shape, uint32_t seed) {
+                       tfl_window_requant mode, int shape, int fused, uint32_t seed) {
   uint32_t rng = seed;
   qsetup s;
-  qsetup_init(&s, type, mode, cc->out_c, -14, 1, &rng);
+  qsetup_init(&s, type, mode, cc->out_c, fused ? -20 : -14, fused ? -1 : 1, &rng);
   tfl_window win = {ck_window_axis(cc->h, cc->kh, cc->stride, cc->dilation, cc->same),
                     ck_window_axis(cc->w, cc->kw, cc->stride, cc->dilation, cc->same)};
   const size_t in_n = (size_t)cc->batches * cc->h * cc->w * cc->in_c;
@@ -505,13 +545,21 @@ TEST(conv_windows) {
   uint32_t seed = 99;
   for (int l = 0; l < nl; l++)
     for (size_t i = 0; i < sizeof(conv_cases) / sizeof(conv_cases[0]); i++) {
-      check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_DOUBLE, WEIGHTS_ANY, seed++);
-      check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_RUY, WEIGHTS_ANY, seed++);
-      /* filters the quad panels take */
-      check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_RUY, WEIGHTS_SMALL, seed++);
-      check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_DOUBLE, WEIGHTS_SMALL, seed++);
-      check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_DOUBLE, WEIGHTS_SPLIT, seed++);
-      check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_RUY, WEIGHTS_SPLIT, seed++);
+      for (int fused = 0; fused < 2; fused++) {
+        check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_DOUBLE, WEIGHTS_ANY, fused,
+                   seed++);
+        check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_RUY, WEIGHTS_ANY, fused,
+                   seed++);
+        /* filters the quad panels take */
+        check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_RUY, WEIGHTS_SMALL, fused,
+                   seed++);
+        check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_DOUBLE, WEIGHTS_SMALL,
+                   fused, seed++);
+        check_conv(&conv_cases[i], levels[l], TFL_UINT8, TFL_REQUANT_DOUBLE, WEIGHTS_SPLIT,
+                   fused, seed++);
+        check_conv(&conv_cases[i], levels[l], TFL_INT8, TFL_REQUANT_RUY, WEIGHTS_SPLIT, fused,
+                   seed++);
+      }
     }
 }
 
@@ -760,6 +808,7 @@ int main(void) {
   RUN(gemm_int8_double);
   RUN(gemm_uint8_ruy);
   RUN(gemm_requantize_whole_range);
+  RUN(gemm_fused_requantize_whole_range);
   RUN(gemm_accumulator_wraps);
   RUN(gemm_packed_for_one_row);
   RUN(gemm_quad_panels);

@@ -3,21 +3,24 @@
  * (one 32-bit word) against a panel row of 16 columns x 2 k values, and vpmaddwd adds both
  * products into each column's lane: exact, since every factor is within [-255, 255]. On quad
  * panels (qgemm.h) a safe quad broadcasts 4 u8 codes against 16 columns x 4 s8 values. One
- * instance per row count, with the accumulators as named variables, keeps every tile in
- * registers. */
+ * instance per row count and requantization variant, with the accumulators as named
+ * variables, keeps every tile in registers; choosing the variant once per call rather than
+ * per tile spares small-k tiles, whose requantization rivals their products, about a tenth
+ * of their time. */
 #include <string.h>
 
 #include "kernels/x86/qreq_avx2.h"
 
-/* CALL(rows) with the row count mr (1 to TFL_QGEMM_MR) as a constant. */
-#define QG_BY_ROWS(mr, CALL) \
-  switch (mr) {              \
-    case 6: CALL(6); break;  \
-    case 5: CALL(5); break;  \
-    case 4: CALL(4); break;  \
-    case 3: CALL(3); break;  \
-    case 2: CALL(2); break;  \
-    default: CALL(1); break; \
+/* CALL(rows, ruy, form) with the row count mr (1 to TFL_QGEMM_MR) and the requantization
+ * variant of flags f (QREQ_DISPATCH) as constants. */
+#define QG_SPECIALIZE(mr, f, CALL)                \
+  switch (mr) {                                   \
+    case 6: QREQ_DISPATCH(f, CALL, 6); break;     \
+    case 5: QREQ_DISPATCH(f, CALL, 5); break;     \
+    case 4: QREQ_DISPATCH(f, CALL, 4); break;     \
+    case 3: QREQ_DISPATCH(f, CALL, 3); break;     \
+    case 2: QREQ_DISPATCH(f, CALL, 2); break;     \
+    default: QREQ_DISPATCH(f, CALL, 1); break;    \
   }
 
 static inline __m256i bcast_pair(const int16_t *p) {
@@ -89,65 +92,41 @@ tile_scale(const int ruy, const int form, const int rows, const int half, const 
     w[i] = _mm256_packs_epi32(lo[i], qreq_scale8(ruy, form, &p1, acc[i][1]));
 }
 
-/* Requantizes the tile and stores the nr codes of its rows [0, mr) (a constant), two rows
- * at a time: an odd mr's last row is computed with a copy of the bias and dropped. */
+/* Requantizes the tile (variant ruy, form) and stores the nr codes of its rows [0, mr) (a
+ * constant), two rows at a time: an odd mr's last row is computed with a copy of the bias and
+ * dropped. */
 static inline __attribute__((always_inline)) void
-tile_store(const tfl_qreq *r, const int mr, const int half, int32_t col,
-           __m256i acc[TFL_QGEMM_MR][2], int nr, uint8_t *c, size_t ldc) {
-  const qreq_flags f = qreq_flags_of(r);
+tile_store(const int ruy, const int form, const tfl_qreq *r, const qreq_flags *f, const int mr,
+           const int half, int32_t col, __m256i acc[TFL_QGEMM_MR][2], int nr, uint8_t *c,
+           size_t ldc) {
   __m256i w[TFL_QGEMM_MR];
-#define TILE_SCALE(ruy, form) tile_scale(ruy, form, mr + (mr & 1), half, r, &f, col, acc, w)
-  QREQ_DISPATCH(&f, TILE_SCALE);
-#undef TILE_SCALE
+  tile_scale(ruy, form, mr + (mr & 1), half, r, f, col, acc, w);
   /* packs, then narrowing two rows, leave 4-code groups in the order row0: 0 8 | 4 12 and
    * row1: 0 8 | 4 12 within the lanes (groups named by first column); this puts them back. */
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (int i = 0; i < mr; i += 2) {
-    const __m256i v = _mm256_permutevar8x32_epi32(qreq_narrow_clamp(&f, w[i], w[i + 1]), order);
+    const __m256i v = _mm256_permutevar8x32_epi32(qreq_narrow_clamp(f, w[i], w[i + 1]), order);
     store_codes(c + (size_t)i * ldc, _mm256_castsi256_si128(v), nr);
     if (i + 1 < mr) store_codes(c + (size_t)(i + 1) * ldc, _mm256_extracti128_si256(v, 1), nr);
   }
 }
 
-/* The tile against panels [panel0, panel1); half: they have at most 8 columns. */
-static inline __attribute__((always_inline)) void
-tile_panels(const int mr, const int half, const tfl_qgemm_weights *pw, const int16_t *a,
-            size_t rs, const int32_t *off, int32_t panel0, int32_t panel1, uint8_t *c,
-            size_t ldc) {
-  const size_t panel_values = (size_t)pw->kp * TFL_QGEMM_NR;
-  for (int32_t panel = panel0; panel < panel1; panel++) {
-    const int32_t col = panel * TFL_QGEMM_NR;
-    const int nr = pw->n - col < TFL_QGEMM_NR ? (int)(pw->n - col) : TFL_QGEMM_NR;
-    __m256i acc[TFL_QGEMM_MR][2];
-    tile_product(mr, half, pw->kp, a, rs, off,
-                 (const int16_t *)pw->panels + (size_t)panel * panel_values, pw->req.bias + col,
-                 acc);
-    tile_store(&pw->req, mr, half, col, acc, nr, c + col, ldc);
-  }
+/* What a kernel call reads of pw, in locals: stores to the output may alias pw, so that the
+ * compiler would reload its fields after each tile. */
+typedef struct qg_call {
+  const tfl_qreq *req;
+  qreq_flags f;
+  const uint8_t *panels;
+  int32_t n, kp;
+} qg_call;
+
+static inline qg_call qg_call_of(const tfl_qgemm_weights *pw) {
+  const qg_call k = {&pw->req, qreq_flags_of(&pw->req), pw->panels, pw->n, pw->kp};
+  return k;
 }
 
-void tfl_qgemm_ukernel_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
-                            int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
-  const size_t rs = (size_t)pw->kp;
-#define QG_TILES(rows) tile_panels(rows, 0, pw, a, rs, NULL, panel0, panel1, c, ldc)
-  QG_BY_ROWS(mr, QG_TILES)
-#undef QG_TILES
-}
-
-void tfl_qgemm_direct_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
-                           size_t row_stride, const int32_t *offsets, int32_t panel0,
-                           int32_t panel1, uint8_t *c, size_t ldc) {
-#define QG_TILES(rows) tile_panels(rows, 0, pw, a, row_stride, offsets, panel0, panel1, c, ldc)
-  QG_BY_ROWS(mr, QG_TILES)
-#undef QG_TILES
-}
-
-void tfl_qgemm_half_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
-                         size_t row_stride, const int32_t *offsets, int32_t panel0,
-                         int32_t panel1, uint8_t *c, size_t ldc) {
-#define QG_TILES(rows) tile_panels(rows, 1, pw, a, row_stride, offsets, panel0, panel1, c, ldc)
-  QG_BY_ROWS(mr, QG_TILES)
-#undef QG_TILES
+static inline int panel_columns(const qg_call *k, int32_t col) {
+  return k->n - col < TFL_QGEMM_NR ? (int)(k->n - col) : TFL_QGEMM_NR;
 }
 
 /* --- quad panels ------------------------------------------------------------------------ */
@@ -228,32 +207,82 @@ quad_product(const int mr, const int half, const tfl_qgemm_weights *pw, int32_t 
   acc[4][0] = c40, acc[4][1] = c41, acc[5][0] = c50, acc[5][1] = c51;
 }
 
+/* --- the kernels ------------------------------------------------------------------------ */
+
+/* A tile's rows as a kernel reads them: on pair panels int16 ones (pair j of row i at
+ * a16 + i * rs + (off ? off[j] : 2 * j)), on quad panels codes a8 and, for unsafe quads,
+ * their int16 copy a16. */
+typedef struct qg_rows {
+  const uint8_t *a8;
+  const int16_t *a16;
+  size_t rs;
+  const int32_t *off;
+} qg_rows;
+
+/* The tile against panels [panel0, panel1) (quad: quad panels; half: they have at most 8
+ * columns). */
 static inline __attribute__((always_inline)) void
-quad_panels(const int mr, const int half, const tfl_qgemm_weights *pw, const uint8_t *a8,
-            const int16_t *a16, int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
+tile_panels(const int quad, const int mr, const int half, const int ruy, const int form,
+            const qg_call *k, const tfl_qgemm_weights *pw, const qg_rows *a, int32_t panel0,
+            int32_t panel1, uint8_t *c, size_t ldc) {
+  const size_t panel_bytes = (size_t)k->kp * TFL_QGEMM_NR * sizeof(int16_t);
   for (int32_t panel = panel0; panel < panel1; panel++) {
     const int32_t col = panel * TFL_QGEMM_NR;
-    const int nr = pw->n - col < TFL_QGEMM_NR ? (int)(pw->n - col) : TFL_QGEMM_NR;
     __m256i acc[TFL_QGEMM_MR][2];
-    quad_product(mr, half, pw, panel, a8, a16, acc);
-    tile_store(&pw->req, mr, half, col, acc, nr, c + col, ldc);
+    if (quad)
+      quad_product(mr, half, pw, panel, a->a8, a->a16, acc);
+    else
+      tile_product(mr, half, k->kp, a->a16, a->rs, a->off,
+                   (const int16_t *)(const void *)(k->panels + (size_t)panel * panel_bytes),
+                   k->req->bias + col, acc);
+    tile_store(ruy, form, k->req, &k->f, mr, half, col, acc, panel_columns(k, col), c + col,
+               ldc);
   }
+}
+
+/* One instance per row count and requantization variant (see the top). */
+static inline __attribute__((always_inline)) void
+kernel(const int quad, const int half, const tfl_qgemm_weights *pw, int mr, const qg_rows *a,
+       int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
+  const qg_call k = qg_call_of(pw);
+#define QG_TILES(rows, ruy, form) \
+  tile_panels(quad, rows, half, ruy, form, &k, pw, a, panel0, panel1, c, ldc)
+  QG_SPECIALIZE(mr, &k.f, QG_TILES)
+#undef QG_TILES
+}
+
+void tfl_qgemm_ukernel_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
+                            int32_t panel0, int32_t panel1, uint8_t *c, size_t ldc) {
+  const qg_rows rows = {NULL, a, (size_t)pw->kp, NULL};
+  kernel(0, 0, pw, mr, &rows, panel0, panel1, c, ldc);
+}
+
+void tfl_qgemm_direct_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
+                           size_t row_stride, const int32_t *offsets, int32_t panel0,
+                           int32_t panel1, uint8_t *c, size_t ldc) {
+  const qg_rows rows = {NULL, a, row_stride, offsets};
+  kernel(0, 0, pw, mr, &rows, panel0, panel1, c, ldc);
+}
+
+void tfl_qgemm_half_avx2(const tfl_qgemm_weights *pw, int mr, const int16_t *a,
+                         size_t row_stride, const int32_t *offsets, int32_t panel0,
+                         int32_t panel1, uint8_t *c, size_t ldc) {
+  const qg_rows rows = {NULL, a, row_stride, offsets};
+  kernel(0, 1, pw, mr, &rows, panel0, panel1, c, ldc);
 }
 
 void tfl_qgemm_quad_avx2(const tfl_qgemm_weights *pw, int mr, const uint8_t *a8,
                          const int16_t *a16, int32_t panel0, int32_t panel1, uint8_t *c,
                          size_t ldc) {
-#define QG_QUADS(rows) quad_panels(rows, 0, pw, a8, a16, panel0, panel1, c, ldc)
-  QG_BY_ROWS(mr, QG_QUADS)
-#undef QG_QUADS
+  const qg_rows rows = {a8, a16, 0, NULL};
+  kernel(1, 0, pw, mr, &rows, panel0, panel1, c, ldc);
 }
 
 void tfl_qgemm_quad_half_avx2(const tfl_qgemm_weights *pw, int mr, const uint8_t *a8,
                               const int16_t *a16, int32_t panel0, int32_t panel1, uint8_t *c,
                               size_t ldc) {
-#define QG_QUADS(rows) quad_panels(rows, 1, pw, a8, a16, panel0, panel1, c, ldc)
-  QG_BY_ROWS(mr, QG_QUADS)
-#undef QG_QUADS
+  const qg_rows rows = {a8, a16, 0, NULL};
+  kernel(1, 1, pw, mr, &rows, panel0, panel1, c, ldc);
 }
 
 /* --- one row against byte panels -------------------------------------------------------- */
@@ -301,7 +330,11 @@ row_panels(const int u8, const int np, const tfl_qgemm_weights *pw, const int16_
       tile[i][0] = acc[j][0];
       tile[i][1] = acc[j][1];
     }
-    tile_store(&pw->req, 1, 0, cj, tile, nr, c + cj, 0);
+    const qreq_flags f = qreq_flags_of(&pw->req);
+#define ROW_STORE(rows, ruy, form) \
+  tile_store(ruy, form, &pw->req, &f, rows, 0, cj, tile, nr, c + cj, 0)
+    QREQ_DISPATCH(&f, ROW_STORE, 1);
+#undef ROW_STORE
   }
 }
 

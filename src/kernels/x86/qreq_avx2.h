@@ -15,6 +15,7 @@ typedef struct qreq_vec {
   __m256i left, mult, mult_odd, right, half;    /* half: DOUBLE */
   __m256i round_even, round_odd, shift_even, shift_odd, offset; /* RUY and fused */
   __m256i neg_even, neg_odd;                    /* fused DOUBLE */
+  __m256i fused_shift;                          /* fused: right - 1 per lane */
 } qreq_vec;
 
 /* What the kernels test per vector, read once (stores to the output may alias the tables,
@@ -57,19 +58,21 @@ qreq_params(const tfl_qreq *r, const int ruy, const int form, const qreq_flags *
   p.mult = qreq_load(r->mult + s);
   p.mult_odd = _mm256_srli_epi64(p.mult, 32);
   p.offset = f->offset;
-  if (fused || ruy) {
+  p.fused_shift = zero;
+  if (fused) {
+    p.round_even = qreq_load64(r->fused_round + s);
+    p.round_odd = qreq_load64(r->fused_round + s + 4);
+    p.fused_shift = qreq_load(r->fused_shift + s);
+    if (!ruy) {
+      p.neg_even = qreq_load64(r->fused_round_neg + s);
+      p.neg_odd = qreq_load64(r->fused_round_neg + s + 4);
+    }
+    return p;
+  }
+  if (ruy) {
     p.round_even = qreq_load64(r->ruy_round + s);
     p.round_odd = qreq_load64(r->ruy_round + s + 4);
     p.offset = qreq_load(r->ruy_offset + s);
-  }
-  if (fused) {
-    p.shift_even = qreq_load64(r->fused_shift + s);
-    p.shift_odd = qreq_load64(r->fused_shift + s + 4);
-    if (!ruy) {
-      p.neg_even = qreq_load64(r->round_neg + s);
-      p.neg_odd = qreq_load64(r->round_neg + s + 4);
-    }
-    return p;
   }
   if (form == QREQ_GENERAL) p.left = qreq_load(r->left + s);
   if (ruy) {
@@ -88,20 +91,22 @@ static inline __m256i qreq_select64(__m256i a, __m256i b, __m256i mask) {
                                               _mm256_castsi256_pd(mask)));
 }
 
-/* The fused form (see tfl_qreq): one rounding shift of each biased 64-bit product, the odd
- * lanes' results landing in the high halves. */
+/* The fused form (see tfl_qreq): each product plus its rounding constant (DOUBLE: the
+ * negative products' own, chosen by the sign bit), then its high half, shifted. */
 static inline __attribute__((always_inline)) __m256i
 qreq_scale8_fused(const int ruy, const qreq_vec *p, __m256i x) {
   const __m256i even = _mm256_mul_epi32(x, p->mult);
   const __m256i odd = _mm256_mul_epi32(_mm256_srli_epi64(x, 32), p->mult_odd);
   __m256i round_even = p->round_even, round_odd = p->round_odd;
-  if (!ruy) { /* ties away from zero: the negative lanes' constants */
-    round_even = qreq_select64(round_even, p->neg_even, _mm256_slli_epi64(x, 32));
-    round_odd = qreq_select64(round_odd, p->neg_odd, x);
+  if (!ruy) {
+    round_even = qreq_select64(round_even, p->neg_even, even);
+    round_odd = qreq_select64(round_odd, p->neg_odd, odd);
   }
-  const __m256i lo = _mm256_srlv_epi64(_mm256_add_epi64(even, round_even), p->shift_even);
-  const __m256i hi = _mm256_srlv_epi64(_mm256_add_epi64(odd, round_odd), p->shift_odd);
-  return _mm256_add_epi32(_mm256_blend_epi32(lo, hi, 0xAA), p->offset);
+  /* the even sums' high halves moved down to the even lanes, the odd ones' where they are */
+  const __m256i high = _mm256_blend_epi32(
+      _mm256_srli_epi64(_mm256_add_epi64(even, round_even), 32),
+      _mm256_add_epi64(odd, round_odd), 0xAA);
+  return _mm256_add_epi32(_mm256_srav_epi32(high, p->fused_shift), p->offset);
 }
 
 /* Accumulators (bias included) times the slots' multipliers, rounded as `ruy` says, plus the
@@ -131,21 +136,21 @@ qreq_scale8(const int ruy, const int form, const qreq_vec *p, __m256i x) {
   return _mm256_add_epi32(x, p->offset);
 }
 
-/* Calls BODY(ruy, form) with both as constants, form QREQ_FUSED where flags f allow it and
- * QREQ_GENERAL elsewhere. */
-#define QREQ_DISPATCH(f, BODY) \
-  do {                         \
-    if ((f)->ruy) {            \
-      if ((f)->fused)          \
-        BODY(1, QREQ_FUSED);   \
-      else                     \
-        BODY(1, QREQ_GENERAL); \
-    } else {                   \
-      if ((f)->fused)          \
-        BODY(0, QREQ_FUSED);   \
-      else                     \
-        BODY(0, QREQ_GENERAL); \
-    }                          \
+/* Calls BODY(arg, ruy, form) with ruy and form as constants, form QREQ_FUSED where flags f
+ * allow it and QREQ_GENERAL elsewhere. */
+#define QREQ_DISPATCH(f, BODY, arg)   \
+  do {                                \
+    if ((f)->ruy) {                   \
+      if ((f)->fused)                 \
+        BODY(arg, 1, QREQ_FUSED);     \
+      else                            \
+        BODY(arg, 1, QREQ_GENERAL);   \
+    } else {                          \
+      if ((f)->fused)                 \
+        BODY(arg, 0, QREQ_FUSED);     \
+      else                            \
+        BODY(arg, 0, QREQ_GENERAL);   \
+    }                                 \
   } while (0)
 
 /* Narrows int16 codes to bytes with saturation (a, then b, within each 128-bit lane) and
