@@ -111,6 +111,36 @@ tfl_conv_first_cursor tfl_conv_first_start(const tfl_conv_first *cf, const float
                                            const int32_t full[TFL_CONV_FIRST_GROUPS + 1]);
 int tfl_conv_first_next(tfl_conv_first_cursor *k);
 
+/* The tile loops every variant needs, defined in its file over its own cf_tile(P, V, span,
+ * block, out), struct cf_block and CF_PIXELS(V) (pixels of a full tile of V vectors, at most
+ * 8): cf_run_v(V, run, block) computes a run's tiles with both P and V constants, so that each
+ * instance keeps its tile in registers. */
+#define TFL_CONV_FIRST_RUN_LOOPS                                                            \
+  static inline __attribute__((always_inline)) void cf_run_tiles(                           \
+      const int P, const int V, const tfl_conv_first_run *r, const struct cf_block *b) {    \
+    tfl_conv_first_span s = r->s;                                                           \
+    float *out = r->out;                                                                    \
+    for (int32_t t = 0; t < r->tiles; t++) {                                                \
+      cf_tile(P, V, &s, b, out);                                                            \
+      s.in += (size_t)P * s.pix;                                                            \
+      out += (size_t)P * b->out_pixel;                                                      \
+    }                                                                                       \
+  }                                                                                         \
+  static inline __attribute__((always_inline)) void cf_run_v(                               \
+      const int V, const tfl_conv_first_run *r, const struct cf_block *b) {                 \
+    switch (r->pixels) {                                                                    \
+      case 1: cf_run_tiles(1, V, r, b); return;                                             \
+      case 2: if (2 <= CF_PIXELS(V)) cf_run_tiles(2, V, r, b); return;                      \
+      case 3: if (3 <= CF_PIXELS(V)) cf_run_tiles(3, V, r, b); return;                      \
+      case 4: if (4 <= CF_PIXELS(V)) cf_run_tiles(4, V, r, b); return;                      \
+      case 5: if (5 <= CF_PIXELS(V)) cf_run_tiles(5, V, r, b); return;                      \
+      case 6: if (6 <= CF_PIXELS(V)) cf_run_tiles(6, V, r, b); return;                      \
+      case 7: if (7 <= CF_PIXELS(V)) cf_run_tiles(7, V, r, b); return;                      \
+      case 8: if (8 <= CF_PIXELS(V)) cf_run_tiles(8, V, r, b); return;                      \
+      default: return;                                                                      \
+    }                                                                                       \
+  }
+
 #if TFL_HAVE_X86_KERNELS
 void tfl_conv_first_rows_avx2(const tfl_conv_first *cf, const float *in, float *out,
                               int32_t row0, int32_t row1);

@@ -59,39 +59,7 @@ cf_tile(const int P, const int V, const tfl_conv_first_span *s, const cf_block *
   }
 }
 
-/* The run's tiles, P pixels of V vectors each. */
-static inline __attribute__((always_inline)) void
-cf_run_tiles(const int P, const int V, const tfl_conv_first_run *r, const cf_block *b) {
-  tfl_conv_first_span s = r->s;
-  float *out = r->out;
-  for (int32_t t = 0; t < r->tiles; t++) {
-    cf_tile(P, V, &s, b, out);
-    s.in += (size_t)P * s.pix;
-    out += (size_t)P * b->out_pixel;
-  }
-}
-
-/* A run of V vectors per pixel, with its pixel count as a constant. */
-static inline __attribute__((always_inline)) void
-cf_run_v(const int V, const tfl_conv_first_run *r, const cf_block *b) {
-  switch (r->pixels) {
-#define CF_RUN(N)                                    \
-  case N:                                            \
-    if (N <= CF_PIXELS(V)) cf_run_tiles(N, V, r, b); \
-    return;
-    CF_RUN(1)
-    CF_RUN(2)
-    CF_RUN(3)
-    CF_RUN(4)
-    CF_RUN(5)
-    CF_RUN(6)
-    CF_RUN(7)
-    CF_RUN(8)
-#undef CF_RUN
-    default:
-      return;
-  }
-}
+TFL_CONV_FIRST_RUN_LOOPS
 
 _Static_assert(CF_MAX_V == 4 && CF_PIXELS(1) == 8,
                "cf_run instantiates 1 to 4 vectors and 1 to 8 pixels");
