@@ -14,8 +14,9 @@
  *   only adds a constant to the codes (equal scales) the codes are shifted in a loop the
  *   compiler vectorizes.
  *
- * Per-tensor QUANTIZE from float and DEQUANTIZE to float (per channel too, along rows of 8 or
- * more elements) run the vector kernels of quantize.h where the CPU level has them. */
+ * QUANTIZE from float and DEQUANTIZE to float run the vector kernels of quantize.h where the
+ * CPU level has them: per tensor, per channel (DEQUANTIZE along rows of 8 or more elements
+ * only), and float16. */
 #include <stdint.h>
 #include <string.h>
 
@@ -35,32 +36,37 @@ typedef struct quant_layout {
 typedef struct dequantize_data {
   quant_layout layout;
   tfl_dequantize_fn run; /* the vector kernel, or NULL */
+  tfl_half_fn half;      /* float16 input: the vector kernel, or NULL */
 } dequantize_data;
 
 /* Per-channel rows shorter than this stay in the portable loop (a call per row would cost
  * more than it saves). */
 #define DEQUANTIZE_VECTOR_ROW 8
 
-tfl_quantize_fn tfl_quantize_kernel(tfl_cpu_level level) {
+/* The AVX2 or NEON kernel where `level` runs it, else NULL; the other architecture's name is
+ * dropped unexpanded (it is declared only where it exists). */
 #if TFL_HAVE_X86_KERNELS
-  if (tfl_simd_avx2(level)) return tfl_quantize_avx2;
+#define LEVEL_KERNEL(level, avx2, neon) (tfl_simd_avx2(level) ? (avx2) : NULL)
+#elif TFL_HAVE_ARM_KERNELS
+#define LEVEL_KERNEL(level, avx2, neon) (tfl_simd_neon(level) ? (neon) : NULL)
+#else
+#define LEVEL_KERNEL(level, avx2, neon) NULL
 #endif
-#if TFL_HAVE_ARM_KERNELS
-  if (tfl_simd_neon(level)) return tfl_quantize_neon;
-#endif
-  (void)level;
-  return NULL;
+
+tfl_quantize_fn tfl_quantize_kernel(tfl_cpu_level level) {
+  return LEVEL_KERNEL(level, tfl_quantize_avx2, tfl_quantize_neon);
+}
+
+tfl_quantize_channels_fn tfl_quantize_channels_kernel(tfl_cpu_level level) {
+  return LEVEL_KERNEL(level, tfl_quantize_channels_avx2, tfl_quantize_channels_neon);
 }
 
 tfl_dequantize_fn tfl_dequantize_kernel(tfl_cpu_level level) {
-#if TFL_HAVE_X86_KERNELS
-  if (tfl_simd_avx2(level)) return tfl_dequantize_avx2;
-#endif
-#if TFL_HAVE_ARM_KERNELS
-  if (tfl_simd_neon(level)) return tfl_dequantize_neon;
-#endif
-  (void)level;
-  return NULL;
+  return LEVEL_KERNEL(level, tfl_dequantize_avx2, tfl_dequantize_neon);
+}
+
+tfl_half_fn tfl_half_kernel(tfl_cpu_level level) {
+  return LEVEL_KERNEL(level, tfl_half_to_float_avx2, tfl_half_to_float_neon);
 }
 
 static int32_t int_at(const tfl_tensor *t, size_t i) {
@@ -110,6 +116,7 @@ static tfl_dequantize_fn dequantize_kernel_for(const tfl_tensor *t, tfl_cpu_leve
 static tfl_status dequantize_prepare(tfl_context *ctx, tfl_node *node) {
   dequantize_data *d = node->user_data;
   d->run = NULL;
+  d->half = NULL;
   tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
@@ -118,6 +125,7 @@ static tfl_status dequantize_prepare(tfl_context *ctx, tfl_node *node) {
   if (st != TFL_OK) return st;
   switch (in->type) {
     case TFL_FLOAT16:
+      d->half = tfl_half_kernel(tfl_context_cpu(ctx));
       break;
     case TFL_INT8:
     case TFL_UINT8:
@@ -167,9 +175,11 @@ static tfl_status dequantize_eval(tfl_context *ctx, tfl_node *node) {
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
   float *out = tfl_node_output(ctx, node, 0)->data;
   if (in->type == TFL_FLOAT16) {
-    const uint16_t *h = in->data;
     const size_t n = tfl_tensor_count(in);
-    for (size_t i = 0; i < n; i++) out[i] = tfl_half_to_float(h[i]);
+    if (d->half)
+      d->half(in->data, n, out);
+    else
+      tfl_half_to_float_tail(in->data, 0, n, out);
   } else if (in->quant.count == 1) {
     dequantize_per_tensor(in, d, out);
   } else {
@@ -192,6 +202,7 @@ static const tfl_op_registration reg_dequantize = {.name = "DEQUANTIZE",
 typedef struct quantize_data {
   quant_layout layout;    /* per-channel output layout */
   tfl_quantize_fn run;    /* float input per tensor: the vector kernel, or NULL */
+  tfl_quantize_channels_fn run_channels; /* float input per channel: the same */
   int32_t multiplier;     /* integer inputs: in_scale / out_scale */
   int shift;
   int use_table;          /* 8-bit to 8-bit: every output code looked up */
@@ -333,12 +344,14 @@ static tfl_status float_quantize_prepare(tfl_context *ctx, const tfl_node *node,
       return tfl_context_error(ctx, node, "output '%s' has scale %g", out->name,
                                (double)out->quant.scale[c]);
   if (out->quant.count == 1) d->run = tfl_quantize_kernel(tfl_context_cpu(ctx));
+  else d->run_channels = tfl_quantize_channels_kernel(tfl_context_cpu(ctx));
   return TFL_OK;
 }
 
 static tfl_status quantize_prepare(tfl_context *ctx, tfl_node *node) {
   quantize_data *d = node->user_data;
   d->run = NULL;
+  d->run_channels = NULL;
   tfl_status st = tfl_check_io(ctx, node, 1, 1, 1);
   if (st != TFL_OK) return st;
   const tfl_tensor *in = tfl_node_input(ctx, node, 0);
@@ -364,17 +377,29 @@ static void quantize_per_tensor(const tfl_tensor *in, tfl_tensor *out, const qua
     store_clamped(out->type, out->data, i, tfl_affine_quantize(x[i], scale, zp));
 }
 
-static void quantize_per_channel(const tfl_tensor *in, tfl_tensor *out,
-                                 const quant_layout *layout) {
+/* Per channel: the vector kernel takes each block of channels x inner elements as rows, or,
+ * when the quantized axis is the innermost one, the whole tensor as rows of channels. */
+static void quantize_per_channel(const tfl_tensor *in, tfl_tensor *out, const quantize_data *d) {
+  const quant_layout *l = &d->layout;
   const float *x = in->data;
-  size_t i = 0;
-  for (size_t o = 0; o < layout->outer; o++)
-    for (size_t c = 0; c < layout->channels; c++) {
-      const float scale = out->quant.scale[c];
-      const int32_t zp = out->quant.zero_point[c];
-      for (size_t k = 0; k < layout->inner; k++, i++)
-        store_clamped(out->type, out->data, i, tfl_affine_quantize_f32(x[i], scale, zp));
+  const float *scale = out->quant.scale;
+  const int32_t *zp = out->quant.zero_point;
+  const size_t size = tfl_type_size(out->type), block = l->channels * l->inner;
+  uint8_t *dst = out->data;
+  if (d->run_channels && l->inner == 1) {
+    d->run_channels(x, l->outer, l->channels, scale, zp, 1, out->type, dst);
+    return;
+  }
+  for (size_t o = 0, i = 0; o < l->outer; o++) {
+    if (d->run_channels) {
+      d->run_channels(x + i, l->channels, l->inner, scale, zp, 0, out->type, dst + i * size);
+      i += block;
+      continue;
     }
+    for (size_t c = 0; c < l->channels; c++)
+      for (size_t k = 0; k < l->inner; k++, i++)
+        store_clamped(out->type, dst, i, tfl_affine_quantize_f32(x[i], scale[c], zp[c]));
+  }
 }
 
 static void requantize(const tfl_tensor *in, tfl_tensor *out, const quantize_data *d) {
@@ -403,7 +428,7 @@ static tfl_status quantize_eval(tfl_context *ctx, tfl_node *node) {
   else if (out->quant.count == 1)
     quantize_per_tensor(in, out, d);
   else
-    quantize_per_channel(in, out, &d->layout);
+    quantize_per_channel(in, out, d);
   return TFL_OK;
 }
 

@@ -23,7 +23,8 @@
  *   multiplier with the division by n folded in (tfl_mean_multiplier);
  * - SUM: in float, round(sum s + b) + out_zp with s = in_scale / out_scale and
  *   b = -in_zp s n.
- * int16 inputs of any reduction need zero points 0. */
+ * int16 inputs of any reduction need zero points 0. The 8-bit sums and MEAN's final rescale
+ * run the vector kernels of qreduce.h where the CPU level has them. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -41,14 +42,10 @@ enum { REDUCER_OPT_KEEP_DIMS = 0 };
 
 /* How quantized sums become outputs (filled when the reduction is planned). */
 typedef struct reduce_quant {
-  int32_t multiplier; /* MEAN: the rescaling of the sum */
-  int shift;
-  int32_t bias;       /* MEAN, optimized form: added after rescaling */
-  int reference;      /* MEAN: reference form ((sum - n in_zp) rescaled, plus out_zp) */
-  int32_t in_zp, out_zp;
+  tfl_qmean mean;        /* MEAN's rescale; its type and range serve SUM too */
+  tfl_qmean_fn rescale;  /* applies `mean`: the portable loop or a vector kernel */
+  int32_t out_zp;
   float scale, sum_bias; /* SUM: round(sum * scale + sum_bias) + out_zp */
-  tfl_type type;
-  int32_t lo, hi; /* the type's range */
 } reduce_quant;
 
 /* How one op reduces one type: the accumulator's element size and initial value, a fold of
@@ -146,31 +143,29 @@ static void mean_i64_finish(void *out_, const void *acc_, size_t n, size_t count
   for (size_t i = 0; i < n; i++) out[i] = count ? acc[i] / (int64_t)count : 0;
 }
 
-/* Stores v clamped to q->type as element i. */
-static inline void store_quantized(void *out, size_t i, int32_t v, const reduce_quant *q) {
-  v = v < q->lo ? q->lo : (v > q->hi ? q->hi : v);
-  if (q->type == TFL_UINT8) ((uint8_t *)out)[i] = (uint8_t)v;
-  else if (q->type == TFL_INT8) ((int8_t *)out)[i] = (int8_t)v;
-  else ((int16_t *)out)[i] = (int16_t)v;
+static void mean_q_rescale(const tfl_qmean *m, void *out, const int32_t *sum, size_t n) {
+  tfl_qmean_rescale_tail(m, out, sum, 0, n);
 }
 
-/* Quantized MEAN of int32 sums; a MEAN of nothing is the raw value 0, as in TFLite. Both
- * forms are (sum - subtract) rescaled, plus add. */
+tfl_qmean_fn tfl_qmean_kernel(tfl_cpu_level level) {
+#if TFL_HAVE_X86_KERNELS
+  if (tfl_simd_avx2(level)) return tfl_qmean_rescale_avx2;
+#endif
+#if TFL_HAVE_ARM_KERNELS
+  if (tfl_simd_neon(level)) return tfl_qmean_rescale_neon;
+#endif
+  (void)level;
+  return mean_q_rescale;
+}
+
+/* Quantized MEAN of int32 sums; a MEAN of nothing is the raw value 0, as in TFLite. */
 static void mean_q_finish(void *out, const void *acc, size_t n, size_t count,
                           const reduce_quant *q) {
-  /* TFLite's int32 temporary wraps, and so does the centred sum. */
-  const uint32_t subtract =
-      q->reference ? (uint32_t)((uint64_t)((int64_t)q->in_zp * (int64_t)count)) : 0;
-  const int32_t add = q->reference ? q->out_zp : q->bias;
-  const int32_t *sum = acc;
-  for (size_t i = 0; i < n; i++) {
-    int32_t v = 0;
-    if (count) {
-      const int32_t centred = (int32_t)((uint32_t)sum[i] - subtract);
-      v = tfl_wrap_add32(tfl_mul_by_quantized_multiplier(centred, q->multiplier, q->shift), add);
-    }
-    store_quantized(out, i, v, q);
+  if (count) {
+    q->rescale(&q->mean, out, acc, n);
+    return;
   }
+  for (size_t i = 0; i < n; i++) tfl_qmean_store(&q->mean, out, i, 0);
 }
 
 static void sum_q_finish(void *out, const void *acc_, size_t n, size_t count,
@@ -178,10 +173,9 @@ static void sum_q_finish(void *out, const void *acc_, size_t n, size_t count,
   const int32_t *acc = acc_;
   (void)count;
   for (size_t i = 0; i < n; i++)
-    store_quantized(out, i,
+    tfl_qmean_store(&q->mean, out, i,
                     tfl_wrap_add32(tfl_trunc_i32(roundf((float)acc[i] * q->scale + q->sum_bias)),
-                                   q->out_zp),
-                    q);
+                                   q->out_zp));
 }
 
 #define REDUCER(type, acc_t, name, finish) \
@@ -311,31 +305,38 @@ static int is_spatial_mean(const tfl_node *node, const reduce_data *d, const tfl
 static void quant_setup(const tfl_node *node, reduce_data *d, const tfl_tensor *in,
                         const tfl_tensor *out, const int reduced[TFL_MAX_DIMS]) {
   reduce_quant *q = &d->q;
+  tfl_qmean *m = &q->mean;
   float in_scale, out_scale;
-  tfl_quant_params(in, &in_scale, &q->in_zp);
+  int32_t in_zp;
+  tfl_quant_params(in, &in_scale, &in_zp);
   tfl_quant_params(out, &out_scale, &q->out_zp);
-  q->type = in->type;
-  tfl_quantized_type_range(q->type, &q->lo, &q->hi);
+  m->type = in->type;
+  tfl_quantized_type_range(m->type, &m->lo, &m->hi);
   const size_t n = d->plan.reduce_count;
   if (node->builtin_code == TFL_OP_SUM) {
     q->scale = in_scale / out_scale;
-    q->sum_bias = (float)-q->in_zp * q->scale * (float)n;
+    q->sum_bias = (float)-in_zp * q->scale * (float)n;
     return;
   }
-  q->reference = !is_spatial_mean(node, d, in, reduced);
-  if (q->reference) {
+  if (!is_spatial_mean(node, d, in, reduced)) {
+    /* The reference form: (sum - n in_zp) rescaled, plus out_zp. TFLite's int32 temporary
+     * n in_zp wraps, and so does the centred sum. */
     int32_t multiplier;
     int shift;
     tfl_quantize_multiplier((double)in_scale / (double)out_scale, &multiplier, &shift);
-    if (n > 0) tfl_mean_multiplier(multiplier, shift, (int64_t)n, &q->multiplier, &q->shift);
+    if (n > 0) tfl_mean_multiplier(multiplier, shift, (int64_t)n, &m->multiplier, &m->shift);
+    m->subtract = (uint32_t)((uint64_t)((int64_t)in_zp * (int64_t)n));
+    m->add = q->out_zp;
     return;
   }
-  /* All in float, as TFLite's optimized kernel; the bias rounds half away from zero. */
+  /* The optimized form, all in float as TFLite's kernel: the raw sum rescaled, plus a bias
+   * that rounds half away from zero. */
   const float count = (float)(in->dims[1] * in->dims[2]);
-  float offset = (float)q->in_zp * in_scale / out_scale;
+  float offset = (float)in_zp * in_scale / out_scale;
   offset = offset > 0 ? offset + 0.5f : offset - 0.5f;
-  q->bias = q->out_zp - tfl_trunc_i32(offset);
-  tfl_quantize_multiplier((double)(in_scale / (count * out_scale)), &q->multiplier, &q->shift);
+  m->subtract = 0;
+  m->add = (int32_t)((uint32_t)q->out_zp - (uint32_t)tfl_trunc_i32(offset));
+  tfl_quantize_multiplier((double)(in_scale / (count * out_scale)), &m->multiplier, &m->shift);
 }
 
 /* Plans the walk and gives the output its shape (dynamically at eval). */
@@ -413,6 +414,7 @@ static tfl_status reduce_prepare(tfl_context *ctx, tfl_node *node) {
     if (tfl_simd_neon(level))
       d->combine = u8 ? tfl_qreduce_combine_u8_neon : tfl_qreduce_combine_i8_neon;
   }
+  if (d->r->quantized) d->q.rescale = tfl_qmean_kernel(tfl_context_cpu(ctx));
 
   d->dynamic = !tfl_tensor_is_constant(axis);
   st = d->dynamic ? tfl_context_set_dynamic(ctx, out) : plan_and_resize(ctx, node, d, 0);

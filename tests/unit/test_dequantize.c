@@ -1,7 +1,8 @@
 /* DEQUANTIZE: float16 bit patterns by hand and all 65536 of them against an independent
- * ldexp formula, int8/uint8/int16 per-tensor and per-channel along several axes, constant
- * inputs, errors. The vector kernels (quantize.h) and the op at every CPU level on every
- * code, against TFLite's formula written out here. */
+ * ldexp formula (NaNs keeping sign and payload), int8/uint8/int16 per-tensor and per-channel
+ * along several axes, constant inputs, errors. The vector kernels (quantize.h) and the op at
+ * every CPU level on every code, against TFLite's formula written out here, and the float16
+ * kernels against the same formula and the portable conversion of kernels/half.h. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "model/ops.h"
 #include "runtime/cpu.h"
 #include "runtime/kernel.h"
+#include "util/cpu_levels.h"
 #include "util/op_runner.h"
 #include "util/quant_ref.h"
 #include "util/test.h"
@@ -56,33 +58,90 @@ TEST(half_nan) {
   ot_result_free(&r);
 }
 
-/* sign * (exp ? 1 + m/1024 : m/1024) * 2^(max(exp, 1) - 15), straight from the format. */
-static float half_reference(uint16_t h) {
-  int sign = h >> 15, exp = (h >> 10) & 31, mant = h & 1023;
+/* sign * (exp ? 1 + m/1024 : m/1024) * 2^(max(exp, 1) - 15), straight from the format; a
+ * NaN keeps its sign and its payload in the top mantissa bits, quiet bit included as it is
+ * (kernels/half.h). */
+static uint32_t half_reference_bits(uint16_t h) {
+  const int sign = h >> 15, exp = (h >> 10) & 31, mant = h & 1023;
+  if (exp == 31 && mant) return (uint32_t)sign << 31 | 0x7f800000u | (uint32_t)mant << 13;
   double v = exp ? ldexp(1.0 + mant / 1024.0, exp - 15) : ldexp(mant / 1024.0, -14);
   if (exp == 31) v = INFINITY;
-  return (float)(sign ? -v : v);
+  return float_bits((float)(sign ? -v : v));
 }
 
-TEST(half_all_patterns) {
+/* Every pattern through the op at each CPU level the machine has. */
+TEST(half_all_patterns_every_level) {
   uint16_t *h = malloc(65536 * sizeof(uint16_t));
   for (int i = 0; i < 65536; i++) h[i] = (uint16_t)i;
-  ot_result r;
-  tfl_status st = run_half(h, 65536, 0, &r);
-  free(h);
-  REQUIRE(st == TFL_OK);
-  int bad = 0;
-  for (int i = 0; i < 65536; i++) {
-    int exp = (i >> 10) & 31, mant = i & 1023;
-    float got = ot_f32(&r, 0)[i];
-    if (exp == 31 && mant) {
-      bad += !isnan(got);
-      continue;
-    }
-    bad += float_bits(got) != float_bits(half_reference((uint16_t)i));
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  const int levels = ck_cpu_levels(cpus);
+  for (int l = 0; l < levels; l++) {
+    ot_cpu_env env;
+    ot_cpu_set(&env, cpus[l]);
+    ot_result r;
+    const tfl_status st = run_half(h, 65536, 0, &r);
+    ot_cpu_restore(&env);
+    if (st != TFL_OK) test_fail(__FILE__, __LINE__, "%s: %s", cpus[l], r.error);
+    for (int i = 0; st == TFL_OK && i < 65536; i++)
+      if (float_bits(ot_f32(&r, 0)[i]) != half_reference_bits((uint16_t)i)) {
+        test_fail(__FILE__, __LINE__, "TFL_CPU=%s 0x%04x: 0x%08x, want 0x%08x", cpus[l], i,
+                  float_bits(ot_f32(&r, 0)[i]), half_reference_bits((uint16_t)i));
+        break;
+      }
+    ot_result_free(&r);
   }
-  CHECK_EQ_INT(bad, 0);
-  ot_result_free(&r);
+  free(h);
+}
+
+/* The float16 kernel of level `cpu` on h[0..n) against the formula and tfl_half_to_float;
+ * nothing past the outputs written. Reports the first difference; returns 0 then. */
+static int check_half_kernel(const char *cpu, tfl_half_fn fn, const uint16_t *h, size_t n) {
+  float *out = malloc((n + 8) * sizeof(float));
+  for (size_t i = 0; i < n + 8; i++) out[i] = -7.0f;
+  fn(h, n, out);
+  int ok = 1;
+  for (size_t i = 0; i < n && ok; i++) {
+    const uint32_t got = float_bits(out[i]), want = half_reference_bits(h[i]);
+    if (got != want || got != float_bits(tfl_half_to_float(h[i]))) {
+      test_fail(__FILE__, __LINE__, "%s 0x%04x (n %zu): 0x%08x, want 0x%08x", cpu, h[i], n, got,
+                want);
+      ok = 0;
+    }
+  }
+  for (size_t i = n; i < n + 8 && ok; i++)
+    if (out[i] != -7.0f) {
+      test_fail(__FILE__, __LINE__, "%s n %zu: element %zu past the output written", cpu, n, i);
+      ok = 0;
+    }
+  free(out);
+  return ok;
+}
+
+/* Every pattern in every lane position, and every length 0..40 from several offsets over
+ * groups mixing NaNs (signalling and quiet), infinities, subnormals and zeros. */
+TEST(half_kernel_every_pattern_and_tail) {
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  const int levels = ck_cpu_levels(cpus);
+  CHECK(tfl_half_kernel(TFL_CPU_SCALAR) == NULL);
+  uint16_t *h = malloc((65536 + 8) * sizeof(uint16_t));
+  static const uint16_t specials[] = {0x7C01, 0x0001, 0xFDFF, 0x8000, 0x7E00, 0x03FF, 0xFC00,
+                                      0x7D55, 0x3C00, 0x0000, 0xFFFF, 0x8200, 0x7BFF, 0x7C00,
+                                      0xFE01, 0x0400, 0x8001, 0x7FFF, 0x4248, 0xC3FF};
+  const size_t n_specials = sizeof(specials) / sizeof(specials[0]);
+  for (int l = 1; l < levels; l++) {
+    const tfl_half_fn fn = tfl_half_kernel((tfl_cpu_level)tfl_cpu_level_parse(cpus[l]));
+    CHECK(fn != NULL);
+    if (!fn) continue;
+    for (size_t rot = 0; rot < 8; rot++) {
+      for (size_t i = 0; i < 65536 + 8; i++) h[i] = (uint16_t)(i < rot ? 0x3C00 : i - rot);
+      if (!check_half_kernel(cpus[l], fn, h, 65536 + rot)) break;
+    }
+    for (size_t i = 0; i < 64; i++) h[i] = specials[(i * 7) % n_specials];
+    for (size_t n = 0; n <= 40; n++)
+      for (size_t off = 0; off < 8; off++)
+        if (!check_half_kernel(cpus[l], fn, h + off, n)) break;
+  }
+  free(h);
 }
 
 static tfl_status run_q(tfl_type type, int ndim, const int32_t *dims, const void *q, int count,
@@ -398,7 +457,8 @@ TEST(op_per_channel_rows_at_every_level) {
 int main(void) {
   RUN(half_bit_patterns);
   RUN(half_nan);
-  RUN(half_all_patterns);
+  RUN(half_all_patterns_every_level);
+  RUN(half_kernel_every_pattern_and_tail);
   RUN(per_tensor);
   RUN(per_channel);
   RUN(constant_per_channel_weights);

@@ -4,7 +4,8 @@
  * fixed-point multiplier (its ties toward +infinity), and bad models. Expected values are
  * worked out by hand in the comments. The vector kernels (quantize.h) and the op at every CPU
  * level are checked against TFLite's formula written out here, and on every half-way point
- * of the output range (and the floats next to them) against exact arithmetic. */
+ * of the output range (and the floats next to them) against exact arithmetic; the per-channel
+ * kernels and the per-channel op at every CPU level against TFLite's per-channel formula. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "runtime/kernel.h"
 #include "tfl/tfl.h"
 #include "util/check_util.h"
+#include "util/cpu_levels.h"
 #include "util/model_builder.h"
 #include "util/op_runner.h"
 #include "util/quant_ref.h"
@@ -46,15 +48,16 @@ static tfl_status requantize(tfl_type in_type, int n, const void *x, float in_sc
   return run_quantize(in_type, n, x, &in_scale, &in_zp, out_type, 1, &scale, &zp, 0, NULL, 0, r);
 }
 
-/* Float input of shape dims quantized to int8 with per-channel parameters along `axis`
+/* Float input of shape dims quantized to `type` with per-channel parameters along `axis`
  * (ot_run gives outputs no shape, so this builds the one-op model itself). Returns the status
  * of the first failing step; err receives its message. */
-static tfl_status quantize_per_channel(int ndim, const int32_t *dims, const float *x, int count,
-                                       const float *scales, const int64_t *zps, int axis,
-                                       int8_t *y, char *err, size_t err_size) {
+static tfl_status quantize_per_channel(tfl_type type, int ndim, const int32_t *dims,
+                                       const float *x, int count, const float *scales,
+                                       const int64_t *zps, int axis, void *y, char *err,
+                                       size_t err_size) {
   mb_model *m = mb_new();
   const int in = mb_tensor(m, TFL_FLOAT32, ndim, dims, NULL, 0, "x");
-  const int out = mb_tensor(m, TFL_INT8, ndim, dims, NULL, 0, "y");
+  const int out = mb_tensor(m, type, ndim, dims, NULL, 0, "y");
   mb_quant(m, out, count, scales, zps, axis);
   mb_inputs(m, 1, &in);
   mb_outputs(m, 1, &out);
@@ -133,7 +136,8 @@ TEST(float_division_is_in_double_per_tensor_float_per_channel) {
   const int64_t zps[] = {0, 10};
   int8_t y[2];
   char err[256];
-  REQUIRE(quantize_per_channel(2, dims, x, 2, scales, zps, 1, y, err, sizeof(err)) == TFL_OK);
+  REQUIRE(quantize_per_channel(TFL_INT8, 2, dims, x, 2, scales, zps, 1, y, err, sizeof(err)) ==
+          TFL_OK);
   CHECK_EQ_INT(y[0], 4);
   CHECK_EQ_INT(y[1], 14);
 }
@@ -146,7 +150,8 @@ TEST(float_per_channel) {
   const int64_t zps[] = {-1, 3};
   int8_t y[6];
   char err[256];
-  REQUIRE(quantize_per_channel(2, dims, x, 2, scales, zps, 0, y, err, sizeof(err)) == TFL_OK);
+  REQUIRE(quantize_per_channel(TFL_INT8, 2, dims, x, 2, scales, zps, 0, y, err, sizeof(err)) ==
+          TFL_OK);
   CHECK_EQ_INT(y[0], 1);   /* 2 - 1 */
   CHECK_EQ_INT(y[1], -4);  /* -2.5 -> -3, -1 */
   CHECK_EQ_INT(y[2], 127); /* 199 clamps */
@@ -301,7 +306,8 @@ TEST(bad_models_fail_cleanly) {
   const int64_t zps[] = {0, 0};
   int8_t y[6];
   char err[256] = "";
-  CHECK(quantize_per_channel(2, dims, x6, 2, scales, zps, 1, y, err, sizeof(err)) != TFL_OK);
+  CHECK(quantize_per_channel(TFL_INT8, 2, dims, x6, 2, scales, zps, 1, y, err, sizeof(err)) !=
+        TFL_OK);
 }
 
 /* ---- vector kernels and every CPU level ------------------------------------------------- */
@@ -343,6 +349,16 @@ static int64_t half_way_code(float x, int32_t k, float scale, int32_t zp, tfl_ty
   const double h = k + 0.5, e = (double)x - h * (double)scale;
   const int64_t q = e > 0 ? k + 1 : e < 0 ? k : h > 0 ? k + 1 : k;
   return clamp_to(type, q + zp);
+}
+
+/* TFLite's per-channel QUANTIZE of one float (reference_ops::PerChannelQuantize as x86 runs
+ * it): the quotient in float, std::round of it (ties away from zero), then as
+ * tflite_quantize. */
+static int64_t tflite_quantize_channel(float x, float scale, int32_t zp, tfl_type type) {
+  const float f = x / scale;
+  const double r = round((double)f);
+  const int64_t c = r >= -2147483648.0 && r < 2147483648.0 ? (int64_t)r : INT32_MIN;
+  return clamp_to(type, (int32_t)(uint32_t)((uint64_t)c + (uint64_t)(int64_t)zp));
 }
 
 /* The vector QUANTIZE this machine runs, or NULL. */
@@ -568,6 +584,256 @@ TEST(op_matches_tflite_at_every_level) {
     }
 }
 
+/* ---- per channel ------------------------------------------------------------------------ */
+
+/* Runs the per-channel kernel `fn` on `rows` rows of n elements of x with row r's scale and
+ * zero point (per_element 0) or element k's (per_element 1), and compares with
+ * tflite_quantize_channel; checks that nothing past the codes was written. Reports the first
+ * difference; returns 0 then. */
+static int check_channels(const char *cpu, tfl_quantize_channels_fn fn, const float *x,
+                          size_t rows, size_t n, const float *scale, const int32_t *zp,
+                          int per_element, tfl_type type) {
+  const size_t size = tfl_type_size(type), total = rows * n;
+  uint8_t *out = malloc((total + 8) * size);
+  memset(out, 0xA5, (total + 8) * size);
+  fn(x, rows, n, scale, zp, per_element, type, out);
+  int ok = 1;
+  for (size_t i = 0; i < total && ok; i++) {
+    const size_t c = per_element ? i % n : i / n;
+    const int64_t want = tflite_quantize_channel(x[i], scale[c], zp[c], type);
+    const int64_t got = qr_code_at(type, out, i);
+    if (got != want) {
+      test_fail(__FILE__, __LINE__,
+                "%s %s per_element %d: x = %.9g (0x%08x), scale %.9g, zp %d, %zu x %zu: code "
+                "%lld, want %lld",
+                cpu, tfl_type_name(type), per_element, (double)x[i], (unsigned)bits_of(x[i]),
+                (double)scale[c], (int)zp[c], rows, n, (long long)got, (long long)want);
+      ok = 0;
+    }
+  }
+  for (size_t b = total * size; b < (total + 8) * size && ok; b++)
+    if (out[b] != 0xA5) {
+      test_fail(__FILE__, __LINE__, "%s %s: %zu x %zu: byte %zu past the output written", cpu,
+                tfl_type_name(type), rows, n, b);
+      ok = 0;
+    }
+  free(out);
+  return ok;
+}
+
+/* The per-channel kernels of this machine's vector levels (the scalar level has none). */
+static int channel_kernels(const char *names[CK_MAX_CPU_LEVELS],
+                           tfl_quantize_channels_fn fns[CK_MAX_CPU_LEVELS]) {
+  const char *all[CK_MAX_CPU_LEVELS];
+  const int levels = ck_cpu_levels(all);
+  int n = 0;
+  for (int l = 0; l < levels; l++) {
+    const tfl_quantize_channels_fn fn =
+        tfl_quantize_channels_kernel((tfl_cpu_level)tfl_cpu_level_parse(all[l]));
+    CHECK((fn == NULL) == (l == 0)); /* a kernel at every vector level */
+    if (!fn) continue;
+    names[n] = all[l];
+    fns[n++] = fn;
+  }
+  return n;
+}
+
+enum { CHANNELS_N = 1000 };
+
+/* Scales and zero points per element: the list above in turn (with zero points that wrap). */
+static void channel_params(size_t n, float *scale, int32_t *zp) {
+  for (size_t i = 0; i < n; i++) {
+    scale[i] = scales[(i * 5) % (sizeof(scales) / sizeof(scales[0]))];
+    zp[i] = zero_points[(i * 3) % (sizeof(zero_points) / sizeof(zero_points[0]))];
+  }
+}
+
+TEST(channel_kernel_random_floats) {
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  tfl_quantize_channels_fn fns[CK_MAX_CPU_LEVELS];
+  const int levels = channel_kernels(cpus, fns);
+  static float x[CHANNELS_N], scale[CHANNELS_N];
+  static int32_t zp[CHANNELS_N];
+  channel_params(CHANNELS_N, scale, zp);
+  uint32_t rng = 4321;
+  for (int l = 0; l < levels; l++)
+    for (size_t t = 0; t < 3; t++) {
+      /* one scale and zero point a row */
+      for (size_t s = 0; s < sizeof(scales) / sizeof(scales[0]); s++)
+        for (size_t z = 0; z < sizeof(zero_points) / sizeof(zero_points[0]); z++) {
+          random_floats(&rng, scales[s], x, CHANNELS_N);
+          if (!check_channels(cpus[l], fns[l], x, 1, CHANNELS_N, &scales[s], &zero_points[z], 0,
+                              out_types[t]))
+            return;
+        }
+      /* one each: quotients around each element's own range */
+      for (size_t k = 0; k < 20; k++) {
+        for (size_t i = 0; i < CHANNELS_N; i++) random_floats(&rng, scale[i], x + i, 1);
+        if (!check_channels(cpus[l], fns[l], x, 1, CHANNELS_N, scale, zp, 1, out_types[t])) return;
+      }
+    }
+}
+
+/* Float quotients on and next to every half-way point k + 1/2 of the output range (and past
+ * it), where rounding the float quotient and rounding the exact one can differ. */
+TEST(channel_kernel_half_way_points) {
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  tfl_quantize_channels_fn fns[CK_MAX_CPU_LEVELS];
+  const int levels = channel_kernels(cpus, fns);
+  static const float tie_scales[] = {1.0f, 0.5f, 0.0078125f, 0.1f, 1.0f / 255.0f, 0.0123f, 3.0f};
+  const size_t max_n = 5 * 65540;
+  float *x = malloc(max_n * sizeof(float));
+  for (int l = 0; l < levels; l++)
+    for (size_t t = 0; t < 3; t++) {
+      int64_t lo, hi;
+      qr_type_range(out_types[t], &lo, &hi);
+      const int32_t zps[] = {(int32_t)lo, (int32_t)hi, 0};
+      for (size_t s = 0; s < sizeof(tie_scales) / sizeof(tie_scales[0]); s++)
+        for (size_t z = 0; z < 3; z++) {
+          if (out_types[t] == TFL_INT16 && (s % 3 || z)) continue; /* 65k points: fewer */
+          size_t n = 0;
+          for (int64_t k = lo - zps[z] - 2; k <= hi - zps[z] + 1; k++) {
+            const float mid = (float)(((double)k + 0.5) * (double)tie_scales[s]);
+            for (int d = -2; d <= 2; d++) {
+              float v = mid;
+              for (int j = 0; j < abs(d); j++) v = nextafterf(v, d > 0 ? INFINITY : -INFINITY);
+              x[n++] = v;
+            }
+          }
+          if (!check_channels(cpus[l], fns[l], x, 1, n, &tie_scales[s], &zps[z], 0, out_types[t]))
+            goto done;
+        }
+    }
+done:
+  free(x);
+}
+
+/* The edge values of the per-tensor test, both forms, every length 0..40 and start offset,
+ * and every edge value in every lane position. */
+TEST(channel_kernel_edges_and_every_tail) {
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  tfl_quantize_channels_fn fns[CK_MAX_CPU_LEVELS];
+  const int levels = channel_kernels(cpus, fns);
+  const size_t n_edges = sizeof(edge_bits) / sizeof(edge_bits[0]);
+  float x[48], scale[48], y[sizeof(edge_bits) / sizeof(edge_bits[0]) + 8];
+  int32_t zp[48];
+  for (size_t i = 0; i < 48; i++) x[i] = from_bits(edge_bits[(i * 7) % n_edges]);
+  channel_params(48, scale, zp);
+  static const float edge_scales[] = {1.0f, 0.5f, 2.0f, 9.5367432e-07f, 0.1f, 1e-40f, 3e38f};
+  static const int32_t edge_zps[] = {0, -1, 1, -128, 255, 32767, INT32_MAX, INT32_MIN};
+  for (int l = 0; l < levels; l++)
+    for (size_t t = 0; t < 3; t++) {
+      for (size_t n = 0; n <= 40; n++)
+        for (size_t off = 0; off < 4; off++) {
+          if (!check_channels(cpus[l], fns[l], x + off, 1, n, scale + off, zp + off, 1,
+                              out_types[t]))
+            return;
+          for (size_t s = 0; s < sizeof(edge_scales) / sizeof(edge_scales[0]); s++)
+            for (size_t z = 0; z < sizeof(edge_zps) / sizeof(edge_zps[0]); z++)
+              if (!check_channels(cpus[l], fns[l], x + off, 1, n, &edge_scales[s], &edge_zps[z], 0,
+                                  out_types[t]))
+                return;
+        }
+      for (size_t rot = 0; rot < 8; rot++) {
+        for (size_t i = 0; i < n_edges + 8; i++)
+          y[i] = i < rot ? 1.0f : from_bits(edge_bits[(i - rot) % n_edges]);
+        for (size_t z = 0; z < sizeof(edge_zps) / sizeof(edge_zps[0]); z++)
+          if (!check_channels(cpus[l], fns[l], y, 1, n_edges + 8, &edge_scales[z % 3], &edge_zps[z],
+                              0, out_types[t]))
+            return;
+      }
+    }
+}
+
+/* Several rows, of every length 0..20, in both forms: each row its channel's parameters, or
+ * each element its own. */
+TEST(channel_kernel_rows) {
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  tfl_quantize_channels_fn fns[CK_MAX_CPU_LEVELS];
+  const int levels = channel_kernels(cpus, fns);
+  static float x[5 * 20], scale[20];
+  static int32_t zp[20];
+  channel_params(20, scale, zp);
+  uint32_t rng = 31;
+  const size_t n_edges = sizeof(edge_bits) / sizeof(edge_bits[0]);
+  for (size_t i = 0; i < 5 * 20; i++) {
+    random_floats(&rng, scale[i % 20], x + i, 1);
+    if (i % 7 == 3) x[i] = from_bits(edge_bits[(i / 7) % n_edges]);
+    if (i % 7 == 5) x[i] = ((float)(i % 30) - 15.5f) * scale[i % 20]; /* ties */
+  }
+  for (int l = 0; l < levels; l++)
+    for (size_t t = 0; t < 3; t++)
+      for (size_t rows = 1; rows <= 5; rows++)
+        for (size_t n = 0; n <= 20; n++)
+          for (int per_element = 0; per_element < 2; per_element++)
+            if (!check_channels(cpus[l], fns[l], x, rows, n, scale, zp, per_element, out_types[t]))
+              return;
+}
+
+/* Per-channel QUANTIZE through the op at every CPU level, against tflite_quantize_channel:
+ * the quantized axis first, in the middle and last, channel counts and row lengths with and
+ * without vector tails (rows shorter than a vector included), per-channel zero points over
+ * each type's range. */
+TEST(op_per_channel_at_every_level) {
+  static const int32_t shapes[][3] = {{9, 2, 8},  {3, 5, 17}, {2, 3, 9}, {4, 1, 33},
+                                      {1, 1, 64}, {2, 8, 1},  {6, 7, 3}};
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  const int levels = ck_cpu_levels(cpus);
+  const size_t n_edges = sizeof(edge_bits) / sizeof(edge_bits[0]);
+  static float x[2048];
+  static uint8_t y[2 * 2048];
+  uint32_t rng = 99;
+  for (size_t t = 0; t < 3; t++)
+    for (size_t sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++)
+      for (int axis = 0; axis < 3; axis++) {
+        const int32_t *dims = shapes[sh];
+        const size_t n = (size_t)(dims[0] * dims[1] * dims[2]);
+        const int count = dims[axis];
+        int64_t lo, hi;
+        qr_type_range(out_types[t], &lo, &hi);
+        float scale[64];
+        int64_t zp[64];
+        for (int c = 0; c < count; c++) {
+          scale[c] = scales[(size_t)(c + axis) % 12]; /* model-like ones */
+          zp[c] = c % 4 == 0 ? lo : c % 4 == 1 ? hi : c % 4 == 2 ? 0 : lo + (c * 37) % (hi - lo);
+        }
+        const size_t inner = axis == 2 ? 1 : axis == 1 ? (size_t)dims[2]
+                                                       : (size_t)(dims[1] * dims[2]);
+        for (size_t i = 0; i < n; i++) {
+          const size_t c = (i / inner) % (size_t)count;
+          random_floats(&rng, scale[c], x + i, 1);
+          if (i % 9 == 4) x[i] = from_bits(edge_bits[(i / 9) % n_edges]);
+          if (i % 9 == 7) x[i] = ((float)(i % 40) - 20.5f) * scale[c]; /* ties */
+        }
+        for (int l = 0; l < levels; l++) {
+          ot_cpu_env env;
+          ot_cpu_set(&env, cpus[l]);
+          char err[256] = "";
+          const tfl_status st = quantize_per_channel(out_types[t], 3, dims, x, count, scale, zp,
+                                                     axis, y, err, sizeof(err));
+          ot_cpu_restore(&env);
+          if (st != TFL_OK) {
+            test_fail(__FILE__, __LINE__, "%s: %s", cpus[l], err);
+            continue;
+          }
+          for (size_t i = 0; i < n; i++) {
+            const size_t c = (i / inner) % (size_t)count;
+            const int64_t want = tflite_quantize_channel(x[i], scale[c], (int32_t)zp[c],
+                                                         out_types[t]);
+            const int64_t got = qr_code_at(out_types[t], y, i);
+            if (got != want) {
+              test_fail(__FILE__, __LINE__,
+                        "TFL_CPU=%s %s shape %zu axis %d element %zu: x = %.9g, scale %.9g, zp "
+                        "%d: %lld, want %lld",
+                        cpus[l], tfl_type_name(out_types[t]), sh, axis, i, (double)x[i],
+                        (double)scale[c], (int)zp[c], (long long)got, (long long)want);
+              break;
+            }
+          }
+        }
+      }
+}
+
 int main(void) {
   RUN(float_to_int8_ties_and_clamping);
   RUN(float_to_uint8_and_int16);
@@ -584,5 +850,10 @@ int main(void) {
   RUN(vector_kernel_half_way_points);
   RUN(vector_kernel_edges_and_every_tail);
   RUN(op_matches_tflite_at_every_level);
+  RUN(channel_kernel_random_floats);
+  RUN(channel_kernel_half_way_points);
+  RUN(channel_kernel_edges_and_every_tail);
+  RUN(channel_kernel_rows);
+  RUN(op_per_channel_at_every_level);
   return test_summary();
 }

@@ -3,17 +3,22 @@
  * dims on and off, negative and duplicate axes, int64 axes, a runtime axis tensor, integer
  * semantics, empty reductions, scalars and errors. Quantized MEAN (TFLite's optimized spatial
  * path and its reference path, which round differently) and SUM worked out by hand, random
- * quantized MEANs against the double result, int16, and raw MAX/MIN. */
+ * quantized MEANs against the double result, int16, and raw MAX/MIN. The vector kernels
+ * (8-bit sums and MEAN's rescale, kernels/qreduce.h) at every CPU level the machine has: the
+ * op against the scalar level, the rescale against the formula written out with 64-bit
+ * arithmetic here. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/qreduce.h"
 #include "model/ops.h"
 #include "runtime/kernel.h"
 #include "util/check_util.h"
 #include "util/cpu_levels.h"
 #include "util/op_runner.h"
+#include "util/quant_ref.h"
 #include "util/test.h"
 
 typedef struct rcase {
@@ -382,13 +387,16 @@ TEST(quantized_mean_random_against_double) {
   }
 }
 
-/* The 8-bit sums (a vector loop where the CPU has one) at every vector level the machine has
- * against the portable kernels (TFL_CPU=scalar): MEAN in both forms and SUM, over channel
- * counts that leave vector tails. */
+/* The 8-bit sums and MEAN's rescale (vector loops where the CPU has them) at every vector
+ * level the machine has against the portable kernels (TFL_CPU=scalar): MEAN in both forms and
+ * SUM, uint8, int8 and int16, over channel counts that leave vector tails. */
 static int run_reduce_q_at(const char *cpu, int op, tfl_type type, const int32_t *dims,
                            const void *x, const int32_t *axes, int keep_dims, uint8_t *out,
                            size_t *n) {
-  const qp qi = {0.05f, type == TFL_INT8 ? -3 : 125}, qo = {0.02f, type == TFL_INT8 ? 5 : 131};
+  /* int16 takes zero points 0 only; its sums are larger, so the outputs scale down more */
+  const int64_t zp_in = type == TFL_INT8 ? -3 : type == TFL_UINT8 ? 125 : 0;
+  const int64_t zp_out = type == TFL_INT8 ? 5 : type == TFL_UINT8 ? 131 : 0;
+  const qp qi = {0.05f, zp_in}, qo = {type == TFL_INT16 ? 0.07f : 0.02f, zp_out};
   ot_cpu_env env;
   ot_cpu_set(&env, cpu);
   ot_result r;
@@ -406,9 +414,10 @@ static int run_reduce_q_at(const char *cpu, int op, tfl_type type, const int32_t
 TEST(quantized_sums_match_scalar_level) {
   if (getenv("TFL_CPU")) return; /* the comparison needs the levels */
   static const int32_t shapes[][4] = {{2, 5, 6, 45}, {1, 7, 7, 160}, {1, 3, 4, 7},
-                                      {1, 2, 3, 24}, {1, 3, 2, 31},  {2, 2, 2, 8}};
+                                      {1, 2, 3, 24}, {1, 3, 2, 31},  {2, 2, 2, 8},
+                                      {1, 2, 2, 17}, {3, 1, 2, 1}};
   static const int32_t axis_sets[][2] = {{1, 2}, {0, 1}};
-  static uint8_t x[2 * 5 * 6 * 45 + 7 * 7 * 160], got[2048], want[2048];
+  static uint8_t x[2 * (2 * 5 * 6 * 45 + 7 * 7 * 160)], got[4096], want[4096];
   uint32_t st = 99u;
   for (size_t i = 0; i < sizeof(x); i++) {
     st = st * 1664525u + 1013904223u;
@@ -417,11 +426,12 @@ TEST(quantized_sums_match_scalar_level) {
   const char *cpus[CK_MAX_CPU_LEVELS];
   const int levels = ck_cpu_levels(cpus);
   static const int ops[3][2] = {{TFL_OP_MEAN, 1}, {TFL_OP_MEAN, 0}, {TFL_OP_SUM, 0}};
-  for (int t = 0; t < 2; t++)
+  static const tfl_type types[] = {TFL_UINT8, TFL_INT8, TFL_INT16};
+  for (int t = 0; t < 3; t++)
     for (size_t sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++)
       for (size_t a = 0; a < sizeof(axis_sets) / sizeof(axis_sets[0]); a++)
         for (int o = 0; o < 3; o++) {
-          const tfl_type type = t ? TFL_INT8 : TFL_UINT8;
+          const tfl_type type = types[t];
           size_t n_want = sizeof(want);
           REQUIRE(run_reduce_q_at("scalar", ops[o][0], type, shapes[sh], x, axis_sets[a],
                                   ops[o][1], want, &n_want));
@@ -439,6 +449,135 @@ TEST(quantized_sums_match_scalar_level) {
               }
           }
         }
+}
+
+/* ---- MEAN's rescale kernels (qreduce.h) ------------------------------------------------ */
+
+/* x / 2^k rounded down, for any sign (C's division truncates). */
+static int64_t floor_div_pow2(int64_t x, int k) {
+  const int64_t d = (int64_t)1 << k;
+  return x >= 0 ? x / d : -((-x + d - 1) / d);
+}
+
+/* The code of `sum` as TFLite's quantized MEAN computes it, written out in 64 bits: the
+ * centred sum wrapped to int32 and shifted left (wrapping; shifts capped at 31), the product
+ * with the multiplier rounded to a multiple of 2^31 with ties up, the quotient divided by
+ * 2^right with ties away from zero, `add` added with int32 wrap-around, then clamped. */
+static int64_t mean_code(const tfl_qmean *m, int32_t sum) {
+  const int left = m->shift > 0 ? (m->shift > 31 ? 31 : m->shift) : 0;
+  const int right = m->shift > 0 ? 0 : (m->shift < -31 ? 31 : -m->shift);
+  const uint32_t centred = (uint32_t)sum - m->subtract;
+  const int64_t x = (int32_t)(uint32_t)((uint64_t)centred << left);
+  const int64_t high = floor_div_pow2(x * m->multiplier + ((int64_t)1 << 30), 31);
+  const int64_t half = right ? (int64_t)1 << (right - 1) : 0;
+  const int64_t magnitude = ((high < 0 ? -high : high) + half) >> right;
+  const int64_t v = (int32_t)(uint32_t)((uint64_t)(high < 0 ? -magnitude : magnitude) +
+                                        (uint64_t)(int64_t)m->add);
+  int64_t lo, hi;
+  qr_type_range(m->type, &lo, &hi);
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Runs the rescale of CPU level `cpu` on sum[0..n) and compares with mean_code, and checks
+ * that nothing past the outputs was written. Reports the first difference; returns 0 then. */
+static int check_rescale(const char *cpu, const tfl_qmean *m, const int32_t *sum, size_t n) {
+  const tfl_qmean_fn fn = tfl_qmean_kernel((tfl_cpu_level)tfl_cpu_level_parse(cpu));
+  const size_t size = tfl_type_size(m->type);
+  uint8_t *out = malloc((n + 8) * size);
+  memset(out, 0xA5, (n + 8) * size);
+  fn(m, out, sum, n);
+  int ok = 1;
+  for (size_t i = 0; i < n && ok; i++) {
+    const int64_t got = qr_code_at(m->type, out, i), want = mean_code(m, sum[i]);
+    if (got != want) {
+      test_fail(__FILE__, __LINE__,
+                "%s %s: sum %d - %u, multiplier %d, shift %d, add %d (n %zu): %lld, want %lld",
+                cpu, tfl_type_name(m->type), (int)sum[i], (unsigned)m->subtract,
+                (int)m->multiplier, m->shift, (int)m->add, n, (long long)got, (long long)want);
+      ok = 0;
+    }
+  }
+  for (size_t b = n * size; b < (n + 8) * size && ok; b++)
+    if (out[b] != 0xA5) {
+      test_fail(__FILE__, __LINE__, "%s: n %zu: byte %zu past the outputs written", cpu, n, b);
+      ok = 0;
+    }
+  free(out);
+  return ok;
+}
+
+static tfl_qmean qmean_of(tfl_type type, int32_t multiplier, int shift, uint32_t subtract,
+                          int32_t add) {
+  tfl_qmean m = {.subtract = subtract, .multiplier = multiplier, .add = add, .shift = shift,
+                 .type = type};
+  int64_t lo, hi;
+  qr_type_range(type, &lo, &hi);
+  m.lo = (int32_t)lo;
+  m.hi = (int32_t)hi;
+  return m;
+}
+
+enum { RESCALE_SUMS = 96 };
+
+/* Sums at and near the int32 limits, around zero, random ones, and for multiplier 2^30
+ * (one half) sums whose products tie in both roundings: 2 (k 2^right + 2^(right-1)) + d,
+ * d = -1, 0, 1 (odd ones tie in the first rounding, even ones in the second). */
+static void rescale_sums(uint32_t *rng, int right, int32_t sum[RESCALE_SUMS]) {
+  static const int32_t fixed[] = {INT32_MAX, INT32_MAX - 1, INT32_MIN, INT32_MIN + 1, -1, 0, 1,
+                                  2, -2, 3, -3, 1 << 30, -(1 << 30), 127, -128, 255, 32767};
+  size_t n = 0;
+  for (; n < sizeof(fixed) / sizeof(fixed[0]); n++) sum[n] = fixed[n];
+  const int64_t half = right > 0 && right < 31 ? (int64_t)1 << (right - 1) : 0;
+  for (int64_t k = -6; k < 6; k++)
+    for (int d = -1; d <= 1; d++) {
+      const int64_t v = 2 * (k * 2 * half + half) + d;
+      sum[n++] = v > INT32_MAX || v < INT32_MIN ? (int32_t)k : (int32_t)v;
+    }
+  for (; n < RESCALE_SUMS; n++) {
+    const uint32_t r = ck_xorshift(rng);
+    sum[n] = n % 3 ? (int32_t)r : (int32_t)r >> (r % 24); /* every magnitude */
+  }
+}
+
+TEST(mean_rescale_every_level_against_formula) {
+  static const tfl_type types[] = {TFL_UINT8, TFL_INT8, TFL_INT16};
+  static const int32_t multipliers[] = {1 << 30, INT32_MAX, 1518500250, (1 << 30) + 1, 1, 0};
+  static const int shifts[] = {-40, -31, -30, -20, -9, -8, -1, 0, 1, 5, 30, 31, 35};
+  static const uint32_t subtracts[] = {0, (uint32_t)(-128 * 49), 127 * 49, 0x80000000u,
+                                       0xffffffffu};
+  static const int32_t adds[] = {0, -128, 127, 255, -32768, 5, INT32_MAX, INT32_MIN};
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  const int levels = ck_cpu_levels(cpus);
+  uint32_t rng = 2024u;
+  int32_t sum[RESCALE_SUMS];
+  for (size_t s = 0; s < sizeof(shifts) / sizeof(shifts[0]); s++) {
+    rescale_sums(&rng, shifts[s] < 0 ? -shifts[s] : 0, sum);
+    for (size_t t = 0; t < 3; t++)
+      for (size_t mu = 0; mu < sizeof(multipliers) / sizeof(multipliers[0]); mu++)
+        for (size_t su = 0; su < sizeof(subtracts) / sizeof(subtracts[0]); su++)
+          for (size_t a = 0; a < sizeof(adds) / sizeof(adds[0]); a++) {
+            const tfl_qmean m =
+                qmean_of(types[t], multipliers[mu], shifts[s], subtracts[su], adds[a]);
+            for (int l = 0; l < levels; l++)
+              if (!check_rescale(cpus[l], &m, sum, RESCALE_SUMS)) return;
+          }
+  }
+}
+
+TEST(mean_rescale_every_length) {
+  const char *cpus[CK_MAX_CPU_LEVELS];
+  const int levels = ck_cpu_levels(cpus);
+  uint32_t rng = 7u;
+  int32_t sum[RESCALE_SUMS];
+  rescale_sums(&rng, 6, sum);
+  static const tfl_type types[] = {TFL_UINT8, TFL_INT8, TFL_INT16};
+  for (size_t t = 0; t < 3; t++) {
+    const tfl_qmean m = qmean_of(types[t], 1 << 30, -6, 49u * 3u, 3);
+    for (size_t n = 0; n <= 40; n++)
+      for (size_t off = 0; off < 4; off++)
+        for (int l = 0; l < levels; l++)
+          if (!check_rescale(cpus[l], &m, sum + off * 13, n)) return;
+  }
 }
 
 TEST(quantized_sum_and_int16) {
@@ -518,6 +657,8 @@ int main(void) {
   RUN(quantized_mean_two_paths);
   RUN(quantized_mean_random_against_double);
   RUN(quantized_sums_match_scalar_level);
+  RUN(mean_rescale_every_level_against_formula);
+  RUN(mean_rescale_every_length);
   RUN(quantized_sum_and_int16);
   RUN(errors);
   return test_summary();

@@ -5,12 +5,7 @@
 
 #include "kernels/quant.h"
 #include "kernels/quantize.h"
-
-typedef struct quantize_vec {
-  __m256 scale;
-  __m256d scale_d;
-  __m256i zero_point, lo, hi;
-} quantize_vec;
+#include "kernels/x86/narrow_avx2.h"
 
 static inline __m256 abs8(__m256 v) {
   return _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
@@ -29,57 +24,70 @@ static inline __m128i round_quotient4_double(__m128 x, __m256d scale) {
   return _mm256_cvttpd_epi32(_mm256_add_pd(t, _mm256_and_pd(away, step)));
 }
 
-/* The clamped codes of 8 floats. */
-static inline __m256i quantize8(const quantize_vec *p, const float *x) {
-  const __m256 v = _mm256_loadu_ps(x);
-  const __m256 f = _mm256_div_ps(v, p->scale);
+/* Per tensor: the rounded quotients f = v / scale of 8 lanes, the lanes whose f cannot tell
+ * done in double. */
+static inline __m256i round_per_tensor8(__m256 v, __m256 f, __m256d scale_d) {
   const __m256 r = _mm256_round_ps(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   /* NLT: NaN counts as far */
   const __m256 far = _mm256_cmp_ps(abs8(f), _mm256_set1_ps(0x1p22f), _CMP_NLT_UQ);
   const __m256 tie = _mm256_cmp_ps(abs8(_mm256_sub_ps(f, r)), _mm256_set1_ps(0.5f), _CMP_EQ_OQ);
-  __m256i q;
-  if (_mm256_movemask_ps(_mm256_or_ps(far, tie))) {
-    const __m128i lo = round_quotient4_double(_mm256_castps256_ps128(v), p->scale_d);
-    const __m128i hi = round_quotient4_double(_mm256_extractf128_ps(v, 1), p->scale_d);
-    q = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
-  } else {
-    q = _mm256_cvttps_epi32(r);
+  if (!_mm256_movemask_ps(_mm256_or_ps(far, tie))) return _mm256_cvttps_epi32(r);
+  const __m128i lo = round_quotient4_double(_mm256_castps256_ps128(v), scale_d);
+  const __m128i hi = round_quotient4_double(_mm256_extractf128_ps(v, 1), scale_d);
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1);
+}
+
+/* Per channel: the float quotients f rounded half away from zero, trunc(f) plus the
+ * truncation of twice its exact fraction (quantize.h); cvttps gives INT32_MIN for NaN,
+ * infinities and values beyond int32, as the portable conversion. */
+static inline __m256i round_per_channel8(__m256 f) {
+  const __m256 t = _mm256_round_ps(f, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256 frac = _mm256_sub_ps(f, t);
+  const __m256 step =
+      _mm256_round_ps(_mm256_add_ps(frac, frac), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  return _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+}
+
+/* round(v / scale) + zero_point of 8 floats (wrapping, as the portable kernels' addition),
+ * per tensor or per channel (a constant). */
+static inline __attribute__((always_inline)) __m256i
+quantize8(const int per_channel, __m256 v, __m256 scale, __m256d scale_d, __m256i zero_point) {
+  const __m256 f = _mm256_div_ps(v, scale);
+  const __m256i q = per_channel ? round_per_channel8(f) : round_per_tensor8(v, f, scale_d);
+  return _mm256_add_epi32(q, zero_point);
+}
+
+/* One scale and zero point for every lane. */
+typedef struct quantize_params {
+  __m256 scale;
+  __m256d scale_d;
+  __m256i zero_point;
+} quantize_params;
+
+static inline quantize_params params_of(float scale, int32_t zero_point) {
+  return (quantize_params){.scale = _mm256_set1_ps(scale),
+                           .scale_d = _mm256_set1_pd((double)scale),
+                           .zero_point = _mm256_set1_epi32(zero_point)};
+}
+
+/* Codes [i, i + 8) of io: p's scale and zero point, or (per_element) io's; the saturating
+ * stores clamp. per_channel and per_element are constants. */
+static inline __attribute__((always_inline)) void quantize_at(const int per_channel,
+                                                              const int per_element,
+                                                              const tfl_quantize_io *io,
+                                                              const quantize_params *p, size_t i) {
+  __m256 scale = p->scale;
+  __m256i zero_point = p->zero_point;
+  if (per_element) {
+    scale = _mm256_loadu_ps(io->scale + i);
+    zero_point = _mm256_loadu_si256((const __m256i *)(io->zero_point + i));
   }
-  q = _mm256_add_epi32(q, p->zero_point); /* wraps, as the portable kernel's addition */
-  return _mm256_min_epi32(_mm256_max_epi32(q, p->lo), p->hi);
+  const __m256 v = _mm256_loadu_ps(io->x + i);
+  tfl_store8_codes_avx2(io->type, quantize8(per_channel, v, scale, p->scale_d, zero_point),
+                        io->out + i * io->size);
 }
 
-/* Stores 8 codes already clamped to `type` (so the saturating packs only narrow). */
-static inline void store8(tfl_type type, __m256i codes, void *out) {
-  const __m128i w =
-      _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
-  if (type == TFL_INT16)
-    _mm_storeu_si128((__m128i *)out, w);
-  else
-    _mm_storel_epi64((__m128i *)out, type == TFL_INT8 ? _mm_packs_epi16(w, w)
-                                                      : _mm_packus_epi16(w, w));
-}
-
-void tfl_quantize_avx2(const float *x, size_t n, float scale, int32_t zero_point, tfl_type type,
-                       void *out) {
-  int32_t lo, hi;
-  tfl_quantized_type_range(type, &lo, &hi);
-  const quantize_vec p = {.scale = _mm256_set1_ps(scale),
-                          .scale_d = _mm256_set1_pd((double)scale),
-                          .zero_point = _mm256_set1_epi32(zero_point),
-                          .lo = _mm256_set1_epi32(lo),
-                          .hi = _mm256_set1_epi32(hi)};
-  const size_t size = tfl_type_size(type);
-  uint8_t *dst = out;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) store8(type, quantize8(&p, x + i), dst + i * size);
-  if (i == n) return;
-  float tail[8] = {0};
-  uint8_t codes[16];
-  memcpy(tail, x + i, (n - i) * sizeof(float));
-  store8(type, quantize8(&p, tail), codes);
-  memcpy(dst + i * size, codes, (n - i) * size);
-}
+TFL_QUANTIZE_KERNELS(avx2)
 
 /* 8 codes widened to int32. */
 static inline __m256i load8(tfl_type type, const uint8_t *q) {
@@ -114,4 +122,19 @@ void tfl_dequantize_avx2(const void *q, size_t n, tfl_type type, float scale,
   memcpy(tail, src + i * size, (n - i) * size);
   _mm256_storeu_ps(values, dequantize8(type, tail, zp, s));
   memcpy(out + i, values, (n - i) * sizeof(float));
+}
+
+/* F16C's VCVTPH2PS (quantize.h); groups holding a NaN (magnitude above infinity's) go
+ * through tfl_half_to_float. */
+void tfl_half_to_float_avx2(const uint16_t *h, size_t n, float *out) {
+  const __m128i magnitude = _mm_set1_epi16(0x7fff), infinity = _mm_set1_epi16(0x7c00);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)(h + i));
+    if (_mm_movemask_epi8(_mm_cmpgt_epi16(_mm_and_si128(v, magnitude), infinity)))
+      tfl_half_to_float_tail(h, i, i + 8, out);
+    else
+      _mm256_storeu_ps(out + i, _mm256_cvtph_ps(v));
+  }
+  tfl_half_to_float_tail(h, i, n, out);
 }
