@@ -43,6 +43,15 @@ static const dw_shape shapes[] = {
     {1, 2, 3, 16, 3, 3, 1, 1, 1, 1},   {1, 2, 3, 12, 3, 3, 2, 2, 1, 1},
     {1, 3, 3, 5, 3, 3, 1, 1, 1, 0},    {2, 1, 1, 64, 1, 1, 1, 1, 1, 1},
     {1, 6, 6, 25, 7, 7, 1, 1, 1, 1},   {1, 13, 5, 20, 3, 3, 1, 1, 3, 1},
+    /* 3x3 pixels going two at a time: sharing columns (stride 1, or stride 2 with dilation
+     * 2) or not (stride 4 with dilation 2), widths 1 to 8 around the interior's odd last
+     * pixel, channel tails, a batch */
+    {1, 5, 1, 16, 3, 3, 1, 1, 1, 1},   {1, 4, 2, 48, 3, 3, 1, 1, 1, 1},
+    {1, 4, 3, 19, 3, 3, 1, 1, 1, 0},   {1, 5, 4, 32, 3, 3, 1, 1, 1, 0},
+    {1, 3, 5, 7, 3, 3, 1, 1, 1, 1},    {1, 6, 6, 64, 3, 3, 1, 1, 1, 0},
+    {1, 4, 7, 33, 3, 3, 1, 1, 1, 1},   {1, 5, 8, 16, 3, 3, 1, 1, 1, 0},
+    {3, 6, 9, 40, 3, 3, 1, 1, 1, 1},   {1, 11, 13, 24, 3, 3, 2, 2, 2, 1},
+    {1, 12, 15, 17, 3, 3, 4, 4, 2, 1}, {1, 9, 12, 50, 3, 3, 2, 2, 1, 0},
 };
 
 /* A quantized op's arithmetic: random multipliers and shifts per channel, zero points and a
@@ -217,7 +226,7 @@ TEST(scalar_level_declines_and_multipliers_above_one_decline) {
 
 typedef struct op_case {
   tfl_type type;
-  int32_t h, w, in_c, multiplier, k, stride, dilation, padding, act, per_channel;
+  int32_t h, w, in_c, multiplier, k, stride, dilation, padding, act, per_channel, threads;
 } op_case;
 
 /* Runs DEPTHWISE_CONV_2D with TFL_CPU set to `cpu` (NULL: as it is) while the interpreter
@@ -254,7 +263,8 @@ static tfl_status run_op(const op_case *oc, const uint8_t *x, const uint8_t *w,
                           MB_BYTE(4, oc->act),         MB_INT(5, oc->dilation),
                           MB_INT(6, oc->dilation),     MB_FIELDS_END};
   const ot_op op = {.builtin_code = TFL_OP_DEPTHWISE_CONV_2D, .version = 2,
-                    .options_type = TFL_OPTS_DEPTHWISE_CONV_2D, .options = opt, .cpu = cpu};
+                    .options_type = TFL_OPTS_DEPTHWISE_CONV_2D, .options = opt, .cpu = cpu,
+                    .threads = oc->threads};
   ot_result r;
   tfl_status st = ot_run_op(&op, in, 3, outs, 1, &r);
   if (st != TFL_OK) {
@@ -270,15 +280,19 @@ static tfl_status run_op(const op_case *oc, const uint8_t *x, const uint8_t *w,
 
 TEST(fast_path_in_a_model_matches_the_reference_kernel) {
   static const op_case cases[] = {
-      {TFL_UINT8, 11, 13, 24, 1, 3, 1, 1, 0, TFL_ACT_RELU6, 0},
-      {TFL_INT8, 11, 13, 24, 1, 3, 1, 1, 0, TFL_ACT_RELU6, 1},
-      {TFL_INT8, 12, 9, 19, 1, 3, 2, 1, 0, TFL_ACT_NONE, 1},
-      {TFL_UINT8, 12, 9, 19, 1, 3, 2, 1, 1, TFL_ACT_RELU, 0},
-      {TFL_INT8, 9, 10, 8, 1, 3, 1, 2, 0, TFL_ACT_NONE, 1},
-      {TFL_UINT8, 8, 8, 40, 1, 5, 1, 1, 0, TFL_ACT_RELU6, 0},
-      {TFL_INT8, 7, 7, 6, 2, 3, 1, 1, 0, TFL_ACT_RELU6, 1}, /* multiplier 2: reference */
-      {TFL_UINT8, 2, 3, 16, 1, 3, 1, 1, 0, TFL_ACT_NONE, 0},
-      {TFL_INT8, 1, 1, 33, 1, 3, 1, 1, 0, TFL_ACT_RELU_N1_TO_1, 1},
+      {TFL_UINT8, 11, 13, 24, 1, 3, 1, 1, 0, TFL_ACT_RELU6, 0, 1},
+      {TFL_INT8, 11, 13, 24, 1, 3, 1, 1, 0, TFL_ACT_RELU6, 1, 1},
+      {TFL_INT8, 12, 9, 19, 1, 3, 2, 1, 0, TFL_ACT_NONE, 1, 1},
+      {TFL_UINT8, 12, 9, 19, 1, 3, 2, 1, 1, TFL_ACT_RELU, 0, 1},
+      {TFL_INT8, 9, 10, 8, 1, 3, 1, 2, 0, TFL_ACT_NONE, 1, 1},
+      {TFL_UINT8, 8, 8, 40, 1, 5, 1, 1, 0, TFL_ACT_RELU6, 0, 1},
+      {TFL_INT8, 7, 7, 6, 2, 3, 1, 1, 0, TFL_ACT_RELU6, 1, 1}, /* multiplier 2: reference */
+      {TFL_UINT8, 2, 3, 16, 1, 3, 1, 1, 0, TFL_ACT_NONE, 0, 1},
+      {TFL_INT8, 1, 1, 33, 1, 3, 1, 1, 0, TFL_ACT_RELU_N1_TO_1, 1, 1},
+      /* split over two threads */
+      {TFL_UINT8, 13, 11, 40, 1, 3, 1, 1, 0, TFL_ACT_RELU6, 0, 2},
+      {TFL_INT8, 14, 9, 24, 1, 3, 2, 1, 0, TFL_ACT_NONE, 1, 2},
+      {TFL_INT8, 3, 17, 16, 1, 3, 1, 1, 1, TFL_ACT_RELU, 1, 2},
   };
   uint32_t rng = 77;
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
