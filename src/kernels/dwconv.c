@@ -16,6 +16,34 @@ static tfl_dwconv_rows_fn pick_rows(tfl_cpu_level level) {
 
 int tfl_dwconv_available(tfl_cpu_level level) { return pick_rows(level) != NULL; }
 
+/* Output columns whose windows lie inside the input along the axis: [*lo, *hi). */
+static void dw_inside_columns(const tfl_window_axis *a, int32_t *lo, int32_t *hi) {
+  const int64_t last_tap = (int64_t)(a->filter - 1) * a->dilation;
+  const int64_t first = (a->pad + a->stride - 1) / a->stride;
+  const int64_t room = (int64_t)a->in - 1 - last_tap + a->pad;
+  int64_t end = room < 0 ? 0 : room / a->stride + 1;
+  if (end > a->out) end = a->out;
+  *lo = (int32_t)(first < end ? first : end);
+  *hi = (int32_t)end;
+}
+
+/* Whether output column ox has exactly the taps [kx0, kx1). */
+static int dw_column_taps(const tfl_window_axis *a, int32_t ox, int32_t kx0, int32_t kx1) {
+  int32_t first, end;
+  tfl_window_taps(a, ox, &first, &end);
+  return first == kx0 && end == kx1;
+}
+
+/* The runs of a 3x3 row: the whole windows, and the one column on each side that lacks only
+ * its outer tap column (SAME padding's). */
+static tfl_dwconv_runs dw_plan_runs(const tfl_window_axis *a) {
+  tfl_dwconv_runs p = {0, 0, 0, 0};
+  dw_inside_columns(a, &p.lo, &p.hi);
+  if (p.lo == 1 && dw_column_taps(a, 0, 1, 3)) p.lo = 0, p.left = 1;
+  if (p.hi == a->out - 1 && p.hi >= p.lo && dw_column_taps(a, p.hi, 0, 2)) p.hi++, p.right = 1;
+  return p;
+}
+
 int tfl_dwconv_setup(tfl_dwconv *dw, tfl_cpu_level level, const tfl_window *win,
                      int32_t batches, int32_t in_c, int32_t out_c, float lo, float hi) {
   tfl_dwconv_rows_fn rows = pick_rows(level);
@@ -25,6 +53,9 @@ int tfl_dwconv_setup(tfl_dwconv *dw, tfl_cpu_level level, const tfl_window *win,
   dw->channels = in_c;
   dw->lo = lo;
   dw->hi = hi;
+  dw->is_3x3 = win->w.filter == 3 && win->h.filter == 3 && win->w.dilation == 1 &&
+               (win->w.stride == 1 || win->w.stride == 2);
+  dw->runs = dw->is_3x3 ? dw_plan_runs(&win->w) : (tfl_dwconv_runs){0, 0, 0, 0};
   dw->rows = rows;
   return 1;
 }

@@ -1,7 +1,9 @@
 /* DEPTHWISE_CONV_2D's fast float path: a direct kernel vectorized over channels, for a channel
  * multiplier of 1 (the only one real models use). Any window: taps in the padding are skipped
- * at the borders, as in the reference kernel, and each output sums its taps in the reference
- * order (with fused multiply-adds) before adding the bias. Work is split over threads by
+ * at the borders, as in the reference kernel, and each output sums its in-bounds taps in the
+ * reference order (filter rows, then columns) with fused multiply-adds from zero, then adds
+ * the bias: the same bits on every path and thread count. A 3x3 window with stride 1 or 2
+ * runs several output pixels at a time (tfl_dwconv_runs). Work is split over threads by
  * output rows. */
 #ifndef TFL_KERNELS_DWCONV_H
 #define TFL_KERNELS_DWCONV_H
@@ -24,10 +26,21 @@ typedef struct tfl_dwconv_io {
 typedef void (*tfl_dwconv_rows_fn)(const tfl_dwconv *dw, const tfl_dwconv_io *io, int32_t row0,
                                    int32_t row1);
 
+/* How the kernels walk an output row of a 3x3 window with stride 1 or 2 and no dilation along
+ * the width: the columns [lo, hi) in runs of several pixels, whose first pixel misses tap
+ * column 0 when `left` (SAME padding's first column) and whose last misses column 2 when
+ * `right`; every other column pixel by pixel with its own taps. */
+typedef struct tfl_dwconv_runs {
+  int32_t lo, hi;
+  int left, right;
+} tfl_dwconv_runs;
+
 struct tfl_dwconv {
   tfl_window win;
   int32_t batches, channels;
   float lo, hi; /* clamp of the fused activation */
+  int is_3x3;   /* the window the runs take */
+  tfl_dwconv_runs runs;
   tfl_dwconv_rows_fn rows;
 };
 
@@ -68,5 +81,54 @@ void tfl_dwconv_eval_expand(tfl_context *ctx, const tfl_dwconv *dw, const tfl_dw
 void tfl_dwconv_rows_avx2(const tfl_dwconv *dw, const tfl_dwconv_io *io, int32_t row0,
                           int32_t row1);
 #endif
+
+/* The row walk shared by the AVX2 and NEON 3x3 kernels: a file defines dw3_rows,
+ * dw3_run(N, S, NR, edges, rows, x, out), DW3_RIGHT, DW3_RUN and DW3_RUN_SHORT, then expands
+ * this once to get dw3_row_fns[stride - 1][filter rows inside - 2], each returning 0 when the
+ * row is too narrow for runs. A run of N pixels is the kernels' unit; the last run of a row is
+ * moved back to end at the row's end (recomputing a few pixels to the same values) rather than
+ * made shorter. */
+#define TFL_DW3_ROW_WALKERS                                                                      \
+  static inline __attribute__((always_inline)) void dw3_runs(                                   \
+      const int N, const int S, const int NR, const tfl_window_axis *a,                          \
+      const tfl_dwconv_runs *p, const dw3_rows *r, float *out_row) {                             \
+    const ptrdiff_t C = r->C, step = (ptrdiff_t)N * S * C;                                       \
+    const int32_t n = p->hi - p->lo;                                                             \
+    ptrdiff_t x = ((ptrdiff_t)p->lo * S - a->pad) * C;                                           \
+    dw3_run(N, S, NR, p->left | (n == N && p->right ? DW3_RIGHT : 0), r, x, out_row + p->lo * C); \
+    if (n == N) return;                                                                          \
+    int32_t ox = p->lo + N;                                                                      \
+    for (x += step; ox + N < p->hi; ox += N, x += step)                                          \
+      dw3_run(N, S, NR, 0, r, x, out_row + ox * C);                                              \
+    x -= (ptrdiff_t)(ox + N - p->hi) * S * C;                                                    \
+    dw3_run(N, S, NR, p->right ? DW3_RIGHT : 0, r, x, out_row + (p->hi - N) * C);                \
+  }                                                                                              \
+  static inline __attribute__((always_inline)) int dw3_row(                                     \
+      const int S, const int NR, const tfl_window_axis *a, const tfl_dwconv_runs *p,             \
+      const dw3_rows *r, float *out_row) {                                                       \
+    const int32_t n = p->hi - p->lo;                                                             \
+    if (n >= DW3_RUN)                                                                            \
+      dw3_runs(DW3_RUN, S, NR, a, p, r, out_row);                                                \
+    else if (n >= DW3_RUN_SHORT)                                                                 \
+      dw3_runs(DW3_RUN_SHORT, S, NR, a, p, r, out_row);                                          \
+    else                                                                                         \
+      return 0;                                                                                  \
+    return 1;                                                                                    \
+  }                                                                                              \
+  TFL_DW3_ROW_FN(1, 2)                                                                           \
+  TFL_DW3_ROW_FN(1, 3)                                                                           \
+  TFL_DW3_ROW_FN(2, 2)                                                                           \
+  TFL_DW3_ROW_FN(2, 3)                                                                           \
+  typedef int (*dw3_row_fn)(const tfl_window_axis *a, const tfl_dwconv_runs *p,                  \
+                            const dw3_rows *r, float *out_row);                                  \
+  static const dw3_row_fn dw3_row_fns[2][2] = {{dw3_row_s1_r2, dw3_row_s1_r3},                   \
+                                               {dw3_row_s2_r2, dw3_row_s2_r3}};
+
+/* One row kernel of TFL_DW3_ROW_WALKERS, by stride and filter rows inside the input. */
+#define TFL_DW3_ROW_FN(S, NR)                                                                    \
+  static int dw3_row_s##S##_r##NR(const tfl_window_axis *a, const tfl_dwconv_runs *p,            \
+                                  const dw3_rows *r, float *out_row) {                           \
+    return dw3_row(S, NR, a, p, r, out_row);                                                     \
+  }
 
 #endif

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/dwconv.h"
 #include "model/ops.h"
+#include "runtime/cpu.h"
 #include "runtime/kernel.h"
 #include "util/check_util.h"
 #include "util/op_runner.h"
@@ -56,8 +58,8 @@ static double *ref_depthwise(const dw_cfg *c, const float *x, const float *w, co
   return y;
 }
 
-static tfl_status run_dw(const dw_cfg *c, const float *x, const float *w, const float *b,
-                         ot_result *r) {
+static tfl_status run_dw_threads(const dw_cfg *c, const float *x, const float *w,
+                                 const float *b, int threads, ot_result *r) {
   ot_spec in[3] = {OT_F32(4, c->in, x), OT_F32_CONST(4, c->filter, w)};
   int32_t bias_dims[1] = {c->filter[3]};
   int n_in = 2;
@@ -67,8 +69,18 @@ static tfl_status run_dw(const dw_cfg *c, const float *x, const float *w, const 
   mb_field opt[] = {MB_BYTE(0, c->padding), MB_INT(1, c->stride_w), MB_INT(2, c->stride_h),
                     MB_INT(3, 7),           MB_BYTE(4, c->act),     MB_INT(5, c->dil_w),
                     MB_INT(6, c->dil_h),    MB_FIELDS_END};
-  return ot_run(TFL_OP_DEPTHWISE_CONV_2D, 2, in, n_in, out, 1, TFL_OPTS_DEPTHWISE_CONV_2D, opt,
-                r);
+  const ot_op op = {.builtin_code = TFL_OP_DEPTHWISE_CONV_2D,
+                    .version = 2,
+                    .options_type = TFL_OPTS_DEPTHWISE_CONV_2D,
+                    .options = opt,
+                    .threads = threads};
+  memset(r, 0, sizeof(*r));
+  return ot_run_op(&op, in, n_in, out, 1, r);
+}
+
+static tfl_status run_dw(const dw_cfg *c, const float *x, const float *w, const float *b,
+                         ot_result *r) {
+  return run_dw_threads(c, x, w, b, 1, r);
 }
 
 static void check_against_reference(const dw_cfg *c, unsigned seed) {
@@ -87,6 +99,98 @@ static void check_against_reference(const dw_cfg *c, unsigned seed) {
   free(w);
   free(b);
   free(want);
+}
+
+/* What the fast float path promises (dwconv.h), for a channel multiplier of 1: each output
+ * sums its in-bounds taps in order (filter rows, then columns) with fused multiply-adds from
+ * zero, then adds the bias and clamps. */
+static float *fma_depthwise(const dw_cfg *c, const float *x, const float *w, const float *b,
+                            int32_t od[4]) {
+  const int32_t H = c->in[1], W = c->in[2], C = c->in[3], KH = c->filter[1], KW = c->filter[2];
+  int32_t pt, pl;
+  geometry(c, od, &pt, &pl);
+  float *y = calloc(ck_count(4, od) + 1, sizeof(float));
+  for (int32_t n = 0; n < od[0]; n++)
+    for (int32_t oy = 0; oy < od[1]; oy++)
+      for (int32_t ox = 0; ox < od[2]; ox++)
+        for (int32_t ch = 0; ch < C; ch++) {
+          float s = 0.0f;
+          for (int32_t ky = 0; ky < KH; ky++)
+            for (int32_t kx = 0; kx < KW; kx++) {
+              const int32_t iy = oy * c->stride_h - pt + ky * c->dil_h;
+              const int32_t ix = ox * c->stride_w - pl + kx * c->dil_w;
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+              s = fmaf(x[((n * H + iy) * W + ix) * C + ch], w[(ky * KW + kx) * C + ch], s);
+            }
+          if (c->has_bias) s += b[ch];
+          y[((n * od[1] + oy) * od[2] + ox) * C + ch] = (float)ck_float_activation(c->act, s);
+        }
+  return y;
+}
+
+/* Case c on `threads` threads: within tolerance of the double reference, and where the fast
+ * path runs, bit for bit the sums it promises. */
+static void check_fast_path(const dw_cfg *c, int threads, unsigned seed) {
+  float *x = qr_random_floats(ck_count(4, c->in), seed, 2.0f);
+  float *w = qr_random_floats(ck_count(4, c->filter), seed + 1, 1.0f);
+  float *b = qr_random_floats((size_t)c->filter[3], seed + 2, 1.0f);
+  int32_t od[4];
+  double *want = ref_depthwise(c, x, w, b, od);
+  float *exact = fma_depthwise(c, x, w, b, od);
+  ot_result r;
+  tfl_status st = run_dw_threads(c, x, w, b, threads, &r);
+  if (st != TFL_OK) test_fail(__FILE__, __LINE__, "seed %u: %s", seed, r.error);
+  if (st == TFL_OK) {
+    ck_f32_output(&r, 0, 4, od, want, 1e-4);
+    if (tfl_dwconv_available(tfl_cpu_detect())) {
+      const float *got = ot_f32(&r, 0);
+      for (size_t i = 0; i < ck_count(4, od); i++)
+        if (memcmp(&got[i], &exact[i], sizeof(float)) != 0) {
+          test_fail(__FILE__, __LINE__, "seed %u: element %zu is %.9g, the fused sums give %.9g",
+                    seed, i, (double)got[i], (double)exact[i]);
+          break;
+        }
+    }
+  }
+  ot_result_free(&r);
+  free(x), free(w), free(b), free(want), free(exact);
+}
+
+/* The fast path's 3x3 runs: widths around its runs of 7 and 4 pixels (and narrower rows, pixel
+ * by pixel), both strides, SAME (border columns folded into the runs) and VALID, heights
+ * where 0 to 3 filter rows land inside the input, channels in blocks of 8 and a masked
+ * tail, batches, dilated rows, two threads. */
+TEST(fast_path_3x3_runs_match_reference) {
+  static const int32_t widths[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 14, 15, 16, 21, 23, 29};
+  static const int32_t channels[] = {3, 8, 13, 24};
+  unsigned seed = 1000;
+  for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++)
+    for (int stride = 1; stride <= 2; stride++)
+      for (int padding = 0; padding <= 1; padding++) {
+        const int32_t W = widths[wi], C = channels[(wi + (size_t)stride) % 4];
+        const int32_t H = 1 + (int32_t)(wi % 5);
+        dw_cfg c = {{1 + (int32_t)(wi % 2), H, W, C}, {1, 3, 3, C}, (int)(wi % 3 != 0), padding,
+                    stride, stride, 1, 1, wi % 2 ? TFL_ACT_RELU6 : TFL_ACT_NONE};
+        if (padding == 1 && (W < 3 || H < 3)) continue; /* VALID: an empty output */
+        check_fast_path(&c, 1 + (int)(wi % 2), seed++);
+      }
+}
+
+TEST(fast_path_other_windows_match_reference) {
+  static const dw_cfg cases[] = {
+      {{2, 9, 16, 13}, {1, 3, 3, 13}, 1, 0, 1, 1, 2, 1, TFL_ACT_RELU},     /* dilated rows */
+      {{1, 11, 12, 16}, {1, 3, 3, 16}, 1, 0, 1, 1, 1, 2, TFL_ACT_NONE},    /* dilated columns */
+      {{1, 12, 12, 9}, {1, 3, 3, 9}, 0, 0, 3, 3, 1, 1, TFL_ACT_NONE},      /* stride 3 */
+      {{1, 10, 17, 8}, {1, 3, 3, 8}, 1, 0, 1, 2, 1, 1, TFL_ACT_RELU6},     /* strides 1 x 2 */
+      {{1, 9, 10, 11}, {1, 5, 5, 11}, 1, 0, 1, 1, 1, 1, TFL_ACT_RELU_N1_TO_1},
+      {{2, 8, 7, 20}, {1, 2, 3, 20}, 1, 1, 1, 1, 1, 1, TFL_ACT_NONE},
+      {{1, 30, 30, 32}, {1, 3, 3, 32}, 1, 0, 1, 1, 1, 1, TFL_ACT_RELU6},   /* long rows */
+      {{1, 31, 31, 40}, {1, 3, 3, 40}, 1, 1, 2, 2, 1, 1, TFL_ACT_NONE},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    check_fast_path(&cases[i], 1, 2000u + (unsigned)i);
+    check_fast_path(&cases[i], 2, 2100u + (unsigned)i);
+  }
 }
 
 /* Multiplier 2: output channel ic * 2 + m uses input channel ic and filter channel ic * 2 + m. */
@@ -497,6 +601,8 @@ int main(void) {
   RUN(same_pads_after_by_hand);
   RUN(matches_reference_over_shapes_and_options);
   RUN(every_fused_activation);
+  RUN(fast_path_3x3_runs_match_reference);
+  RUN(fast_path_other_windows_match_reference);
   RUN(bad_models_are_errors);
   RUN(wrong_bias_length_is_an_error);
   RUN(omitted_bias_input);

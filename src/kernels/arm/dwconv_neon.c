@@ -1,10 +1,14 @@
-/* Depthwise convolution rows with NEON (dwconv.h). A 3x3 window that lies wholly inside the
- * input runs with its nine filter vectors in registers, along the row; every other pixel
- * (borders, other sizes) walks its in-bounds taps with channels in blocks of 16 (four
- * accumulators, so the FMA latency is hidden), then 4, then one by one. Each output sums its
- * taps in order with fused multiply-adds, then adds the bias: in every branch the same bits. */
+/* Depthwise convolution rows with NEON (dwconv.h). A 3x3 window (stride 1 or 2, no dilation
+ * along the width) runs up to seven output pixels at a time, all channels in blocks of 8 then
+ * 4: each filter row's weights loaded once per run, each input column once for every pixel
+ * that uses it, the SAME border columns folded into the runs without their missing taps, and
+ * filter rows cut by the top or bottom border skipped. Every other pixel (other windows, the
+ * last channels & 3, rows with fewer than two filter rows inside the input) walks its in-bounds taps with channels in
+ * blocks of 16, then 4, then one by one. Each output sums its taps in order with fused
+ * multiply-adds, then adds the bias: in every branch the same bits. */
 #include <arm_neon.h>
 #include <math.h>
+#include <stddef.h>
 
 #include "kernels/arm/neon_clamp.h"
 #include "kernels/dwconv.h"
@@ -68,65 +72,108 @@ static void dw_pixel(const tfl_dwconv *dw, const dw_taps *t, const float *image,
   for (; c < C; c++) dw_channel(dw, t, image, io, out, c);
 }
 
-/* The 3x3 taps at p (tap (ky, kx) at p + ky * dy + kx * dx) times the filter, in tap order. */
-static inline float32x4_t dw3x3_sum(const float *p, const float32x4_t *f, size_t dy, size_t dx) {
-  float32x4_t acc = vdupq_n_f32(0.0f);
-  for (int ky = 0; ky < 3; ky++)
-    for (int kx = 0; kx < 3; kx++)
-      acc = vfmaq_f32(acc, vld1q_f32(p + (size_t)ky * dy + (size_t)kx * dx), f[ky * 3 + kx]);
-  return acc;
+/* --- 3x3 windows: runs of output pixels, channels in blocks of 8 and 4 -------------------- */
+
+/* Output pixels that run together (a row's width at every stage of the MobileNets at 224x224
+ * is a multiple of 7), and in rows narrower than that. */
+#define DW3_RUN 7
+#define DW3_RUN_SHORT 4
+
+/* Where a row of runs reads: the input rows under the NR filter rows that lie inside the input
+ * (the others are never read), those filter rows' weights, the bias and the clamp. */
+typedef struct dw3_rows {
+  const float *row[3];
+  const float *filter, *bias;
+  ptrdiff_t C;
+  float lo, hi;
+} dw3_rows;
+
+/* Which pixel of a run misses a tap column: the first its column 0 (cut by the left border),
+ * the last its column 2 (cut by the right border). */
+enum { DW3_LEFT = 1, DW3_RIGHT = 2 };
+
+/* Whether `edge` cuts tap column kx of pixel j of a run of N: a test the compiler leaves in
+ * the unrolled code at two places per filter row (the first and last runs of a row take them,
+ * the others not), where a variant per edge would quadruple the code. */
+static inline __attribute__((always_inline)) int dw3_cut(int edge, const int N, const int j,
+                                                         const int kx) {
+  return (j == 0 && kx == 0 && (edge & DW3_LEFT)) || (j == N - 1 && kx == 2 && (edge & DW3_RIGHT));
 }
 
-/* Channels [0, channels & ~3) of the output pixels [ox0, ox1) of one row, whose 3x3 windows
- * start at input row iy0 and lie inside the input. */
-static void dw3x3_inside(const tfl_dwconv *dw, const tfl_dwconv_io *io, const float *image,
-                         int32_t iy0, float *out_row, int32_t ox0, int32_t ox1) {
-  const tfl_window_axis *h = &dw->win.h, *w = &dw->win.w;
-  const size_t C = (size_t)dw->channels;
-  const size_t step = (size_t)w->stride * C, dx = (size_t)w->dilation * C;
-  const size_t dy = (size_t)h->dilation * (size_t)w->in * C;
-  const float *first = image + ((size_t)iy0 * (size_t)w->in +
-                                (size_t)((int64_t)ox0 * w->stride - w->pad)) * C;
-  for (size_t c = 0; c + 4 <= C; c += 4) {
-    float32x4_t f[9];
-    for (int k = 0; k < 9; k++) f[k] = vld1q_f32(io->filter + (size_t)k * C + c);
-    const float32x4_t bias = io->bias ? vld1q_f32(io->bias + c) : vdupq_n_f32(0.0f);
-    const float *p = first + c;
-    float *o = out_row + (size_t)ox0 * C + c;
-    for (int32_t ox = ox0; ox < ox1; ox++, p += step, o += C)
-      vst1q_f32(o, dw_clamp(dw, vaddq_f32(dw3x3_sum(p, f, dy, dx), bias)));
+#define DW3_UNROLL _Pragma("GCC unroll 16")
+
+/* Channels [c, c + 4 * V) of N consecutive output pixels at stride S over NR filter rows: x is
+ * the element offset (within each row) of the first pixel's tap column 0, o its output. Each
+ * filter row's weights are loaded once for the run; column m, loaded once, feeds tap kx of
+ * pixel (m - kx) / S; `edge` drops the columns the borders cut (never read). */
+static inline __attribute__((always_inline)) void
+dw3_block(const int V, const int N, const int S, const int NR, int edge, const dw3_rows *r,
+          ptrdiff_t x, size_t c, float *o) {
+  const ptrdiff_t C = r->C;
+  float32x4_t acc[DW3_RUN][2];
+  DW3_UNROLL for (int j = 0; j < N; j++) DW3_UNROLL for (int v = 0; v < V; v++)
+    acc[j][v] = vdupq_n_f32(0.0f);
+  DW3_UNROLL for (int ky = 0; ky < NR; ky++) {
+    float32x4_t w[3][2];
+    DW3_UNROLL for (int kx = 0; kx < 3; kx++) DW3_UNROLL for (int v = 0; v < V; v++)
+      w[kx][v] = vld1q_f32(r->filter + (ptrdiff_t)(ky * 3 + kx) * C + (ptrdiff_t)c + 4 * v);
+    const float *q = r->row[ky] + (x + (ptrdiff_t)c);
+    DW3_UNROLL for (int m = 0; m < (N - 1) * S + 3; m++) {
+      float32x4_t col[2] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
+      int loaded = 0;
+      DW3_UNROLL for (int kx = 0; kx < 3; kx++) {
+        const int j = (m - kx) / S;
+        if (m < kx || (m - kx) % S != 0 || j >= N) continue;
+        if (dw3_cut(edge, N, j, kx)) continue;
+        if (!loaded)
+          DW3_UNROLL for (int v = 0; v < V; v++) col[v] = vld1q_f32(q + m * C + 4 * v);
+        loaded = 1;
+        DW3_UNROLL for (int v = 0; v < V; v++) acc[j][v] = vfmaq_f32(acc[j][v], col[v], w[kx][v]);
+      }
+    }
+  }
+  const float32x4_t lo = vdupq_n_f32(r->lo), hi = vdupq_n_f32(r->hi);
+  DW3_UNROLL for (int v = 0; v < V; v++) {
+    const float32x4_t b = r->bias ? vld1q_f32(r->bias + c + 4 * v) : vdupq_n_f32(0.0f);
+    DW3_UNROLL for (int j = 0; j < N; j++)
+      vst1q_f32(o + j * C + (ptrdiff_t)c + 4 * v, tfl_neon_clamp(vaddq_f32(acc[j][v], b), lo, hi));
   }
 }
 
-/* The output columns [*lo, *hi) whose windows have every tap inside the input (a run, since
- * windows move right with the column). */
-static void dw_full_columns(const tfl_window_axis *a, int32_t *lo, int32_t *hi) {
-  int32_t o = 0, first, end;
-  for (; o < a->out; o++) {
-    tfl_window_taps(a, o, &first, &end);
-    if (first == 0 && end == a->filter) break;
-  }
-  *lo = o;
-  for (; o < a->out; o++) {
-    tfl_window_taps(a, o, &first, &end);
-    if (first != 0 || end != a->filter) break;
-  }
-  *hi = o;
+/* Channels [0, channels & ~3) of a run: blocks of 8, then one of 4 (the rest pixel by pixel). */
+static inline __attribute__((always_inline)) void
+dw3_run(const int N, const int S, const int NR, int edge, const dw3_rows *r, ptrdiff_t x,
+        float *o) {
+  const size_t C = (size_t)r->C;
+  size_t c = 0;
+  for (; c + 8 <= C; c += 8) dw3_block(2, N, S, NR, edge, r, x, c, o);
+  if (c + 4 <= C) dw3_block(1, N, S, NR, edge, r, x, c, o);
 }
 
-/* One output row; [lo, hi) are the full columns when the window is 3x3 (else empty). */
+TFL_DW3_ROW_WALKERS
+
+/* One output row: runs over the channels in blocks of 4 where it can (a 3x3 window, two or
+ * three filter rows inside the input), each other pixel and channel with its own taps. */
 static void dw_row(const tfl_dwconv *dw, const tfl_dwconv_io *io, const float *image,
-                   dw_taps *t, int32_t lo, int32_t hi, float *out_row) {
-  const tfl_window_axis *w = &dw->win.w;
-  const size_t C = (size_t)dw->channels;
-  if (t->ky0 != 0 || t->ky1 != 3 || C < 4) lo = hi = 0;
-  if (lo < hi) dw3x3_inside(dw, io, image, t->iy0, out_row, lo, hi);
-  const int32_t c_inside = (int32_t)(C & ~(size_t)3);
+                   dw_taps *t, float *out_row) {
+  const tfl_window_axis *h = &dw->win.h, *w = &dw->win.w;
+  const tfl_dwconv_runs *p = &dw->runs;
+  const size_t C = (size_t)dw->channels, in_row = (size_t)w->in * C;
+  const int32_t nr = t->ky1 - t->ky0;
+  int ran = 0;
+  if (dw->is_3x3 && nr >= 2 && C >= 4) {
+    dw3_rows r = {{NULL, NULL, NULL}, io->filter + (size_t)t->ky0 * 3 * C, io->bias,
+                  (ptrdiff_t)C, dw->lo, dw->hi};
+    for (int32_t k = 0; k < nr; k++)
+      r.row[k] = image + (size_t)(t->iy0 + (t->ky0 + k) * h->dilation) * in_row;
+    ran = dw3_row_fns[w->stride - 1][nr - 2](w, p, &r, out_row);
+  }
+  const int32_t c_runs = (int32_t)(C & ~(size_t)3);
   for (int32_t ox = 0; ox < w->out; ox++) {
-    const int inside = ox >= lo && ox < hi;
-    if (inside && c_inside == (int32_t)C) continue;
+    const int inside = ran && ox >= p->lo && ox < p->hi;
+    if (inside && c_runs == (int32_t)C) continue;
     t->ix0 = tfl_window_taps(w, ox, &t->kx0, &t->kx1);
-    dw_pixel(dw, t, image, io, out_row + (size_t)ox * C, inside ? c_inside : 0);
+    dw_pixel(dw, t, image, io, out_row + (size_t)ox * C, inside ? c_runs : 0);
   }
 }
 
@@ -135,13 +182,11 @@ void tfl_dwconv_rows_neon(const tfl_dwconv *dw, const tfl_dwconv_io *io, int32_t
   const tfl_window_axis *h = &dw->win.h, *w = &dw->win.w;
   const size_t C = (size_t)dw->channels;
   const size_t image_size = (size_t)h->in * (size_t)w->in * C;
-  int32_t lo = 0, hi = 0;
-  if (h->filter == 3 && w->filter == 3) dw_full_columns(w, &lo, &hi);
   for (int32_t row = row0; row < row1; row++) {
     const int32_t n = row / h->out, oy = row % h->out;
     dw_taps t;
     t.iy0 = tfl_window_taps(h, oy, &t.ky0, &t.ky1);
-    dw_row(dw, io, io->in + (size_t)n * image_size, &t, lo, hi,
+    dw_row(dw, io, io->in + (size_t)n * image_size, &t,
            io->out + (size_t)row * (size_t)w->out * C);
   }
 }

@@ -1,28 +1,67 @@
-/* Depthwise convolution rows with AVX2 + FMA. A 3x3 window (stride 1 or 2, no dilation along
- * the width) runs up to eight output pixels at a time, each input column loaded once for
- * all of them, channels in blocks of 8 (a masked tail); filter rows cut by the top or bottom
- * border are skipped, and the pixels at the left and right borders run alone without their
- * missing column. Every other pixel adds its in-bounds taps one at a time over all
- * channels. */
+/* Depthwise convolution rows with AVX2 + FMA (dwconv.h).
+ *
+ * A 3x3 window (stride 1 or 2, no dilation along the width; any along the height) runs seven
+ * output pixels at a time over all channels, in blocks of 8 (the last one masked): each filter
+ * row's three weight vectors are loaded once per run and block, each input column once for
+ * every pixel whose window covers it, and the seven independent sums hide the FMA latency.
+ * Channels are the inner loop, so a run reads each input pixel's channels in order (the
+ * prefetchers follow; walking a row per block of channels with all nine weights in registers
+ * measured up to 1.6x slower on images beyond L1). The SAME border columns are folded into a
+ * row's first and last runs without their missing taps, and the last run of a row moves back
+ * to end at the row's end (recomputing a few pixels) instead of a shorter one. Filter rows cut
+ * by the top or bottom border are skipped. Any other window, and rows too narrow for a run,
+ * walk each pixel's in-bounds taps over all channels. Every output sums its in-bounds taps in
+ * the reference order (filter rows, then columns) with fused multiply-adds from zero, then adds
+ * the bias: all branches give the same bits. */
 #include <immintrin.h>
+#include <stddef.h>
 
 #include "kernels/dwconv.h"
+
+/* Output pixels that run together (a row's width at every stage of the MobileNets at 224x224
+ * is a multiple of 7), and in rows narrower than that: their sums, a filter row's three weight
+ * vectors, the loaded column and the clamp take 13 of the 16 registers. */
+#define DW3_RUN 7
+#define DW3_RUN_SHORT 4
+
+/* The loops over a run's pixels, columns and taps must unroll completely so the sums stay in
+ * registers. */
+#define DW3_UNROLL _Pragma("GCC unroll 16")
+
+static inline __m256i dw_tail_mask(size_t C) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(C % 8)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline __attribute__((always_inline)) __m256 dw_load(const float *p, int masked,
+                                                            __m256i mask) {
+  return masked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
+}
+
+static inline __attribute__((always_inline)) void dw_store(float *p, __m256 v, int masked,
+                                                           __m256i mask) {
+  if (masked)
+    _mm256_maskstore_ps(p, mask, v);
+  else
+    _mm256_storeu_ps(p, v);
+}
+
+/* The bias and the clamp; max(lo, x) then min(hi, x) let NaN through, like the reference. */
+typedef struct dw_epilogue {
+  __m256 bias, lo, hi;
+} dw_epilogue;
+
+static inline __attribute__((always_inline)) __m256 dw_finish(const dw_epilogue *e, __m256 acc) {
+  return _mm256_min_ps(e->hi, _mm256_max_ps(e->lo, _mm256_add_ps(acc, e->bias)));
+}
+
+/* --- any window: one pixel, all channels, one tap at a time --------------------------------- */
 
 /* One output pixel's taps: the input pixel of tap (0, 0) (possibly in the padding) and the taps
  * that land inside the input. */
 typedef struct dw_taps {
   int32_t iy0, ky0, ky1, ix0, kx0, kx1;
 } dw_taps;
-
-/* max(lo, x) then min(hi, x) let NaN through, like the reference clamp. */
-static inline __m256 dw_clamp(const tfl_dwconv *dw, __m256 x) {
-  return _mm256_min_ps(_mm256_set1_ps(dw->hi), _mm256_max_ps(_mm256_set1_ps(dw->lo), x));
-}
-
-static inline __m256i dw_tail_mask(size_t C) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(C % 8)),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 /* out += in * f over C channels (the last C % 8 through masks). */
 static inline void dw_tap(const float *in, const float *f, float *out, size_t C,
@@ -56,137 +95,130 @@ static void dw_pixel(const tfl_dwconv *dw, const dw_taps *t, const float *image,
       dw_tap(irow + (size_t)(t->ix0 + kx * dx) * C, io->filter + ((size_t)ky * kw + (size_t)kx) * C,
              out, C, tail);
   }
-  const __m256 zero = _mm256_setzero_ps();
-  for (c = 0; c + 8 <= C; c += 8) {
-    const __m256 b = io->bias ? _mm256_loadu_ps(io->bias + c) : zero;
-    _mm256_storeu_ps(out + c, dw_clamp(dw, _mm256_add_ps(_mm256_loadu_ps(out + c), b)));
-  }
-  if (c < C) {
-    const __m256 b = io->bias ? _mm256_maskload_ps(io->bias + c, tail) : zero;
-    _mm256_maskstore_ps(out + c, tail,
-                        dw_clamp(dw, _mm256_add_ps(_mm256_maskload_ps(out + c, tail), b)));
+  for (c = 0; c < C; c += 8) {
+    const int masked = c + 8 > C;
+    const __m256i mask = masked ? tail : _mm256_set1_epi32(-1);
+    const dw_epilogue e = {io->bias ? _mm256_maskload_ps(io->bias + c, mask) : _mm256_setzero_ps(),
+                           _mm256_set1_ps(dw->lo), _mm256_set1_ps(dw->hi)};
+    _mm256_maskstore_ps(out + c, mask, dw_finish(&e, _mm256_maskload_ps(out + c, mask)));
   }
 }
 
-/* Where a 3x3 window's channels are: rows `dy` floats apart, pixels C apart (no dilation
- * along the width); ky0, ky1: the filter rows inside the input. */
-typedef struct dw3x3_geom {
-  size_t dy, C;
-  int32_t ky0, ky1;
-} dw3x3_geom;
-
-static inline __attribute__((always_inline)) __m256 dw_load(const float *p, int masked,
-                                                            __m256i mask) {
-  return masked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
+static void dw_row_any(const tfl_dwconv *dw, const tfl_dwconv_io *io, const float *image,
+                       dw_taps *t, float *out_row) {
+  const tfl_window_axis *w = &dw->win.w;
+  for (int32_t ox = 0; ox < w->out; ox++) {
+    t->ix0 = tfl_window_taps(w, ox, &t->kx0, &t->kx1);
+    dw_pixel(dw, t, image, io, out_row + (size_t)ox * (size_t)dw->channels);
+  }
 }
 
-/* N consecutive output pixels at stride S, 8 channels (the lanes of `mask` when masked),
- * over the taps [KX0, KX1) of each filter row (all three but at a left or right border): p is
- * the input under tap (0, 0) of the first pixel, f the filter, o the first's output, all at
- * the block's first channel. Each input column is loaded once and used by every pixel whose
- * window covers it; each pixel still sums its taps in the reference order, and the N
- * independent sums hide the FMA latency. */
+/* --- 3x3 windows: runs of output pixels, all channels in blocks of 8 ------------------------ */
+
+/* Where a row of runs reads: the input rows under the NR filter rows that lie inside the input
+ * (the others are never read), those filter rows' weights, the bias and the clamp. */
+typedef struct dw3_rows {
+  const float *row[3];
+  const float *filter, *bias;
+  ptrdiff_t C;
+  float lo, hi;
+} dw3_rows;
+
+/* A run's pixels (C floats apart) are reached as p + i * C for i < 3 (one addressing mode, with
+ * C in a register) from a pointer advanced by 3 * C: hiding that pointer from the optimizer
+ * stops it from keeping one pointer per pixel, more than the registers. */
+#define DW3_ADVANCE(p, C) \
+  do {                    \
+    (p) += 3 * (C);       \
+    __asm__("" : "+r"(p)); \
+  } while (0)
+
+/* Which pixel of a run misses a tap column: the first its column 0 (cut by the left border),
+ * the last its column 2 (cut by the right border). */
+enum { DW3_LEFT = 1, DW3_RIGHT = 2 };
+
+/* Whether `edge` cuts tap column kx of pixel j of a run of N: a test the compiler leaves in
+ * the unrolled code at two places per filter row (the first and last runs of a row take them,
+ * the others not), where a variant per edge would quadruple the code. */
+static inline __attribute__((always_inline)) int dw3_cut(int edge, const int N, const int j,
+                                                         const int kx) {
+  return (j == 0 && kx == 0 && (edge & DW3_LEFT)) || (j == N - 1 && kx == 2 && (edge & DW3_RIGHT));
+}
+
+/* Channels [c, c + 8) (the lanes of `mask` when masked) of N consecutive output pixels at
+ * stride S over NR filter rows: x is the element offset (within each row) of the first pixel's
+ * tap column 0, o its output. Each filter row's three weight vectors are loaded once for the
+ * run; column m of the run, loaded once, feeds tap kx of pixel (m - kx) / S; `edge` drops the
+ * columns the borders cut (never read). The N sums are independent chains, which hides the
+ * FMA latency. */
 static inline __attribute__((always_inline)) void
-dw3x3_pixels(const int N, const int S, const int KX0, const int KX1, const dw3x3_geom *g,
-             const float *p, const float *f, const float *bias, __m256 lo, __m256 hi, float *o,
-             int masked, __m256i mask) {
-  __m256 acc[8];
-  for (int j = 0; j < N; j++) acc[j] = _mm256_setzero_ps();
-  for (int32_t ky = g->ky0; ky < g->ky1; ky++) {
-    __m256 fk[3];
-    for (int kx = KX0; kx < KX1; kx++)
-      fk[kx] = dw_load(f + (size_t)(ky * 3 + kx) * g->C, masked, mask);
-    const float *q = p + (size_t)ky * g->dy + (size_t)KX0 * g->C;
-    for (int m = KX0; m < (N - 1) * S + KX1; m++, q += g->C) {
-      const __m256 v = dw_load(q, masked, mask);
-      for (int kx = KX0; kx < KX1; kx++) {
+dw3_block(const int N, const int S, const int NR, const int masked, int edge,
+          const dw3_rows *r, ptrdiff_t x, size_t c, float *o, __m256i mask) {
+  const ptrdiff_t C = r->C;
+  __m256 acc[DW3_RUN];
+  DW3_UNROLL for (int j = 0; j < N; j++) acc[j] = _mm256_setzero_ps();
+  const float *f = r->filter + c;
+  DW3_UNROLL for (int ky = 0; ky < NR; ky++) {
+    __m256 w[3];
+    DW3_UNROLL for (int kx = 0; kx < 3; kx++) w[kx] = dw_load(f + kx * C, masked, mask);
+    DW3_ADVANCE(f, C);
+    const float *q = r->row[ky] + (x + (ptrdiff_t)c);
+    DW3_UNROLL for (int m = 0; m < (N - 1) * S + 3; m++) {
+      if (m % 3 == 0 && m > 0) DW3_ADVANCE(q, C);
+      __m256 v = _mm256_setzero_ps();
+      int loaded = 0;
+      DW3_UNROLL for (int kx = 0; kx < 3; kx++) {
         const int j = (m - kx) / S;
-        if (m >= kx && (m - kx) % S == 0 && j < N) acc[j] = _mm256_fmadd_ps(v, fk[kx], acc[j]);
+        if (m < kx || (m - kx) % S != 0 || j >= N) continue;
+        if (dw3_cut(edge, N, j, kx)) continue;
+        if (!loaded) v = dw_load(q + (m % 3) * C, masked, mask);
+        loaded = 1;
+        acc[j] = _mm256_fmadd_ps(v, w[kx], acc[j]);
       }
     }
   }
-  const __m256 b = bias ? dw_load(bias, masked, mask) : _mm256_setzero_ps();
-  for (int j = 0; j < N; j++) {
-    const __m256 y = _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_add_ps(acc[j], b)));
-    if (masked)
-      _mm256_maskstore_ps(o + (size_t)j * g->C, mask, y);
-    else
-      _mm256_storeu_ps(o + (size_t)j * g->C, y);
+  const dw_epilogue e = {r->bias ? dw_load(r->bias + c, masked, mask) : _mm256_setzero_ps(),
+                         _mm256_set1_ps(r->lo), _mm256_set1_ps(r->hi)};
+  float *out = o + c;
+  DW3_UNROLL for (int j = 0; j < N; j++) {
+    if (j % 3 == 0 && j > 0) DW3_ADVANCE(out, C);
+    dw_store(out + (j % 3) * C, dw_finish(&e, acc[j]), masked, mask);
   }
 }
 
-/* All channels of N consecutive output pixels: blocks of 8, then a masked tail. */
+/* All channels of a run: blocks of 8 (consecutive addresses, which the prefetchers follow),
+ * then a masked tail. */
 static inline __attribute__((always_inline)) void
-dw3x3_channels(const int N, const int S, const int KX0, const int KX1, const tfl_dwconv *dw,
-               const tfl_dwconv_io *io, const dw3x3_geom *g, const float *p, float *o) {
-  const __m256 lo = _mm256_set1_ps(dw->lo), hi = _mm256_set1_ps(dw->hi);
-  const float *bias = io->bias;
+dw3_run(const int N, const int S, const int NR, int edge, const dw3_rows *r, ptrdiff_t x,
+        float *o) {
+  const size_t C = (size_t)r->C;
   size_t c = 0;
-  for (; c + 8 <= g->C; c += 8)
-    dw3x3_pixels(N, S, KX0, KX1, g, p + c, io->filter + c, bias ? bias + c : NULL, lo, hi,
-                 o + c, 0, _mm256_setzero_si256());
-  if (c < g->C)
-    dw3x3_pixels(N, S, KX0, KX1, g, p + c, io->filter + c, bias ? bias + c : NULL, lo, hi,
-                 o + c, 1, dw_tail_mask(g->C));
+  for (; c + 8 <= C; c += 8) dw3_block(N, S, NR, 0, edge, r, x, c, o, _mm256_setzero_si256());
+  if (c < C) dw3_block(N, S, NR, 1, edge, r, x, c, o, dw_tail_mask(C));
 }
 
-/* `count` output pixels at stride S with whole windows along the width, eight, then four,
- * then one at a time. Channels are the inner loop: walking the row once per block of
- * channels measured slower. */
-static inline __attribute__((always_inline)) void
-dw3x3_run(const int S, const tfl_dwconv *dw, const tfl_dwconv_io *io, const dw3x3_geom *g,
-          const float *p, float *o, int32_t count) {
-  int32_t i = 0;
-  for (; i + 8 <= count; i += 8, p += 8 * S * g->C, o += 8 * g->C)
-    dw3x3_channels(8, S, 0, 3, dw, io, g, p, o);
-  for (; i + 4 <= count; i += 4, p += 4 * S * g->C, o += 4 * g->C)
-    dw3x3_channels(4, S, 0, 3, dw, io, g, p, o);
-  for (; i < count; i++, p += S * g->C, o += g->C) dw3x3_channels(1, S, 0, 3, dw, io, g, p, o);
-}
+TFL_DW3_ROW_WALKERS
 
-/* Output columns [*lo, *hi) whose windows lie inside the input along the axis. */
-static void dw_inside_columns(const tfl_window_axis *a, int32_t *lo, int32_t *hi) {
-  const int64_t last_tap = (int64_t)(a->filter - 1) * a->dilation;
-  const int64_t first = (a->pad + a->stride - 1) / a->stride;
-  const int64_t room = (int64_t)a->in - 1 - last_tap + a->pad;
-  int64_t end = room < 0 ? 0 : room / a->stride + 1;
-  if (end > a->out) end = a->out;
-  *lo = (int32_t)(first < end ? first : end);
-  *hi = (int32_t)end;
-}
-
-/* One output row. A 3x3 window with stride 1 or 2 and no dilation along the width takes the
- * dw3x3 kernels: runs of whole windows, and windows cut by one tap at the left or right; any
- * other pixel walks its taps. */
-static void dw_row(const tfl_dwconv *dw, const tfl_dwconv_io *io, const float *image,
-                   dw_taps *t, float *out_row) {
+/* One output row: runs of whole windows where it can, each other pixel with its own taps. */
+static void dw3_row_any(const tfl_dwconv *dw, const tfl_dwconv_io *io, const float *image,
+                        dw_taps *t, float *out_row) {
   const tfl_window_axis *h = &dw->win.h, *w = &dw->win.w;
-  const size_t C = (size_t)dw->channels;
-  const int is_3x3 = w->filter == 3 && h->filter == 3 && w->dilation == 1 &&
-                     (w->stride == 1 || w->stride == 2);
-  const dw3x3_geom g = {(size_t)h->dilation * (size_t)w->in * C, C, t->ky0, t->ky1};
-  int32_t lo = 0, hi = 0;
-  if (is_3x3) dw_inside_columns(w, &lo, &hi);
-  if (lo < hi) {
-    const float *p = image + ((int64_t)t->iy0 * w->in + (int64_t)lo * w->stride - w->pad) *
-                                 (int64_t)C;
-    if (w->stride == 1)
-      dw3x3_run(1, dw, io, &g, p, out_row + (size_t)lo * C, hi - lo);
-    else
-      dw3x3_run(2, dw, io, &g, p, out_row + (size_t)lo * C, hi - lo);
+  const tfl_dwconv_runs *p = &dw->runs;
+  const size_t C = (size_t)dw->channels, in_row = (size_t)w->in * C;
+  const int32_t nr = t->ky1 - t->ky0;
+  int ran = 0;
+  if (nr >= 2) {
+    dw3_rows r = {{NULL, NULL, NULL}, io->filter + (size_t)t->ky0 * 3 * C, io->bias,
+                  (ptrdiff_t)C, dw->lo, dw->hi};
+    for (int32_t k = 0; k < nr; k++)
+      r.row[k] = image + (size_t)(t->iy0 + (t->ky0 + k) * h->dilation) * in_row;
+    ran = dw3_row_fns[w->stride - 1][nr - 2](w, p, &r, out_row);
   }
   for (int32_t ox = 0; ox < w->out; ox++) {
-    if (ox == lo && lo < hi) ox = hi;
+    if (ran && ox == p->lo) ox = p->hi;
     if (ox >= w->out) break;
     t->ix0 = tfl_window_taps(w, ox, &t->kx0, &t->kx1);
-    float *o = out_row + (size_t)ox * C;
-    const float *p = image + ((int64_t)t->iy0 * w->in + t->ix0) * (int64_t)C;
-    if (is_3x3 && t->kx0 == 1 && t->kx1 == 3)
-      dw3x3_channels(1, 1, 1, 3, dw, io, &g, p, o);
-    else if (is_3x3 && t->kx0 == 0 && t->kx1 == 2)
-      dw3x3_channels(1, 1, 0, 2, dw, io, &g, p, o);
-    else
-      dw_pixel(dw, t, image, io, o);
+    dw_pixel(dw, t, image, io, out_row + (size_t)ox * C);
   }
 }
 
@@ -197,9 +229,13 @@ void tfl_dwconv_rows_avx2(const tfl_dwconv *dw, const tfl_dwconv_io *io, int32_t
   const size_t image_size = (size_t)h->in * (size_t)w->in * C;
   for (int32_t row = row0; row < row1; row++) {
     const int32_t n = row / h->out, oy = row % h->out;
+    const float *image = io->in + (size_t)n * image_size;
+    float *out_row = io->out + (size_t)row * (size_t)w->out * C;
     dw_taps t;
     t.iy0 = tfl_window_taps(h, oy, &t.ky0, &t.ky1);
-    dw_row(dw, io, io->in + (size_t)n * image_size, &t,
-           io->out + (size_t)row * (size_t)w->out * C);
+    if (dw->is_3x3)
+      dw3_row_any(dw, io, image, &t, out_row);
+    else
+      dw_row_any(dw, io, image, &t, out_row);
   }
 }
