@@ -285,7 +285,8 @@ static tfl_status bmm_eval(tfl_context *ctx, tfl_node *node) {
     const size_t n_rows = (size_t)d->lhs_mats * (size_t)d->rows;
     int8_t *q = bmm_part(scratch, d->at_q);
     tfl_hybrid_row *rows = bmm_part(scratch, d->at_rows);
-    tfl_hybrid_quantize_rows(r.lhs, n_rows, (size_t)d->depth, d->asymmetric, q, rows);
+    tfl_hybrid_quantize_rows_cpu(tfl_context_cpu(ctx), r.lhs, n_rows, (size_t)d->depth,
+                                 d->asymmetric, q, rows);
     if (!d->channel_scales)
       for (size_t i = 0; i < n_rows; i++) rows[i].scale *= d->rhs_scale;
     r.lhs = q;

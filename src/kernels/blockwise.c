@@ -305,7 +305,7 @@ void tfl_blockwise_fc_eval(tfl_context *ctx, const tfl_node *node, const tfl_blo
   int32_t *sums = bw->need_sums ? tfl_context_scratch(ctx, node, bw->sums) : NULL;
   const size_t k = bw->in_features, blocks = k / bw->block_size, stride = sums_stride(bw);
   /* TFLite quantizes the rows asymmetrically whatever asymmetric_quantize_inputs says. */
-  tfl_hybrid_quantize_rows(x, batches, k, 1, q, params);
+  tfl_hybrid_quantize_rows_cpu(tfl_context_cpu(ctx), x, batches, k, 1, q, params);
   for (size_t b = 0; b < batches; b++) {
     if (sums) sum_blocks(q + b * k, bw->block_size, blocks, stride, sums + b * stride);
     if (bw->split) split_row(q + b * k, k, bw->block_size);

@@ -315,8 +315,8 @@ static void conv_eval_hybrid(tfl_context *ctx, const tfl_node *node, const conv_
   int8_t *values = tfl_context_scratch(ctx, node, d->hybrid.values);
   tfl_hybrid_row *rows = tfl_context_scratch(ctx, node, d->hybrid.rows);
   const size_t in_image = (size_t)d->win.h.in * (size_t)d->win.w.in * (size_t)d->in_c;
-  tfl_hybrid_quantize_rows(input->data, (size_t)d->batches, in_image, d->asymmetric, values,
-                           rows);
+  tfl_hybrid_quantize_rows_cpu(tfl_context_cpu(ctx), input->data, (size_t)d->batches, in_image,
+                               d->asymmetric, values, rows);
   /* The symmetric kernel folds the filter scale into each image's scale first. */
   if (!d->asymmetric)
     for (int32_t n = 0; n < d->batches; n++) rows[n].scale *= d->q.filter_scale[0];

@@ -382,7 +382,8 @@ static tfl_status dw_eval(tfl_context *ctx, tfl_node *node) {
   int8_t *values = tfl_context_scratch(ctx, node, d->hybrid.values);
   tfl_hybrid_row *rows = tfl_context_scratch(ctx, node, d->hybrid.rows);
   const size_t in_image = (size_t)d->win.h.in * (size_t)d->win.w.in * (size_t)d->in_c;
-  tfl_hybrid_quantize_rows(input->data, (size_t)d->batches, in_image, 1, values, rows);
+  tfl_hybrid_quantize_rows_cpu(tfl_context_cpu(ctx), input->data, (size_t)d->batches, in_image, 1,
+                               values, rows);
   dw_hybrid_args a = {rows, bias ? bias->data : NULL, output->data, work};
   dw_for_each_pixel(d, values, 1, dw_pixel_hybrid, &a);
   return TFL_OK;

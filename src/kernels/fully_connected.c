@@ -278,7 +278,8 @@ static void fc_hybrid_product(tfl_context *ctx, const tfl_node *node, const fc_d
   int8_t *values = tfl_context_scratch(ctx, node, d->hybrid.values);
   tfl_hybrid_row *rows = tfl_context_scratch(ctx, node, d->hybrid.rows);
   int32_t *row = tfl_context_scratch(ctx, node, d->row);
-  tfl_hybrid_quantize_rows(input, (size_t)d->batches, k, d->asymmetric, values, rows);
+  tfl_hybrid_quantize_rows_cpu(tfl_context_cpu(ctx), input, (size_t)d->batches, k, d->asymmetric,
+                               values, rows);
   for (int32_t b = 0; b < d->batches; b++) {
     /* A per-tensor filter scale is folded into the row scale first, as TFLite does. */
     const float row_scale =

@@ -357,14 +357,14 @@ TEST(two_threads_give_the_same_outputs) {
     run_random_case(&cases[i], 5200u + 10u * (unsigned)i);
 }
 
-/* The vector kernels' shapes at every level: blocks of 32, 64 and 128 values, rows of 1 to 13
- * blocks (whole groups of eight blocks and partial ones), a unit count that does not split
- * evenly over two threads, one and several batches. */
+/* The vector kernels' shapes at every level: blocks of 32, 64, 128 and 256 values, rows of 1
+ * to 13 blocks (whole groups of eight blocks and partial ones), a unit count that does not
+ * split evenly over two threads, one and several batches. */
 TEST(vector_block_sizes_match_the_reference_at_every_level) {
-  static const int32_t block_sizes[] = {32, 64, 128}, block_counts[] = {1, 3, 8, 13};
+  static const int32_t block_sizes[] = {32, 64, 128, 256}, block_counts[] = {1, 3, 8, 13};
   static const int32_t units_batches[][2] = {{1, 1}, {5, 3}, {19, 2}};
   unsigned seed = 6100;
-  for (size_t b = 0; b < 3; b++)
+  for (size_t b = 0; b < 4; b++)
     for (size_t n = 0; n < 4; n++)
       for (size_t ub = 0; ub < 3; ub++)
         for (int threads = 1; threads <= 2; threads++) {
@@ -385,11 +385,13 @@ TEST(vector_block_sizes_match_the_reference_at_every_level) {
 /* The kernels' tiles at every level: one to nine batch rows (one row of four units, two rows
  * of two, one unit of three or four rows, and what is left over), unit counts that leave
  * partial tiles, blocks of one step (paired in chunks, with a lone last block when their count
- * is odd), of two and four steps, and of odd step counts (chunks and a lone step), partial
+ * is odd), of two, four and eight steps (whole chunks summed at once), of sixteen and ten
+ * (chunks four at a time, then one), and of odd step counts (chunks and a lone step), partial
  * groups of blocks, one and two threads. */
 TEST(tiles_of_units_and_rows_match_the_reference_at_every_level) {
   static const int32_t batches[] = {1, 2, 3, 4, 5, 8, 9}, units[] = {4, 7};
-  static const int32_t shapes[][2] = {{32, 13}, {64, 3}, {96, 2}, {128, 8}, {160, 1}};
+  static const int32_t shapes[][2] = {{32, 13}, {64, 3},  {96, 2},  {128, 8},
+                                      {160, 1}, {256, 9}, {320, 2}, {512, 1}};
   unsigned seed = 7100;
   for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++)
     for (size_t u = 0; u < 2; u++)
@@ -434,11 +436,12 @@ TEST(all_zero_inputs_match_the_reference_at_every_level) {
 /* The extreme codes in every tile shape and block kind: rows of -1, of 1 and alternating
  * quantize to -128, 127 and both, against units of weights 7, -8 and both. The vector kernels'
  * partial sums reach their bounds: AVX2 adds up to 16 products (7 + 8) * -128 in a 16-bit lane
- * (-30720), NEON with SDOT multiplies 16 * -8 by -128. */
+ * (-30720: two chunks of blocks of one step, four chunks of blocks of 256 and 320), NEON with
+ * SDOT multiplies 16 * -8 by -128. */
 TEST(extreme_codes_match_the_reference_in_every_tile) {
-  static const int32_t blocks[] = {32, 64, 128};
+  static const int32_t blocks[] = {32, 64, 96, 128, 256, 320};
   for (int32_t batches = 1; batches <= 5; batches++)
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < sizeof(blocks) / sizeof(blocks[0]); k++) {
       const bw_case c = {batches, 5, 3 * blocks[k], blocks[k], 1, TFL_ACT_NONE, 1, 0, 1};
       const size_t n = (size_t)c.features;
       float *x = malloc((size_t)batches * n * sizeof(float));

@@ -51,16 +51,6 @@ static inline __m256i step_pairs(__m128i lo, __m128i hi, const int8_t *q) {
   return _mm256_zextsi128_si256(_mm_add_epi16(a, b));
 }
 
-/* Lane k = the sum of the eight int32 lanes of a[k]. */
-static inline __m256i sum_lanes8(const __m256i *a) {
-  const __m256i x =
-      _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
-  const __m256i y =
-      _mm256_hadd_epi32(_mm256_hadd_epi32(a[4], a[5]), _mm256_hadd_epi32(a[6], a[7]));
-  return _mm256_add_epi32(_mm256_permute2x128_si256(x, y, 0x20),
-                          _mm256_permute2x128_si256(x, y, 0x31));
-}
-
 /* Unit i's packed weights from block j. */
 static inline const uint8_t *unit_weights(const tfl_blockwise_tile *t, int i, size_t j) {
   return t->w + (t->first + (size_t)i * t->features + j * t->block) / 2;
@@ -107,50 +97,76 @@ static inline __attribute__((always_inline)) void pair_sums(const tfl_blockwise_
   }
 }
 
-/* acc[r] += the products of `chunks` chunks (1 or 2; 0: a lone step) at element `at` of row r
- * with a unit's weights w, for rows r < nr. Two chunks' int16 sums add up to at most 15360. */
-static inline __attribute__((always_inline)) void chunk_sums(const tfl_blockwise_tile *t, int nr,
+/* acc[r] (r < nr) plus the pair sums of row r's codes from element `at` with `chunks` whole
+ * chunks (at most four, whose int16 sums stay within 30720) of a unit's weights w, or a lone
+ * step when chunks is 0, in eight int32 lanes. */
+static inline __attribute__((always_inline)) void add_chunks(const tfl_blockwise_tile *t, int nr,
                                                              const uint8_t *w, size_t at,
-                                                             int chunks, __m256i *acc) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i lo[2], hi[2];
-  __m128i lo1, hi1;
-  if (chunks == 0)
-    unpack_step(w, &lo1, &hi1);
-  else
-    for (int c = 0; c < chunks; c++) unpack_chunk(w + c * CHUNK / 2, &lo[c], &hi[c]);
-  for (int r = 0; r < nr; r++) {
-    const int8_t *q = t->q + (size_t)r * t->q_stride + at;
-    __m256i p = chunks == 0 ? step_pairs(lo1, hi1, q) : chunk_pairs(lo[0], hi[0], q);
-    if (chunks == 2) p = _mm256_add_epi16(p, chunk_pairs(lo[1], hi[1], q + CHUNK));
-    acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(p, ones));
+                                                             size_t chunks, __m256i *acc) {
+  __m256i p[TFL_BLOCKWISE_LANES];
+  for (int r = 0; r < nr; r++) p[r] = _mm256_setzero_si256();
+  if (chunks == 0) {
+    __m128i lo, hi;
+    unpack_step(w, &lo, &hi);
+    for (int r = 0; r < nr; r++) p[r] = step_pairs(lo, hi, t->q + (size_t)r * t->q_stride + at);
   }
+  for (size_t c = 0; c < chunks; c++) {
+    __m256i lo, hi;
+    unpack_chunk(w + c * CHUNK / 2, &lo, &hi);
+    for (int r = 0; r < nr; r++)
+      p[r] = _mm256_add_epi16(
+          p[r], chunk_pairs(lo, hi, t->q + (size_t)r * t->q_stride + at + c * CHUNK));
+  }
+  for (int r = 0; r < nr; r++)
+    acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(p[r], _mm256_set1_epi16(1)));
 }
 
-/* Longer blocks (each a segment) for nu units of nr rows: chunks two at a time, then one,
- * then a lone step as the block needs. sums[l] as for pair_sums. */
+/* v[r] (r < nr) = eight int32 lanes summing to sum((w + 8) * q) over block k of a unit's
+ * weights w, zeros for k >= n. `kind` (a constant) gives the block's whole chunks, summed in
+ * int16 lanes at once, as straight code; other blocks run loops of four chunks, then of one,
+ * then take their lone step. */
+static inline __attribute__((always_inline)) void block_vectors(const tfl_blockwise_tile *t,
+                                                                int nr, const uint8_t *w,
+                                                                size_t j, size_t k, size_t n,
+                                                                int kind, __m256i *v) {
+  for (int r = 0; r < nr; r++) v[r] = _mm256_setzero_si256();
+  if (k >= n) return;
+  const size_t at = (j + k) * t->block;
+  const uint8_t *wk = w + k * t->block / 2;
+  if (kind > 0) {
+    add_chunks(t, nr, wk, at, (size_t)kind, v);
+    return;
+  }
+  const size_t chunks = t->block / CHUNK;
+  size_t c = 0;
+  for (; c + 4 <= chunks; c += 4) add_chunks(t, nr, wk + c * CHUNK / 2, at + c * CHUNK, 4, v);
+  for (; c < chunks; c++) add_chunks(t, nr, wk + c * CHUNK / 2, at + c * CHUNK, 1, v);
+  if (t->block % CHUNK) add_chunks(t, nr, wk + chunks * CHUNK / 2, at + chunks * CHUNK, 0, v);
+}
+
+/* Longer blocks (each a segment) for nu units of nr rows, block by block: each pair of block
+ * vectors folded at once (vphaddd), so that few stay live; after two levels each 128-bit half
+ * holds four blocks' partial sums, whose halves then add up. sums[l] as for pair_sums. */
 static inline __attribute__((always_inline)) void block_sums(const tfl_blockwise_tile *t, int nu,
-                                                             int nr, size_t j, size_t n,
-                                                             __m256i *sums) {
-  const size_t block = t->block;
-  __m256i s[TFL_BLOCKWISE_LANES][TFL_BLOCKWISE_GROUP];
-  for (size_t k = 0; k < TFL_BLOCKWISE_GROUP; k++)
-    for (int i = 0; i < nu; i++) {
-      __m256i acc[TFL_BLOCKWISE_LANES];
-      for (int r = 0; r < nr; r++) acc[r] = _mm256_setzero_si256();
-      const uint8_t *w = unit_weights(t, i, j + k);
-      const size_t at = (j + k) * block, end = k < n ? block : 0;
-      size_t done = 0;
-      for (; end - done >= 2 * CHUNK; done += 2 * CHUNK)
-        chunk_sums(t, nr, w + done / 2, at + done, 2, acc);
-      if (end - done >= CHUNK) {
-        chunk_sums(t, nr, w + done / 2, at + done, 1, acc);
-        done += CHUNK;
+                                                             int nr, int kind, size_t j,
+                                                             size_t n, __m256i *sums) {
+  for (int i = 0; i < nu; i++) {
+    const uint8_t *w = unit_weights(t, i, j);
+    __m256i quad[2][TFL_BLOCKWISE_LANES]; /* per half: blocks 4h .. 4h + 3 */
+    for (size_t h = 0; h < 2; h++) {
+      __m256i two[2][TFL_BLOCKWISE_LANES];
+      for (size_t m = 0; m < 2; m++) {
+        __m256i a[TFL_BLOCKWISE_LANES], b[TFL_BLOCKWISE_LANES];
+        block_vectors(t, nr, w, j, 4 * h + 2 * m, n, kind, a);
+        block_vectors(t, nr, w, j, 4 * h + 2 * m + 1, n, kind, b);
+        for (int r = 0; r < nr; r++) two[m][r] = _mm256_hadd_epi32(a[r], b[r]);
       }
-      if (done < end) chunk_sums(t, nr, w + done / 2, at + done, 0, acc);
-      for (int r = 0; r < nr; r++) s[i * nr + r][k] = acc[r];
+      for (int r = 0; r < nr; r++) quad[h][r] = _mm256_hadd_epi32(two[0][r], two[1][r]);
     }
-  for (int l = 0; l < nu * nr; l++) sums[l] = sum_lanes8(s[l]);
+    for (int r = 0; r < nr; r++)
+      sums[i * nr + r] = _mm256_add_epi32(_mm256_permute2x128_si256(quad[0][r], quad[1][r], 0x20),
+                                          _mm256_permute2x128_si256(quad[0][r], quad[1][r], 0x31));
+  }
 }
 
 /* acc[l] += prod[l][k] for k < n in order, lanes l < lanes (prod zeros past them): one lane
@@ -177,15 +193,21 @@ static inline __attribute__((always_inline)) void add_products(const __m256 *pro
   _mm_storeu_ps(acc, a);
 }
 
+/* How the blocks of a tile are read, a constant of each kernel variant: blocks of one step in
+ * pairs, blocks of 1, 2 or 4 whole chunks, or any other (chunks and a lone step counted at run
+ * time). */
+#define BLOCKS_PAIRED (-1)
+#define BLOCKS_ANY 0
+
 /* Blocks j to j + n (n <= TFL_BLOCKWISE_GROUP) of nu units of nr rows, added to acc. */
 static inline __attribute__((always_inline)) void group(const tfl_blockwise_tile *t, int nu,
-                                                        int nr, int pair, size_t j, size_t n,
+                                                        int nr, int kind, size_t j, size_t n,
                                                         float *acc) {
   __m256i sums[TFL_BLOCKWISE_LANES];
-  if (pair)
+  if (kind == BLOCKS_PAIRED)
     pair_sums(t, nu, nr, j, n, sums);
   else
-    block_sums(t, nu, nr, j, n, sums);
+    block_sums(t, nu, nr, kind, j, n, sums);
   __m256 prod[TFL_BLOCKWISE_LANES];
   for (int l = nu * nr; l < TFL_BLOCKWISE_LANES; l++) prod[l] = _mm256_setzero_ps();
   for (int i = 0; i < nu; i++) {
@@ -204,23 +226,23 @@ static inline __attribute__((always_inline)) void group(const tfl_blockwise_tile
 
 /* The tile with its shape constant: whole groups with their size a constant, then the rest. */
 static inline __attribute__((always_inline)) void tile(const tfl_blockwise_tile *t, int nu,
-                                                       int nr, int pair, float *acc) {
+                                                       int nr, int kind, float *acc) {
   for (int l = 0; l < TFL_BLOCKWISE_LANES; l++) acc[l] = 0.0f;
   size_t j = 0;
   for (; j + TFL_BLOCKWISE_GROUP <= t->blocks; j += TFL_BLOCKWISE_GROUP)
-    group(t, nu, nr, pair, j, TFL_BLOCKWISE_GROUP, acc);
-  if (j < t->blocks) group(t, nu, nr, pair, j, t->blocks - j, acc);
+    group(t, nu, nr, kind, j, TFL_BLOCKWISE_GROUP, acc);
+  if (j < t->blocks) group(t, nu, nr, kind, j, t->blocks - j, acc);
 }
 
 /* Four units of one row, two of two, or else one unit at a time. */
 static inline __attribute__((always_inline)) void tile_shapes(const tfl_blockwise_tile *t,
-                                                              int pair, float *acc) {
+                                                              int kind, float *acc) {
   if (t->units == 4 && t->rows == 1) {
-    tile(t, 4, 1, pair, acc);
+    tile(t, 4, 1, kind, acc);
     return;
   }
   if (t->units == 2 && t->rows == 2) {
-    tile(t, 2, 2, pair, acc);
+    tile(t, 2, 2, kind, acc);
     return;
   }
   for (size_t i = 0; i < t->units; i++) {
@@ -230,18 +252,21 @@ static inline __attribute__((always_inline)) void tile_shapes(const tfl_blockwis
     one.units = 1;
     float lanes[TFL_BLOCKWISE_LANES];
     switch (t->rows) {
-      case 1: tile(&one, 1, 1, pair, lanes); break;
-      case 2: tile(&one, 1, 2, pair, lanes); break;
-      case 3: tile(&one, 1, 3, pair, lanes); break;
-      default: tile(&one, 1, 4, pair, lanes); break;
+      case 1: tile(&one, 1, 1, kind, lanes); break;
+      case 2: tile(&one, 1, 2, kind, lanes); break;
+      case 3: tile(&one, 1, 3, kind, lanes); break;
+      default: tile(&one, 1, 4, kind, lanes); break;
     }
     memcpy(acc + i * t->rows, lanes, t->rows * sizeof(float));
   }
 }
 
 void tfl_blockwise_tile_avx2(const tfl_blockwise_tile *t, float *acc) {
-  if (t->block == TFL_BLOCKWISE_STEP)
-    tile_shapes(t, 1, acc);
-  else
-    tile_shapes(t, 0, acc);
+  switch (t->block) {
+    case TFL_BLOCKWISE_STEP: tile_shapes(t, BLOCKS_PAIRED, acc); break;
+    case CHUNK: tile_shapes(t, 1, acc); break;
+    case 2 * CHUNK: tile_shapes(t, 2, acc); break;
+    case 4 * CHUNK: tile_shapes(t, 4, acc); break;
+    default: tile_shapes(t, BLOCKS_ANY, acc); break;
+  }
 }
