@@ -2,9 +2,12 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
-# Where the conformance suites live (CI and developers have them at ../shared).
-TFL_SHARED ?= $(abspath ../shared)
+# Where the conformance suites live (CI and developers have them at ../shared). Left unset
+# when there is no such folder, so that a lone clone runs its in-repo fixtures only.
+TFL_SHARED ?= $(wildcard $(abspath ../shared))
+ifneq ($(TFL_SHARED),)
 export TFL_SHARED
+endif
 
 BUILD_DEPS = gcc make cmake libstb-dev
 TEST_DEPS = $(BUILD_DEPS) python3 python3-numpy
