@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "kernels/dwconv.h"
+#include "kernels/x86/masked_avx2.h"
 
 /* Output pixels that run together (a row's width at every stage of the MobileNets at 224x224
  * is a multiple of 7), and in rows narrower than that: their sums, a filter row's three weight
@@ -28,23 +29,7 @@
  * registers. */
 #define DW3_UNROLL _Pragma("GCC unroll 16")
 
-static inline __m256i dw_tail_mask(size_t C) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(C % 8)),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-static inline __attribute__((always_inline)) __m256 dw_load(const float *p, int masked,
-                                                            __m256i mask) {
-  return masked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
-}
-
-static inline __attribute__((always_inline)) void dw_store(float *p, __m256 v, int masked,
-                                                           __m256i mask) {
-  if (masked)
-    _mm256_maskstore_ps(p, mask, v);
-  else
-    _mm256_storeu_ps(p, v);
-}
+static inline __m256i dw_tail_mask(size_t C) { return tfl_avx2_lanes_below((int32_t)(C % 8)); }
 
 /* The bias and the clamp; max(lo, x) then min(hi, x) let NaN through, like the reference. */
 typedef struct dw_epilogue {
@@ -160,7 +145,8 @@ dw3_block(const int N, const int S, const int NR, const int masked, int edge,
   const float *f = r->filter + c;
   DW3_UNROLL for (int ky = 0; ky < NR; ky++) {
     __m256 w[3];
-    DW3_UNROLL for (int kx = 0; kx < 3; kx++) w[kx] = dw_load(f + kx * C, masked, mask);
+    DW3_UNROLL for (int kx = 0; kx < 3; kx++) w[kx] =
+        tfl_avx2_load_masked(f + kx * C, masked, mask);
     DW3_ADVANCE(f, C);
     const float *q = r->row[ky] + (x + (ptrdiff_t)c);
     DW3_UNROLL for (int m = 0; m < (N - 1) * S + 3; m++) {
@@ -171,18 +157,19 @@ dw3_block(const int N, const int S, const int NR, const int masked, int edge,
         const int j = (m - kx) / S;
         if (m < kx || (m - kx) % S != 0 || j >= N) continue;
         if (dw3_cut(edge, N, j, kx)) continue;
-        if (!loaded) v = dw_load(q + (m % 3) * C, masked, mask);
+        if (!loaded) v = tfl_avx2_load_masked(q + (m % 3) * C, masked, mask);
         loaded = 1;
         acc[j] = _mm256_fmadd_ps(v, w[kx], acc[j]);
       }
     }
   }
-  const dw_epilogue e = {r->bias ? dw_load(r->bias + c, masked, mask) : _mm256_setzero_ps(),
-                         _mm256_set1_ps(r->lo), _mm256_set1_ps(r->hi)};
+  const dw_epilogue e = {
+      r->bias ? tfl_avx2_load_masked(r->bias + c, masked, mask) : _mm256_setzero_ps(),
+      _mm256_set1_ps(r->lo), _mm256_set1_ps(r->hi)};
   float *out = o + c;
   DW3_UNROLL for (int j = 0; j < N; j++) {
     if (j % 3 == 0 && j > 0) DW3_ADVANCE(out, C);
-    dw_store(out + (j % 3) * C, dw_finish(&e, acc[j]), masked, mask);
+    tfl_avx2_store_masked(out + (j % 3) * C, dw_finish(&e, acc[j]), masked, mask);
   }
 }
 
