@@ -8,6 +8,7 @@
 #ifndef TFL_KERNELS_DWCONV_H
 #define TFL_KERNELS_DWCONV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels/gemm.h"
@@ -82,12 +83,40 @@ void tfl_dwconv_rows_avx2(const tfl_dwconv *dw, const tfl_dwconv_io *io, int32_t
                           int32_t row1);
 #endif
 
-/* The row walk shared by the AVX2 and NEON 3x3 kernels: a file defines dw3_rows,
- * dw3_run(N, S, NR, edges, rows, x, out), DW3_RIGHT, DW3_RUN and DW3_RUN_SHORT, then expands
- * this once to get dw3_row_fns[stride - 1][filter rows inside - 2], each returning 0 when the
- * row is too narrow for runs. A run of N pixels is the kernels' unit; the last run of a row is
- * moved back to end at the row's end (recomputing a few pixels to the same values) rather than
- * made shorter. */
+/* --- The 3x3 kernels' runs (AVX2 and NEON) ---------------------------------------------- */
+
+/* Output pixels that run together (a row's width at every stage of the MobileNets at 224x224
+ * is a multiple of 7), and in rows narrower than that. Their sums, a filter row's three weight
+ * vectors, the loaded column and the clamp take 13 of AVX2's 16 registers. */
+#define DW3_RUN 7
+#define DW3_RUN_SHORT 4
+
+/* Where a row of runs reads: the input rows under the NR filter rows that lie inside the input
+ * (the others are never read), those filter rows' weights, the bias and the clamp. */
+typedef struct dw3_rows {
+  const float *row[3];
+  const float *filter, *bias;
+  ptrdiff_t C;
+  float lo, hi;
+} dw3_rows;
+
+/* Which pixel of a run misses a tap column: the first its column 0 (cut by the left border),
+ * the last its column 2 (cut by the right border). */
+enum { DW3_LEFT = 1, DW3_RIGHT = 2 };
+
+/* Whether `edge` cuts tap column kx of pixel j of a run of N: a test the compiler leaves in
+ * the unrolled code at two places per filter row (the first and last runs of a row take them,
+ * the others not), where a variant per edge would quadruple the code. */
+static inline __attribute__((always_inline)) int dw3_cut(int edge, const int N, const int j,
+                                                         const int kx) {
+  return (j == 0 && kx == 0 && (edge & DW3_LEFT)) || (j == N - 1 && kx == 2 && (edge & DW3_RIGHT));
+}
+
+/* The row walk shared by the AVX2 and NEON 3x3 kernels: a file defines dw3_run(N, S, NR,
+ * edges, rows, x, out), then expands this once to get dw3_row_fns[stride - 1][filter rows
+ * inside - 2], each returning 0 when the row is too narrow for runs. A run of N pixels is the
+ * kernels' unit; the last run of a row is moved back to end at the row's end (recomputing a few
+ * pixels to the same values) rather than made shorter. */
 #define TFL_DW3_ROW_WALKERS                                                                      \
   static inline __attribute__((always_inline)) void dw3_runs(                                   \
       const int N, const int S, const int NR, const tfl_window_axis *a,                          \

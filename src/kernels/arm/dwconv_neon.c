@@ -3,9 +3,9 @@
  * 4: each filter row's weights loaded once per run, each input column once for every pixel
  * that uses it, the SAME border columns folded into the runs without their missing taps, and
  * filter rows cut by the top or bottom border skipped. Every other pixel (other windows, the
- * last channels & 3, rows with fewer than two filter rows inside the input) walks its in-bounds taps with channels in
- * blocks of 16, then 4, then one by one. Each output sums its taps in order with fused
- * multiply-adds, then adds the bias: in every branch the same bits. */
+ * last channels & 3, rows with fewer than two filter rows inside the input) walks its in-bounds
+ * taps with channels in blocks of 16, then 4, then one by one. Each output sums its taps in
+ * order with fused multiply-adds, then adds the bias: in every branch the same bits. */
 #include <arm_neon.h>
 #include <math.h>
 #include <stddef.h>
@@ -73,32 +73,6 @@ static void dw_pixel(const tfl_dwconv *dw, const dw_taps *t, const float *image,
 }
 
 /* --- 3x3 windows: runs of output pixels, channels in blocks of 8 and 4 -------------------- */
-
-/* Output pixels that run together (a row's width at every stage of the MobileNets at 224x224
- * is a multiple of 7), and in rows narrower than that. */
-#define DW3_RUN 7
-#define DW3_RUN_SHORT 4
-
-/* Where a row of runs reads: the input rows under the NR filter rows that lie inside the input
- * (the others are never read), those filter rows' weights, the bias and the clamp. */
-typedef struct dw3_rows {
-  const float *row[3];
-  const float *filter, *bias;
-  ptrdiff_t C;
-  float lo, hi;
-} dw3_rows;
-
-/* Which pixel of a run misses a tap column: the first its column 0 (cut by the left border),
- * the last its column 2 (cut by the right border). */
-enum { DW3_LEFT = 1, DW3_RIGHT = 2 };
-
-/* Whether `edge` cuts tap column kx of pixel j of a run of N: a test the compiler leaves in
- * the unrolled code at two places per filter row (the first and last runs of a row take them,
- * the others not), where a variant per edge would quadruple the code. */
-static inline __attribute__((always_inline)) int dw3_cut(int edge, const int N, const int j,
-                                                         const int kx) {
-  return (j == 0 && kx == 0 && (edge & DW3_LEFT)) || (j == N - 1 && kx == 2 && (edge & DW3_RIGHT));
-}
 
 #define DW3_UNROLL _Pragma("GCC unroll 16")
 

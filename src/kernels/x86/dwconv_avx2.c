@@ -19,12 +19,6 @@
 #include "kernels/dwconv.h"
 #include "kernels/x86/masked_avx2.h"
 
-/* Output pixels that run together (a row's width at every stage of the MobileNets at 224x224
- * is a multiple of 7), and in rows narrower than that: their sums, a filter row's three weight
- * vectors, the loaded column and the clamp take 13 of the 16 registers. */
-#define DW3_RUN 7
-#define DW3_RUN_SHORT 4
-
 /* The loops over a run's pixels, columns and taps must unroll completely so the sums stay in
  * registers. */
 #define DW3_UNROLL _Pragma("GCC unroll 16")
@@ -100,15 +94,6 @@ static void dw_row_any(const tfl_dwconv *dw, const tfl_dwconv_io *io, const floa
 
 /* --- 3x3 windows: runs of output pixels, all channels in blocks of 8 ------------------------ */
 
-/* Where a row of runs reads: the input rows under the NR filter rows that lie inside the input
- * (the others are never read), those filter rows' weights, the bias and the clamp. */
-typedef struct dw3_rows {
-  const float *row[3];
-  const float *filter, *bias;
-  ptrdiff_t C;
-  float lo, hi;
-} dw3_rows;
-
 /* A run's pixels (C floats apart) are reached as p + i * C for i < 3 (one addressing mode, with
  * C in a register) from a pointer advanced by 3 * C: hiding that pointer from the optimizer
  * stops it from keeping one pointer per pixel, more than the registers. */
@@ -117,18 +102,6 @@ typedef struct dw3_rows {
     (p) += 3 * (C);       \
     __asm__("" : "+r"(p)); \
   } while (0)
-
-/* Which pixel of a run misses a tap column: the first its column 0 (cut by the left border),
- * the last its column 2 (cut by the right border). */
-enum { DW3_LEFT = 1, DW3_RIGHT = 2 };
-
-/* Whether `edge` cuts tap column kx of pixel j of a run of N: a test the compiler leaves in
- * the unrolled code at two places per filter row (the first and last runs of a row take them,
- * the others not), where a variant per edge would quadruple the code. */
-static inline __attribute__((always_inline)) int dw3_cut(int edge, const int N, const int j,
-                                                         const int kx) {
-  return (j == 0 && kx == 0 && (edge & DW3_LEFT)) || (j == N - 1 && kx == 2 && (edge & DW3_RIGHT));
-}
 
 /* Channels [c, c + 8) (the lanes of `mask` when masked) of N consecutive output pixels at
  * stride S over NR filter rows: x is the element offset (within each row) of the first pixel's
